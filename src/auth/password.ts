@@ -1,0 +1,49 @@
+// PBKDF2-SHA256 through Web Crypto. Each hash is stored with its algorithm, iteration count and
+// salt, `pbkdf2-sha256$<iterations>$<salt>$<hash>` (base64), so the count can be raised later
+// without invalidating existing passwords.
+
+/** Cloudflare Workers refuse PBKDF2 above 100,000 iterations; local workerd does not, so a test pins this. */
+export const PBKDF2_ITERATIONS = 100_000;
+const SALT_BYTES = 16;
+const HASH_BITS = 256;
+const SCHEME = "pbkdf2-sha256";
+
+async function derive(password: string, salt: Uint8Array, iterations: number): Promise<Uint8Array> {
+  const material = await crypto.subtle.importKey("raw", new TextEncoder().encode(password), "PBKDF2", false, ["deriveBits"]);
+  const bits = await crypto.subtle.deriveBits({ name: "PBKDF2", hash: "SHA-256", salt, iterations }, material, HASH_BITS);
+  return new Uint8Array(bits);
+}
+
+const toBase64 = (bytes: Uint8Array) => btoa(String.fromCharCode(...bytes));
+const fromBase64 = (text: string) => Uint8Array.from(atob(text), (char) => char.charCodeAt(0));
+
+/** Compares in time that depends only on the lengths, not on where the bytes first differ. */
+function constantTimeEqual(a: Uint8Array, b: Uint8Array): boolean {
+  let difference = a.length ^ b.length;
+  for (let i = 0; i < a.length; i++) difference |= a[i] ^ (b[i] ?? 0);
+  return difference === 0;
+}
+
+export async function hashPassword(password: string): Promise<string> {
+  const salt = crypto.getRandomValues(new Uint8Array(SALT_BYTES));
+  const hash = await derive(password, salt, PBKDF2_ITERATIONS);
+  return [SCHEME, PBKDF2_ITERATIONS, toBase64(salt), toBase64(hash)].join("$");
+}
+
+export async function verifyPassword(password: string, stored: string): Promise<boolean> {
+  const [scheme, iterations, salt, hash] = stored.split("$");
+  if (scheme !== SCHEME || !salt || !hash) return false;
+  const expected = fromBase64(hash);
+  return constantTimeEqual(await derive(password, fromBase64(salt), Number(iterations)), expected);
+}
+
+let decoyHash: Promise<string> | undefined;
+
+/**
+ * Runs one full verification against a throw-away hash, so that a login for an unknown email
+ * costs as much as one with a wrong password and response times do not reveal which emails exist.
+ */
+export async function verifyAgainstDecoy(password: string): Promise<void> {
+  decoyHash ??= hashPassword(crypto.randomUUID());
+  await verifyPassword(password, await decoyHash);
+}

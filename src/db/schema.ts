@@ -1,0 +1,55 @@
+import { sql } from "drizzle-orm";
+import { integer, primaryKey, sqliteTable, text } from "drizzle-orm/sqlite-core";
+
+// Mirrors migrations/*.sql, which are the source of truth for constraints, partial indexes and the
+// triggers that keep time_slots.booked_count equal to the slot's BOOKED bookings.
+
+export const ROLES = ["USER", "ADMIN"] as const;
+export type Role = (typeof ROLES)[number];
+export const BOOKING_STATUSES = ["BOOKED", "CANCELLED"] as const;
+
+export const users = sqliteTable("users", {
+  id: integer("id").primaryKey({ autoIncrement: true }),
+  email: text("email").notNull().unique(),
+  passwordHash: text("password_hash").notNull(),
+  role: text("role", { enum: ROLES }).notNull().default("USER"),
+  createdAt: text("created_at").notNull(),
+});
+
+export const categories = sqliteTable("categories", {
+  id: integer("id").primaryKey({ autoIncrement: true }),
+  name: text("name").notNull().unique(),
+});
+
+export const userPreferences = sqliteTable(
+  "user_preferences",
+  {
+    userId: integer("user_id").notNull().references(() => users.id),
+    categoryId: integer("category_id").notNull().references(() => categories.id),
+  },
+  (table) => [primaryKey({ columns: [table.userId, table.categoryId] })],
+);
+
+export const timeSlots = sqliteTable("time_slots", {
+  id: integer("id").primaryKey({ autoIncrement: true }),
+  categoryId: integer("category_id").notNull().references(() => categories.id),
+  startTime: text("start_time").notNull(),
+  endTime: text("end_time").notNull(),
+  maxCapacity: integer("max_capacity").notNull(),
+  bookedCount: integer("booked_count").notNull().default(0),
+  deletedAt: text("deleted_at"),
+});
+
+export const bookings = sqliteTable("bookings", {
+  id: integer("id").primaryKey({ autoIncrement: true }),
+  userId: integer("user_id").notNull().references(() => users.id),
+  timeSlotId: integer("time_slot_id").notNull().references(() => timeSlots.id),
+  status: text("status", { enum: BOOKING_STATUSES }).notNull(),
+  createdAt: text("created_at").notNull(),
+  cancelledAt: text("cancelled_at"),
+});
+
+/** Invariant 3, computed where the data is: never negative, because booked_count ≤ max_capacity. */
+export const availableSpots = sql<number>`${timeSlots.maxCapacity} - ${timeSlots.bookedCount}`;
+
+export type TimeSlotRow = typeof timeSlots.$inferSelect;

@@ -1,0 +1,76 @@
+import { z } from "@hono/zod-openapi";
+import type { Context } from "hono";
+import type { ContentfulStatusCode } from "hono/utils/http-status";
+import { HTTPException } from "hono/http-exception";
+
+/** The one error body of the API. FastAPI clients read `detail`; programs branch on `code`. */
+export const ErrorSchema = z
+  .object({
+    detail: z.string().openapi({ example: "Slot is full" }),
+    code: z.string().openapi({ example: "slot_full" }),
+    errors: z
+      .array(z.object({ field: z.string(), message: z.string() }))
+      .optional()
+      .openapi({ description: "Validation failures, one per field (422 only)" }),
+  })
+  .openapi("Error");
+
+export type ErrorBody = z.infer<typeof ErrorSchema>;
+
+/** The one error type. Thrown anywhere, rendered by `handleError`. */
+export class AppError extends Error {
+  constructor(
+    readonly status: ContentfulStatusCode,
+    readonly code: string,
+    readonly detail: string,
+    readonly errors?: ErrorBody["errors"],
+  ) {
+    super(detail);
+  }
+
+  get body(): ErrorBody {
+    return { detail: this.detail, code: this.code, ...(this.errors ? { errors: this.errors } : {}) };
+  }
+}
+
+/**
+ * What a Durable Object method returns: errors cross the RPC boundary as plain data, because
+ * a thrown AppError would arrive as a bare Error without its status and code.
+ */
+export type Outcome<T> = { ok: true; value: T } | { ok: false; status: ContentfulStatusCode; code: string; detail: string };
+
+export function unwrap<T>(outcome: Outcome<T>): T {
+  if (outcome.ok) return outcome.value;
+  throw new AppError(outcome.status, outcome.code, outcome.detail);
+}
+
+/** Which D1 constraint a failed write broke, if any, read from the error chain (drizzle wraps D1's error). */
+export function brokenConstraint(error: unknown): "unique" | "check" | "foreign_key" | undefined {
+  for (let e: unknown = error; e instanceof Error; e = e.cause) {
+    if (e.message.includes("UNIQUE constraint failed")) return "unique";
+    if (e.message.includes("CHECK constraint failed")) return "check";
+    if (e.message.includes("FOREIGN KEY constraint failed")) return "foreign_key";
+  }
+  return undefined;
+}
+
+const HTTP_EXCEPTION_CODES: Partial<Record<number, string>> = { 400: "malformed_request", 415: "unsupported_media_type" };
+
+export function handleError(error: Error, c: Context): Response {
+  if (error instanceof AppError) {
+    if (error.status === 401) c.header("WWW-Authenticate", "Bearer");
+    return c.json(error.body, error.status);
+  }
+  if (error instanceof HTTPException) {
+    // Raised by Hono itself, e.g. its JSON validator on a body that is not JSON.
+    const status = error.status as ContentfulStatusCode;
+    const code = HTTP_EXCEPTION_CODES[status] ?? "http_error";
+    return c.json({ detail: error.message || "Bad request", code } satisfies ErrorBody, status);
+  }
+  console.error("unhandled error", error);
+  return c.json({ detail: "Internal server error", code: "internal_error" } satisfies ErrorBody, 500);
+}
+
+export function handleNotFound(c: Context): Response {
+  return c.json({ detail: `No route for ${c.req.method} ${c.req.path}`, code: "not_found" } satisfies ErrorBody, 404);
+}

@@ -1,0 +1,53 @@
+import { swaggerUI } from "@hono/swagger-ui";
+import type { OpenAPIHono } from "@hono/zod-openapi";
+import { ErrorSchema, type ErrorBody } from "./errors";
+import type { AppEnv } from "./types";
+
+const ERROR_DESCRIPTIONS = {
+  401: "Missing, invalid or expired bearer token",
+  403: "The caller is not an admin",
+  404: "Not found",
+  409: "Conflicts with the current state",
+  413: "Request body too large",
+  422: "Invalid input; `errors` names each failing field",
+  503: "Storage temporarily unavailable; safe to retry",
+} as const;
+
+type ErrorStatus = keyof typeof ERROR_DESCRIPTIONS;
+
+/** OpenAPI response entries for the error statuses a route can answer, all with the one error body. */
+export function errorResponses(...statuses: ErrorStatus[]) {
+  const content = { "application/json": { schema: ErrorSchema } };
+  return Object.fromEntries(statuses.map((status) => [status, { description: ERROR_DESCRIPTIONS[status], content }])) as Record<
+    ErrorStatus,
+    { description: string; content: typeof content }
+  >;
+}
+
+/** The JSON body of a request, required so that a missing or non-JSON body is refused. */
+export function jsonBody<T>(schema: T) {
+  return { required: true, content: { "application/json": { schema } } } as const;
+}
+
+export function jsonResponse<T>(schema: T, description: string) {
+  return { description, content: { "application/json": { schema } } } as const;
+}
+
+export const bearerAuth = [{ bearerAuth: [] }];
+
+export function configureOpenApi(app: OpenAPIHono<AppEnv>) {
+  app.openAPIRegistry.registerComponent("securitySchemes", "bearerAuth", { type: "http", scheme: "bearer", bearerFormat: "JWT" });
+  app.doc31("/openapi.json", {
+    openapi: "3.1.0",
+    info: {
+      title: "slotbook",
+      version: "1.0.0",
+      description:
+        "Time-slot booking API. Times are ISO 8601; responses are UTC ending in Z. " +
+        "Every error is JSON: " +
+        JSON.stringify({ detail: "Slot is full", code: "slot_full" } satisfies ErrorBody),
+    },
+  });
+  // The page loads Swagger UI's assets from a CDN, so none of it is bundled into the Worker.
+  app.get("/docs", swaggerUI({ url: "/openapi.json" }));
+}

@@ -1,0 +1,57 @@
+import { z } from "@hono/zod-openapi";
+
+// ISO 8601 date and time with an optional fraction and an optional zone (Z or ±HH:MM / ±HHMM).
+const ISO_INSTANT = /^(\d{4})-(\d{2})-(\d{2})[Tt ](\d{2}):(\d{2})(?::(\d{2})(?:\.\d+)?)?([Zz]|[+-]\d{2}:?\d{2})?$/;
+
+/** The stored and returned shape of every instant: UTC, whole seconds, `Z`. Sorts as text. */
+export function toUtcIso(date: Date): string {
+  return date.toISOString().slice(0, 19) + "Z";
+}
+
+export function nowUtcIso(): string {
+  return toUtcIso(new Date());
+}
+
+/**
+ * Parses an ISO 8601 instant; a value without a zone is taken as UTC. Fractions of a second are
+ * dropped. Returns undefined for anything that is not a real calendar instant (2024-02-30, 25:00).
+ */
+export function parseInstant(text: string): string | undefined {
+  const match = ISO_INSTANT.exec(text);
+  if (!match) return undefined;
+  const [year, month, day, hour, minute, second = 0] = match.slice(1, 7).map(Number);
+  const zone = match[7] ?? "Z";
+  const utc = new Date(Date.UTC(year, month - 1, day, hour, minute, second));
+  const realDate = utc.getUTCFullYear() === year && utc.getUTCMonth() === month - 1 && utc.getUTCDate() === day;
+  if (!realDate || hour > 23 || minute > 59 || second > 59) return undefined;
+  let offsetMinutes = 0;
+  if (zone.toUpperCase() !== "Z") {
+    const sign = zone[0] === "-" ? -1 : 1;
+    const digits = zone.slice(1).replace(":", "");
+    const [offsetHours, offsetMins] = [Number(digits.slice(0, 2)), Number(digits.slice(2))];
+    if (offsetHours > 23 || offsetMins > 59) return undefined;
+    offsetMinutes = sign * (offsetHours * 60 + offsetMins);
+  }
+  return toUtcIso(new Date(utc.getTime() - offsetMinutes * 60_000));
+}
+
+/** A request field holding an instant, normalized to the stored UTC shape. */
+export const InstantInput = z
+  .string()
+  .transform((text, ctx) => {
+    const instant = parseInstant(text);
+    if (instant === undefined) {
+      ctx.addIssue({ code: "custom", message: "Expected an ISO 8601 date-time, e.g. 2030-01-01T10:00:00Z" });
+      return z.NEVER;
+    }
+    return instant;
+  })
+  .openapi({
+    type: "string",
+    format: "date-time",
+    example: "2030-01-01T10:00:00Z",
+    description: "ISO 8601; Z or an offset; without one the time is taken as UTC",
+  });
+
+/** An instant in a response: always UTC with `Z`. */
+export const InstantOutput = z.string().openapi({ format: "date-time", example: "2030-01-01T10:00:00Z" });

@@ -1,0 +1,13 @@
+import { createRoute, z } from "@hono/zod-openapi";
+import { createRouter } from "../lib/create-app";
+import { jsonResponse } from "../lib/openapi";
+
+const health = createRoute({
+  method: "get",
+  path: "/health",
+  tags: ["Operations"],
+  summary: "Liveness; touches neither D1 nor a Durable Object",
+  responses: { 200: jsonResponse(z.object({ status: z.literal("ok") }), "The Worker is up") },
+});
+
+export const healthRoutes = createRouter().openapi(health, (c) => c.json({ status: "ok" as const }, 200));

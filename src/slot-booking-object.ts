@@ -1,0 +1,193 @@
+import { DurableObject } from "cloudflare:workers";
+import { and, eq, isNull, sql } from "drizzle-orm";
+import { database, type Database } from "./db/client";
+import { bookings, timeSlots, users, type TimeSlotRow } from "./db/schema";
+import { AppError, brokenConstraint, type Outcome } from "./lib/errors";
+import { toSlotView, type BookingView, type SlotView } from "./lib/schemas";
+import { nowUtcIso } from "./lib/time";
+
+/** What the object remembers of its slot between requests. D1 stays the system of record. */
+export type SlotState = Pick<TimeSlotRow, "startTime" | "endTime" | "maxCapacity" | "bookedCount"> & { deleted: boolean };
+
+export type SlotChanges = Partial<Pick<TimeSlotRow, "categoryId" | "startTime" | "endTime" | "maxCapacity">>;
+
+export const slotNotFound = () => new AppError(404, "slot_not_found", "Time slot not found");
+export const unknownCategory = () => new AppError(422, "unknown_category", "category_id: no such category");
+const slotFull = () => new AppError(409, "slot_full", "Slot is full");
+
+/** The object that owns one time slot (named by its id). Routes reach it through `slotObject`. */
+export function slotObject(env: Env, slotId: number) {
+  return env.SLOT_BOOKING.getByName(String(slotId));
+}
+
+/**
+ * Serializes every change to one slot's bookings: book, cancel, capacity or time change, delete.
+ *
+ * The runtime runs one event at a time only until the object awaits I/O outside its own storage;
+ * every D1 call here is such I/O, so each read-check-write runs inside `serialized`, a queue
+ * that starts the next task only when the previous one has settled. D1 enforces the invariants
+ * again (CHECK on booked_count, unique live booking per user, triggers keeping the count), so
+ * a caller that bypassed this object still could not overbook.
+ */
+export class SlotBookingObject extends DurableObject<Env> {
+  /** undefined until loaded, and again after any failure that leaves D1's state in doubt. */
+  #slot: SlotState | undefined;
+  #queue: Promise<unknown> = Promise.resolve();
+  readonly #db: Database = database(this.env.DB);
+
+  async book(slotId: number, userId: number): Promise<Outcome<BookingView>> {
+    // A full slot is answered from memory, without waiting in the queue: memory changes only
+    // after D1 has committed, so "full" here is a committed fact.
+    const known = this.#slot;
+    if (known && !known.deleted && known.bookedCount >= known.maxCapacity) return failure(slotFull());
+    return this.#serialized(async () => {
+      const slot = await this.#load(slotId);
+      const now = nowUtcIso();
+      if (slot.startTime <= now) throw new AppError(409, "slot_started", "Slot has already started");
+      if (slot.bookedCount >= slot.maxCapacity) throw slotFull();
+      const booking = await this.#db
+        .insert(bookings)
+        .select(
+          this.#db
+            .select({
+              id: sql`NULL`.as("id"),
+              userId: sql`${userId}`.as("user_id"),
+              timeSlotId: timeSlots.id,
+              status: sql`'BOOKED'`.as("status"),
+              createdAt: sql`${now}`.as("created_at"),
+              cancelledAt: sql`NULL`.as("cancelled_at"),
+            })
+            .from(timeSlots)
+            .where(and(eq(timeSlots.id, slotId), isNull(timeSlots.deletedAt), sql`${timeSlots.startTime} > ${now}`)),
+        )
+        .returning({ id: bookings.id, user_id: bookings.userId, time_slot_id: bookings.timeSlotId, status: bookings.status })
+        .get()
+        .catch((error: unknown) => {
+          if (brokenConstraint(error) === "unique") {
+            throw new AppError(409, "already_booked", "You already hold a booking on this slot");
+          }
+          if (brokenConstraint(error) === "check") throw this.#forget(slotFull());
+          throw error;
+        });
+      // No row: the slot was deleted or moved behind this object's back.
+      if (!booking) throw this.#forget(slotNotFound());
+      slot.bookedCount += 1;
+      return booking;
+    });
+  }
+
+  /** Cancels a live booking on this slot held by the caller, or by anyone if the caller is an admin now. */
+  async cancel(slotId: number, bookingId: number, callerId: number): Promise<Outcome<null>> {
+    return this.#serialized(async () => {
+      const callerIsAdmin = sql`EXISTS (SELECT 1 FROM ${users} WHERE ${users.id} = ${callerId} AND ${users.role} = 'ADMIN')`;
+      const ownedByCaller = sql`(${bookings.userId} = ${callerId} OR ${callerIsAdmin})`;
+      const thisBooking = and(eq(bookings.id, bookingId), eq(bookings.timeSlotId, slotId));
+      const cancelled = await this.#db
+        .update(bookings)
+        .set({ status: "CANCELLED", cancelledAt: nowUtcIso() })
+        .where(and(thisBooking, eq(bookings.status, "BOOKED"), ownedByCaller))
+        .returning({ id: bookings.id })
+        .get();
+      if (!cancelled) {
+        // Say why, without telling a stranger that someone else's booking exists.
+        const visible = await this.#db.select({ status: bookings.status }).from(bookings).where(and(thisBooking, ownedByCaller)).get();
+        if (!visible) throw new AppError(404, "booking_not_found", "Booking not found");
+        throw new AppError(409, "already_cancelled", "Booking is already cancelled");
+      }
+      if (this.#slot) this.#slot.bookedCount -= 1;
+      return null;
+    });
+  }
+
+  async update(slotId: number, changes: SlotChanges): Promise<Outcome<SlotView>> {
+    return this.#serialized(async () => {
+      const slot = await this.#load(slotId);
+      const { startTime = slot.startTime, endTime = slot.endTime, maxCapacity = slot.maxCapacity } = changes;
+      if (startTime >= endTime) throw new AppError(422, "invalid_time_range", "start_time must be before end_time");
+      if (maxCapacity < slot.bookedCount) {
+        throw new AppError(409, "capacity_below_bookings", `max_capacity cannot be ${maxCapacity}: ${slot.bookedCount} places are booked`);
+      }
+      const row = await this.#db
+        .update(timeSlots)
+        .set(changes)
+        .where(and(eq(timeSlots.id, slotId), isNull(timeSlots.deletedAt)))
+        .returning()
+        .get()
+        .catch((error: unknown) => {
+          if (brokenConstraint(error) === "foreign_key") throw unknownCategory();
+          throw error;
+        });
+      if (!row) throw this.#forget(slotNotFound());
+      this.#slot = stateOf(row);
+      return toSlotView(row);
+    });
+  }
+
+  /** Deletes the slot and cancels its live bookings in one D1 batch (one transaction). */
+  async delete(slotId: number): Promise<Outcome<{ cancelledBookings: number }>> {
+    return this.#serialized(async () => {
+      const slot = await this.#load(slotId);
+      const now = nowUtcIso();
+      const [cancelled] = await this.#db.batch([
+        this.#db
+          .update(bookings)
+          .set({ status: "CANCELLED", cancelledAt: now })
+          .where(and(eq(bookings.timeSlotId, slotId), eq(bookings.status, "BOOKED")))
+          .returning({ id: bookings.id }),
+        this.#db.update(timeSlots).set({ deletedAt: now }).where(eq(timeSlots.id, slotId)),
+      ]);
+      slot.deleted = true;
+      slot.bookedCount = 0;
+      return { cancelledBookings: cancelled.length };
+    });
+  }
+
+  /** What this object currently believes about its slot (undefined if not loaded). For tests and diagnostics. */
+  async inspect(): Promise<SlotState | undefined> {
+    return this.#slot;
+  }
+
+  /** The slot as it is in D1, loaded once; a missing or deleted slot is a 404. */
+  async #load(slotId: number): Promise<SlotState> {
+    if (!this.#slot) {
+      const row = await this.#db.select().from(timeSlots).where(eq(timeSlots.id, slotId)).get();
+      // A missing slot is not remembered: it may be an id that is yet to be created.
+      if (!row) throw slotNotFound();
+      this.#slot = stateOf(row);
+    }
+    if (this.#slot.deleted) throw slotNotFound();
+    return this.#slot;
+  }
+
+  /** Drops what memory holds, so that the next task reloads it from D1. Returns the error to throw. */
+  #forget(error: AppError): AppError {
+    this.#slot = undefined;
+    return error;
+  }
+
+  /** Runs `task` after every earlier task has settled; turns its errors into an Outcome. */
+  #serialized<T>(task: () => Promise<T>): Promise<Outcome<T>> {
+    const run = this.#queue.then(task).then(
+      (value): Outcome<T> => ({ ok: true, value }),
+      (error: unknown): Outcome<T> => {
+        if (error instanceof AppError) return failure(error);
+        // D1 failed or timed out: the write may or may not have happened. Memory is left as it
+        // was before the task and then dropped, so the next task starts from what D1 holds.
+        this.#slot = undefined;
+        console.error("slot storage failure", error);
+        return failure(new AppError(503, "storage_unavailable", "Storage is temporarily unavailable; try again"));
+      },
+    );
+    this.#queue = run;
+    return run;
+  }
+}
+
+function stateOf(row: TimeSlotRow): SlotState {
+  const { startTime, endTime, maxCapacity, bookedCount, deletedAt } = row;
+  return { startTime, endTime, maxCapacity, bookedCount, deleted: deletedAt !== null };
+}
+
+function failure(error: AppError): Outcome<never> {
+  return { ok: false, status: error.status, code: error.code, detail: error.detail };
+}
