@@ -1,0 +1,257 @@
+import { env } from "cloudflare:workers";
+import { sign } from "hono/jwt";
+import { afterEach, describe, expect, it, vi } from "vitest";
+import { issueToken, TOKEN_LIFETIME_SECONDS } from "../src/auth/jwt";
+import { PBKDF2_ITERATIONS } from "../src/auth/password";
+import { AppError, type ErrorBody } from "../src/lib/errors";
+import { api, createUser, type ApiResponse, type TestUser } from "./helpers";
+
+// The secret vitest.config.ts gives the Worker; tokens signed with it are the server's own.
+const TEST_SECRET = "test-secret-not-for-production-0123456789";
+const PASSWORD = "correct horse battery";
+
+type Token = { access_token: string; token_type: string };
+type Claims = { sub?: string; role?: string; iat?: number; exp?: number; nbf?: number };
+
+let emailCounter = 0;
+const uniqueEmail = () => `auth-${Date.now()}-${++emailCounter}@example.com`;
+const nowSeconds = () => Math.floor(Date.now() / 1000);
+
+function register(email: string, password = PASSWORD): Promise<ApiResponse<Token & ErrorBody>> {
+  return api("POST", "/register", { body: { email, password } });
+}
+
+function login(email: string, password = PASSWORD): Promise<ApiResponse<Token & ErrorBody>> {
+  return api("POST", "/login", { body: { email, password } });
+}
+
+/** GET /user/preferences, the simplest route that needs a signed-in caller. */
+function withAuthorization(authorization?: string): Promise<ApiResponse<ErrorBody>> {
+  return api("GET", "/user/preferences", { headers: authorization === undefined ? {} : { Authorization: authorization } });
+}
+
+function base64UrlEncode(value: unknown): string {
+  return btoa(JSON.stringify(value)).replace(/=+$/, "").replace(/\+/g, "-").replace(/\//g, "_");
+}
+
+function base64UrlDecode<T>(part: string): T {
+  const base64 = part.replace(/-/g, "+").replace(/_/g, "/");
+  return JSON.parse(atob(base64.padEnd(Math.ceil(base64.length / 4) * 4, "=")));
+}
+
+const claimsOf = (token: string) => base64UrlDecode<Claims>(token.split(".")[1]);
+
+/** The claims the server itself would issue for this user, now. */
+function validClaims(user: TestUser): Claims {
+  const now = nowSeconds();
+  return { sub: String(user.id), role: "USER", iat: now, exp: now + TOKEN_LIFETIME_SECONDS };
+}
+
+function validClaimsWithout(user: TestUser, claim: keyof Claims): Claims {
+  const claims = validClaims(user);
+  delete claims[claim];
+  return claims;
+}
+
+/** An Authorization header with a token signed by hono/jwt: the server's secret and HS256 unless told. */
+async function bearer(claims: Claims, { secret = TEST_SECRET, alg = "HS256" }: { secret?: string; alg?: "HS256" | "HS512" } = {}) {
+  return `Bearer ${await sign(claims, secret, alg)}`;
+}
+
+/** The user's row in D1, looked up by the exact stored email. */
+async function storedUser(email: string) {
+  const row = await env.DB.prepare("SELECT id, role, password_hash FROM users WHERE email = ?")
+    .bind(email)
+    .first<{ id: number; role: string; password_hash: string }>();
+  if (!row) throw new Error(`No user ${email} in D1`);
+  return row;
+}
+
+describe("POST /register", () => {
+  it("answers 201 with a bearer token that signs the caller in", async () => {
+    const { status, body } = await register(uniqueEmail());
+    expect(status).toBe(201);
+    expect(body).toEqual({ access_token: expect.any(String), token_type: "bearer" });
+    expect((await api("GET", "/user/preferences", { token: body.access_token })).status).toBe(200);
+  });
+
+  it("trims and lower-cases the email, so login with the canonical form works", async () => {
+    const local = `alice-${Date.now()}`;
+    expect((await register(`  ${local.toUpperCase()}@Example.COM `)).status).toBe(201);
+    expect((await storedUser(`${local}@example.com`)).role).toBe("USER");
+    const { status, body } = await login(`${local}@example.com`);
+    expect(status).toBe(200);
+    expect(body.token_type).toBe("bearer");
+  });
+
+  it.each(["not-an-email", "", "user@", "@example.com", "two@at@example.com"])("refuses the email %j with 422 naming the field email", async (email) => {
+    const { status, body } = await register(email);
+    expect(status).toBe(422);
+    expect(body.code).toBe("validation_error");
+    expect(body.errors?.[0].field).toBe("email");
+  });
+
+  it.each([
+    ["7 characters", 7],
+    ["129 characters", 129],
+  ])("refuses a password of %s with 422 naming the field password", async (_, length) => {
+    const { status, body } = await register(uniqueEmail(), "p".repeat(length));
+    expect(status).toBe(422);
+    expect(body.code).toBe("validation_error");
+    expect(body.errors?.[0].field).toBe("password");
+  });
+
+  it.each([8, 128])("accepts a password of exactly %i characters", async (length) => {
+    expect((await register(uniqueEmail(), "p".repeat(length))).status).toBe(201);
+  });
+
+  it("refuses an email already registered with 409 email_taken", async () => {
+    const email = uniqueEmail();
+    expect((await register(email)).status).toBe(201);
+    const { status, body } = await register(email, "another password");
+    expect(status).toBe(409);
+    expect(body.code).toBe("email_taken");
+  });
+
+  it("refuses an email that differs from a registered one only in case with 409 email_taken", async () => {
+    const email = uniqueEmail();
+    expect((await register(email)).status).toBe(201);
+    const { status, body } = await register(email.toUpperCase());
+    expect(status).toBe(409);
+    expect(body.code).toBe("email_taken");
+  });
+
+  it("makes admin@admin.com an ordinary USER: its token says USER and admin routes answer 403", async () => {
+    const { status, body } = await register("admin@admin.com");
+    expect(status).toBe(201);
+    expect(claimsOf(body.access_token).role).toBe("USER");
+    expect((await storedUser("admin@admin.com")).role).toBe("USER");
+    const attempt = await api<ErrorBody>("POST", "/admin/categories", { token: body.access_token, body: { name: "Sneaky" } });
+    expect(attempt.status).toBe(403);
+    expect(attempt.body.code).toBe("forbidden");
+  });
+});
+
+describe("POST /login", () => {
+  it("answers 200 with a bearer token for the right password", async () => {
+    const email = uniqueEmail();
+    await register(email);
+    const { status, body } = await login(email);
+    expect(status).toBe(200);
+    expect(body).toEqual({ access_token: expect.any(String), token_type: "bearer" });
+    expect((await api("GET", "/user/preferences", { token: body.access_token })).status).toBe(200);
+  });
+
+  it("answers a wrong password and an unknown email with the identical 401 invalid_credentials body", async () => {
+    const email = uniqueEmail();
+    await register(email);
+    const wrongPassword = await login(email, "wrong password");
+    const unknownEmail = await login(uniqueEmail());
+    expect(wrongPassword.status).toBe(401);
+    expect(unknownEmail.status).toBe(401);
+    expect(wrongPassword.body).toEqual({ detail: expect.any(String), code: "invalid_credentials" });
+    expect(unknownEmail.body).toEqual(wrongPassword.body);
+  });
+});
+
+describe("password storage", () => {
+  it("stores pbkdf2-sha256$100000$<salt>$<hash>, never the password", async () => {
+    const email = uniqueEmail();
+    await register(email);
+    const { password_hash } = await storedUser(email);
+    expect(password_hash).toMatch(/^pbkdf2-sha256\$100000\$[A-Za-z0-9+/]+=*\$[A-Za-z0-9+/]+=*$/);
+    expect(password_hash).not.toContain(PASSWORD);
+  });
+
+  it("salts each hash: two users with the same password get different salts and hashes", async () => {
+    const [first, second] = [uniqueEmail(), uniqueEmail()];
+    await register(first);
+    await register(second);
+    const [, , saltA, hashA] = (await storedUser(first)).password_hash.split("$");
+    const [, , saltB, hashB] = (await storedUser(second)).password_hash.split("$");
+    expect(saltA).not.toBe(saltB);
+    expect(hashA).not.toBe(hashB);
+  });
+
+  it("uses exactly 100,000 PBKDF2 iterations, the most Cloudflare Workers allow", () => {
+    expect(PBKDF2_ITERATIONS).toBe(100_000);
+  });
+});
+
+describe("issued tokens", () => {
+  it("are HS256 JWTs carrying sub (the user id), role, iat and exp one hour after iat", async () => {
+    const email = uniqueEmail();
+    const before = nowSeconds();
+    const { body } = await register(email);
+    const [header, , signature] = body.access_token.split(".");
+    expect(base64UrlDecode<{ alg: string }>(header).alg).toBe("HS256");
+    expect(signature.length).toBeGreaterThan(0);
+    const claims = claimsOf(body.access_token);
+    expect(claims).toEqual({ sub: String((await storedUser(email)).id), role: "USER", iat: expect.any(Number), exp: expect.any(Number) });
+    expect(claims.iat).toBeGreaterThanOrEqual(before);
+    expect(claims.iat).toBeLessThanOrEqual(nowSeconds());
+    expect(claims.exp! - claims.iat!).toBe(3600);
+  });
+
+  afterEach(() => {
+    vi.restoreAllMocks();
+  });
+
+  it("are refused with 500 server_misconfigured when JWT_SECRET is missing", async () => {
+    vi.spyOn(console, "error").mockImplementation(() => {});
+    const attempt = issueToken({ ...env, JWT_SECRET: undefined }, { id: 1, role: "USER" });
+    await expect(attempt).rejects.toBeInstanceOf(AppError);
+    await expect(attempt).rejects.toMatchObject({ status: 500, code: "server_misconfigured" });
+  });
+});
+
+describe("bearer token checks", () => {
+  it("accept a well-formed HS256 token signed with the server's secret (the control for the forgeries below)", async () => {
+    const user = await createUser();
+    expect((await withAuthorization(await bearer(validClaims(user)))).status).toBe(200);
+  });
+
+  const rejected: { rule: string; authorization: (user: TestUser) => Promise<string> }[] = [
+    { rule: "a token with alg none", authorization: async (user) => `Bearer ${base64UrlEncode({ alg: "none", typ: "JWT" })}.${base64UrlEncode(validClaims(user))}.` },
+    { rule: "a token whose header says HS512", authorization: (user) => bearer(validClaims(user), { alg: "HS512" }) },
+    {
+      rule: "a token whose payload was changed to role ADMIN",
+      authorization: async (user) => {
+        const [header, , signature] = user.token.split(".");
+        return `Bearer ${header}.${base64UrlEncode({ ...claimsOf(user.token), role: "ADMIN" })}.${signature}`;
+      },
+    },
+    { rule: "a token signed with another key", authorization: (user) => bearer(validClaims(user), { secret: "another-secret-not-for-production-012345" }) },
+    { rule: "an expired token", authorization: (user) => bearer({ ...validClaims(user), iat: nowSeconds() - 7200, exp: nowSeconds() - 3600 }) },
+    { rule: "a token without exp", authorization: (user) => bearer(validClaimsWithout(user, "exp")) },
+    { rule: "a token not valid before a future nbf", authorization: (user) => bearer({ ...validClaims(user), nbf: nowSeconds() + 3600 }) },
+    { rule: "a token without sub", authorization: (user) => bearer(validClaimsWithout(user, "sub")) },
+    { rule: "a token with an unknown role", authorization: (user) => bearer({ ...validClaims(user), role: "ROOT" }) },
+    { rule: "a string that is not a JWT", authorization: async () => "Bearer not.a.jwt" },
+    { rule: "a Basic Authorization header", authorization: async () => "Basic xyz" },
+  ];
+
+  it.each(rejected.map(({ rule, authorization }) => [rule, authorization] as const))(
+    "refuse %s with 401 invalid_token and WWW-Authenticate: Bearer",
+    async (_, authorization) => {
+    const user = await createUser();
+    const { status, body, headers } = await withAuthorization(await authorization(user));
+    expect(status).toBe(401);
+    expect(body).toEqual({ detail: expect.any(String), code: "invalid_token" });
+    expect(headers.get("WWW-Authenticate")).toBe("Bearer");
+    },
+  );
+
+  it("answer every rejected token with the very same body, so the reason is not revealed", async () => {
+    const user = await createUser();
+    const responses = await Promise.all(rejected.map(async ({ authorization }) => withAuthorization(await authorization(user))));
+    expect(new Set(responses.map(({ body }) => JSON.stringify(body))).size).toBe(1);
+  });
+
+  it("answer a request without an Authorization header with 401 not_authenticated and WWW-Authenticate: Bearer", async () => {
+    const { status, body, headers } = await withAuthorization(undefined);
+    expect(status).toBe(401);
+    expect(body).toEqual({ detail: expect.any(String), code: "not_authenticated" });
+    expect(headers.get("WWW-Authenticate")).toBe("Bearer");
+  });
+});
