@@ -1,15 +1,21 @@
 import { DurableObject } from "cloudflare:workers";
-import { and, eq, isNull, sql } from "drizzle-orm";
+import { and, eq, gt, isNull, lte, sql, type SQL } from "drizzle-orm";
+import type { BatchItem } from "drizzle-orm/batch";
 import { database, type Database } from "./db/client";
-import { bookings, timeSlots, users, type TimeSlotRow } from "./db/schema";
-import { AppError, brokenConstraint, type Outcome } from "./lib/errors";
+import { bookings, idempotencyKeys, timeSlots, users, type TimeSlotRow } from "./db/schema";
+import { AppError, attempt, brokenConstraint, failure, type Outcome } from "./lib/errors";
 import { toSlotView, type BookingView, type SlotView } from "./lib/schemas";
-import { nowUtcIso } from "./lib/time";
+import { nowUtcIso, toUtcIso } from "./lib/time";
 
 /** What the object remembers of its slot between requests. D1 stays the system of record. */
 export type SlotState = Pick<TimeSlotRow, "startTime" | "endTime" | "maxCapacity" | "bookedCount"> & { deleted: boolean };
 
 export type SlotChanges = Partial<Pick<TimeSlotRow, "categoryId" | "startTime" | "endTime" | "maxCapacity">>;
+
+/** A client's Idempotency-Key and a description of the request it was sent with. */
+export type Idempotency = { key: string; request: string };
+
+export const IDEMPOTENCY_WINDOW_MS = 24 * 60 * 60 * 1000;
 
 export const slotNotFound = () => new AppError(404, "slot_not_found", "Time slot not found");
 export const unknownCategory = () => new AppError(422, "unknown_category", "category_id: no such category");
@@ -19,6 +25,9 @@ const slotFull = () => new AppError(409, "slot_full", "Slot is full");
 export function slotObject(env: Env, slotId: number) {
   return env.SLOT_BOOKING.getByName(String(slotId));
 }
+
+/** Given the JSON of a successful outcome, the statements that record it with the change (none without a key). */
+type Remember = (outcomeJson: SQL) => BatchItem<"sqlite">[];
 
 /**
  * Serializes every change to one slot's bookings: book, cancel, capacity or time change, delete.
@@ -35,111 +44,122 @@ export class SlotBookingObject extends DurableObject<Env> {
   #queue: Promise<unknown> = Promise.resolve();
   readonly #db: Database = database(this.env.DB);
 
-  async book(slotId: number, userId: number): Promise<Outcome<BookingView>> {
+  async book(slotId: number, userId: number, idempotency?: Idempotency): Promise<Outcome<BookingView>> {
     // A full slot is answered from memory, without waiting in the queue: memory changes only
-    // after D1 has committed, so "full" here is a committed fact.
+    // after D1 has committed, so "full" here is a committed fact. A retry with an
+    // Idempotency-Key may be owed an earlier 201, so it takes the queue.
     const known = this.#slot;
-    if (known && !known.deleted && known.bookedCount >= known.maxCapacity) return failure(slotFull());
-    return this.#serialized(async () => {
-      const slot = await this.#load(slotId);
-      const now = nowUtcIso();
-      if (slot.startTime <= now) throw new AppError(409, "slot_started", "Slot has already started");
-      if (slot.bookedCount >= slot.maxCapacity) throw slotFull();
-      const booking = await this.#db
-        .insert(bookings)
-        .select(
-          this.#db
-            .select({
-              id: sql`NULL`.as("id"),
-              userId: sql`${userId}`.as("user_id"),
-              timeSlotId: timeSlots.id,
-              status: sql`'BOOKED'`.as("status"),
-              createdAt: sql`${now}`.as("created_at"),
-              cancelledAt: sql`NULL`.as("cancelled_at"),
-            })
-            .from(timeSlots)
-            .where(and(eq(timeSlots.id, slotId), isNull(timeSlots.deletedAt), sql`${timeSlots.startTime} > ${now}`)),
-        )
-        .returning({ id: bookings.id, user_id: bookings.userId, time_slot_id: bookings.timeSlotId, status: bookings.status })
-        .get()
-        .catch((error: unknown) => {
-          if (brokenConstraint(error) === "unique") {
+    if (!idempotency && known && !known.deleted && known.bookedCount >= known.maxCapacity) return failure(slotFull());
+    return this.#serialized(() =>
+      this.#idempotent(userId, idempotency, async (remember) => {
+        const slot = await this.#load(slotId);
+        const now = nowUtcIso();
+        if (slot.startTime <= now) throw new AppError(409, "slot_started", "Slot has already started");
+        if (slot.bookedCount >= slot.maxCapacity) throw slotFull();
+        const insert = this.#db
+          .insert(bookings)
+          .select(
+            this.#db
+              .select({
+                id: sql`NULL`.as("id"),
+                userId: sql`${userId}`.as("user_id"),
+                timeSlotId: timeSlots.id,
+                status: sql`'BOOKED'`.as("status"),
+                createdAt: sql`${now}`.as("created_at"),
+                cancelledAt: sql`NULL`.as("cancelled_at"),
+              })
+              .from(timeSlots)
+              .where(and(eq(timeSlots.id, slotId), isNull(timeSlots.deletedAt), sql`${timeSlots.startTime} > ${now}`)),
+          )
+          .returning({ id: bookings.id, user_id: bookings.userId, time_slot_id: bookings.timeSlotId, status: bookings.status });
+        const bookedJson = sql`(SELECT json_object('ok', json('true'), 'value', json_object('id', id, 'user_id', user_id,
+          'time_slot_id', time_slot_id, 'status', status)) FROM ${bookings} WHERE id = last_insert_rowid())`;
+        const [[booking]] = await this.#db.batch([insert, ...remember(bookedJson)]).catch((error: unknown) => {
+          const broken = brokenConstraint(error);
+          if (broken?.kind === "unique" && broken.on.startsWith("bookings.")) {
             throw new AppError(409, "already_booked", "You already hold a booking on this slot");
           }
-          if (brokenConstraint(error) === "check") throw this.#forget(slotFull());
+          if (broken?.kind === "check") throw this.#forget(slotFull());
           throw error;
         });
-      // No row: the slot was deleted or moved behind this object's back.
-      if (!booking) throw this.#forget(slotNotFound());
-      slot.bookedCount += 1;
-      return booking;
-    });
+        // No row: the slot was deleted or moved behind this object's back.
+        if (!booking) throw this.#forget(slotNotFound());
+        slot.bookedCount += 1;
+        return booking;
+      }),
+    );
   }
 
   /** Cancels a live booking on this slot held by the caller, or by anyone if the caller is an admin now. */
-  async cancel(slotId: number, bookingId: number, callerId: number): Promise<Outcome<null>> {
-    return this.#serialized(async () => {
-      const callerIsAdmin = sql`EXISTS (SELECT 1 FROM ${users} WHERE ${users.id} = ${callerId} AND ${users.role} = 'ADMIN')`;
-      const ownedByCaller = sql`(${bookings.userId} = ${callerId} OR ${callerIsAdmin})`;
-      const thisBooking = and(eq(bookings.id, bookingId), eq(bookings.timeSlotId, slotId));
-      const cancelled = await this.#db
-        .update(bookings)
-        .set({ status: "CANCELLED", cancelledAt: nowUtcIso() })
-        .where(and(thisBooking, eq(bookings.status, "BOOKED"), ownedByCaller))
-        .returning({ id: bookings.id })
-        .get();
-      if (!cancelled) {
-        // Say why, without telling a stranger that someone else's booking exists.
-        const visible = await this.#db.select({ status: bookings.status }).from(bookings).where(and(thisBooking, ownedByCaller)).get();
-        if (!visible) throw new AppError(404, "booking_not_found", "Booking not found");
-        throw new AppError(409, "already_cancelled", "Booking is already cancelled");
-      }
-      if (this.#slot) this.#slot.bookedCount -= 1;
-      return null;
-    });
+  async cancel(slotId: number, bookingId: number, callerId: number, idempotency?: Idempotency): Promise<Outcome<null>> {
+    return this.#serialized(() =>
+      this.#idempotent(callerId, idempotency, async (remember) => {
+        const callerIsAdmin = sql`EXISTS (SELECT 1 FROM ${users} WHERE ${users.id} = ${callerId} AND ${users.role} = 'ADMIN')`;
+        const ownedByCaller = sql`(${bookings.userId} = ${callerId} OR ${callerIsAdmin})`;
+        const thisBooking = and(eq(bookings.id, bookingId), eq(bookings.timeSlotId, slotId));
+        const update = this.#db
+          .update(bookings)
+          .set({ status: "CANCELLED", cancelledAt: nowUtcIso() })
+          .where(and(thisBooking, eq(bookings.status, "BOOKED"), ownedByCaller))
+          .returning({ id: bookings.id });
+        const [cancelled] = await this.#db.batch([update, ...remember(sql`json(${JSON.stringify({ ok: true, value: null })})`)]);
+        if (cancelled.length === 0) {
+          // Say why, without telling a stranger that someone else's booking exists.
+          const visible = await this.#db.select({ status: bookings.status }).from(bookings).where(and(thisBooking, ownedByCaller)).get();
+          if (!visible) throw new AppError(404, "booking_not_found", "Booking not found");
+          throw new AppError(409, "already_cancelled", "Booking is already cancelled");
+        }
+        if (this.#slot) this.#slot.bookedCount -= 1;
+        return null;
+      }),
+    );
   }
 
   async update(slotId: number, changes: SlotChanges): Promise<Outcome<SlotView>> {
-    return this.#serialized(async () => {
-      const slot = await this.#load(slotId);
-      const { startTime = slot.startTime, endTime = slot.endTime, maxCapacity = slot.maxCapacity } = changes;
-      if (startTime >= endTime) throw new AppError(422, "invalid_time_range", "start_time must be before end_time");
-      if (maxCapacity < slot.bookedCount) {
-        throw new AppError(409, "capacity_below_bookings", `max_capacity cannot be ${maxCapacity}: ${slot.bookedCount} places are booked`);
-      }
-      const row = await this.#db
-        .update(timeSlots)
-        .set(changes)
-        .where(and(eq(timeSlots.id, slotId), isNull(timeSlots.deletedAt)))
-        .returning()
-        .get()
-        .catch((error: unknown) => {
-          if (brokenConstraint(error) === "foreign_key") throw unknownCategory();
-          throw error;
-        });
-      if (!row) throw this.#forget(slotNotFound());
-      this.#slot = stateOf(row);
-      return toSlotView(row);
-    });
+    return this.#serialized(() =>
+      attempt(async () => {
+        const slot = await this.#load(slotId);
+        const { startTime = slot.startTime, endTime = slot.endTime, maxCapacity = slot.maxCapacity } = changes;
+        if (startTime >= endTime) throw new AppError(422, "invalid_time_range", "start_time must be before end_time");
+        if (maxCapacity < slot.bookedCount) {
+          throw new AppError(409, "capacity_below_bookings", `max_capacity cannot be ${maxCapacity}: ${slot.bookedCount} places are booked`);
+        }
+        const row = await this.#db
+          .update(timeSlots)
+          .set(changes)
+          .where(and(eq(timeSlots.id, slotId), isNull(timeSlots.deletedAt)))
+          .returning()
+          .get()
+          .catch((error: unknown) => {
+            if (brokenConstraint(error)?.kind === "foreign_key") throw unknownCategory();
+            throw error;
+          });
+        if (!row) throw this.#forget(slotNotFound());
+        this.#slot = stateOf(row);
+        return toSlotView(row);
+      }),
+    );
   }
 
   /** Deletes the slot and cancels its live bookings in one D1 batch (one transaction). */
   async delete(slotId: number): Promise<Outcome<{ cancelledBookings: number }>> {
-    return this.#serialized(async () => {
-      const slot = await this.#load(slotId);
-      const now = nowUtcIso();
-      const [cancelled] = await this.#db.batch([
-        this.#db
-          .update(bookings)
-          .set({ status: "CANCELLED", cancelledAt: now })
-          .where(and(eq(bookings.timeSlotId, slotId), eq(bookings.status, "BOOKED")))
-          .returning({ id: bookings.id }),
-        this.#db.update(timeSlots).set({ deletedAt: now }).where(eq(timeSlots.id, slotId)),
-      ]);
-      slot.deleted = true;
-      slot.bookedCount = 0;
-      return { cancelledBookings: cancelled.length };
-    });
+    return this.#serialized(() =>
+      attempt(async () => {
+        const slot = await this.#load(slotId);
+        const now = nowUtcIso();
+        const [cancelled] = await this.#db.batch([
+          this.#db
+            .update(bookings)
+            .set({ status: "CANCELLED", cancelledAt: now })
+            .where(and(eq(bookings.timeSlotId, slotId), eq(bookings.status, "BOOKED")))
+            .returning({ id: bookings.id }),
+          this.#db.update(timeSlots).set({ deletedAt: now }).where(eq(timeSlots.id, slotId)),
+        ]);
+        slot.deleted = true;
+        slot.bookedCount = 0;
+        return { cancelledBookings: cancelled.length };
+      }),
+    );
   }
 
   /** What this object currently believes about its slot (undefined if not loaded). For tests and diagnostics. */
@@ -165,19 +185,61 @@ export class SlotBookingObject extends DurableObject<Env> {
     return error;
   }
 
-  /** Runs `task` after every earlier task has settled; turns its errors into an Outcome. */
-  #serialized<T>(task: () => Promise<T>): Promise<Outcome<T>> {
-    const run = this.#queue.then(task).then(
-      (value): Outcome<T> => ({ ok: true, value }),
-      (error: unknown): Outcome<T> => {
-        if (error instanceof AppError) return failure(error);
-        // D1 failed or timed out: the write may or may not have happened. Memory is left as it
-        // was before the task and then dropped, so the next task starts from what D1 holds.
-        this.#slot = undefined;
-        console.error("slot storage failure", error);
-        return failure(new AppError(503, "storage_unavailable", "Storage is temporarily unavailable; try again"));
-      },
-    );
+  /**
+   * Runs `act` at most once per (user, Idempotency-Key) within the window, and answers repeats
+   * with the first outcome. A success is recorded by `act` in the same batch as its change; a
+   * refusal (4xx) is recorded after it; a storage failure is not, so a retry runs again.
+   */
+  async #idempotent<T>(userId: number, idempotency: Idempotency | undefined, act: (remember: Remember) => Promise<T>): Promise<Outcome<T>> {
+    if (!idempotency) return attempt(() => act(() => []));
+    const earlier = await this.#recall<T>(userId, idempotency);
+    if (earlier) return earlier;
+    const now = nowUtcIso();
+    // The columns are listed in the table's order, as an INSERT ... SELECT requires.
+    const record = (outcomeJson: SQL | string, condition = sql``) =>
+      this.#db
+        .insert(idempotencyKeys)
+        .select(sql`SELECT ${userId}, ${idempotency.key}, ${idempotency.request}, ${outcomeJson}, ${now} ${condition}`);
+    try {
+      // `changes() = 1`: record the success only if the statement before it changed its row.
+      const outcome = await attempt(() => act((outcomeJson) => [record(outcomeJson, sql`WHERE changes() = 1`)]));
+      if (!outcome.ok) await record(JSON.stringify(outcome));
+      return outcome;
+    } catch (error) {
+      // The same key was recorded meanwhile by a request for another slot: answer as for a repeat.
+      const broken = brokenConstraint(error);
+      if (broken?.kind === "unique" && broken.on.startsWith("idempotency_keys.")) {
+        const winner = await this.#recall<T>(userId, idempotency);
+        if (winner) return winner;
+      }
+      throw error;
+    }
+  }
+
+  /** The recorded outcome of an earlier request with this key; a 422 if that request was another one. */
+  async #recall<T>(userId: number, { key, request }: Idempotency): Promise<Outcome<T> | undefined> {
+    const expired = toUtcIso(new Date(Date.now() - IDEMPOTENCY_WINDOW_MS));
+    const ofUser = eq(idempotencyKeys.userId, userId);
+    const [, [earlier]] = await this.#db.batch([
+      this.#db.delete(idempotencyKeys).where(and(ofUser, lte(idempotencyKeys.createdAt, expired))),
+      this.#db.select().from(idempotencyKeys).where(and(ofUser, eq(idempotencyKeys.key, key), gt(idempotencyKeys.createdAt, expired))),
+    ]);
+    if (!earlier) return undefined;
+    if (earlier.request !== request) {
+      return failure(new AppError(422, "idempotency_key_reused", "This Idempotency-Key was already used for a different request"));
+    }
+    return { ...(JSON.parse(earlier.outcome) as Outcome<T>), replayed: true };
+  }
+
+  /** Runs `task` after every earlier task has settled. A failure of D1 itself becomes a 503. */
+  #serialized<T>(task: () => Promise<Outcome<T>>): Promise<Outcome<T>> {
+    const run = this.#queue.then(task).catch((error: unknown): Outcome<T> => {
+      // D1 failed or timed out: the write may or may not have happened. Memory is left as it
+      // was before the task and then dropped, so the next task starts from what D1 holds.
+      this.#slot = undefined;
+      console.error("slot storage failure", error);
+      return failure(new AppError(503, "storage_unavailable", "Storage is temporarily unavailable; try again"));
+    });
     this.#queue = run;
     return run;
   }
@@ -186,8 +248,4 @@ export class SlotBookingObject extends DurableObject<Env> {
 function stateOf(row: TimeSlotRow): SlotState {
   const { startTime, endTime, maxCapacity, bookedCount, deletedAt } = row;
   return { startTime, endTime, maxCapacity, bookedCount, deleted: deletedAt !== null };
-}
-
-function failure(error: AppError): Outcome<never> {
-  return { ok: false, status: error.status, code: error.code, detail: error.detail };
 }

@@ -1,23 +1,18 @@
 import { env } from "cloudflare:workers";
-import { evictDurableObject, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import type { ErrorBody } from "../src/lib/errors";
-import { slotObject, type SlotBookingObject } from "../src/slot-booking-object";
-import { api, availableSpotsOf, createSlot, createUser, createUsers, slotCounts, statusCounts, type TestUser } from "./helpers";
-
-type Booking = { id: number; user_id: number; time_slot_id: number; status: string };
-
-const book = (user: TestUser, slotId: number) => api<Booking & Partial<ErrorBody>>("POST", "/bookings", { token: user.token, body: { time_slot_id: slotId } });
-const cancel = (user: TestUser, bookingId: number) => api("DELETE", `/bookings/${bookingId}`, { token: user.token });
-
-/** Invariants 1 and 3, read from D1 and from the API. */
-async function expectConsistent(slotId: number) {
-  const counts = await slotCounts(slotId);
-  expect(counts.booked_count).toBe(counts.booked_rows);
-  expect(counts.booked_count).toBeLessThanOrEqual(counts.max_capacity);
-  expect(await availableSpotsOf(slotId)).toBe(counts.max_capacity - counts.booked_rows);
-  return counts;
-}
+import {
+  api,
+  availableSpotsOf,
+  book,
+  type Booking,
+  cancel,
+  createSlot,
+  createUser,
+  createUsers,
+  expectConsistent,
+  slotCounts,
+  statusCounts,
+} from "./helpers";
 
 describe("POST /bookings", () => {
   it("books a place and answers 201 with the seed's booking shape", async () => {
@@ -207,40 +202,5 @@ describe("invariants under concurrency", () => {
     const booked = responses.filter((r) => r.status === 201).length;
     expect((await expectConsistent(slotId)).booked_rows).toBe(booked);
     expect(booked).toBeLessThanOrEqual(10);
-  });
-});
-
-describe("the slot object", () => {
-  it("answers a full slot from memory without writing to D1", async () => {
-    const [first, second] = await createUsers(2);
-    const slotId = await createSlot({ capacity: 1 });
-    await book(first, slotId);
-    // Make D1 disagree: a write would now succeed. Only memory says "full".
-    await env.DB.prepare("UPDATE time_slots SET max_capacity = 2 WHERE id = ?").bind(slotId).run();
-    expect((await book(second, slotId)).body.code).toBe("slot_full");
-    expect((await slotCounts(slotId)).booked_rows).toBe(1);
-  });
-
-  it("rebuilds its count from D1 after losing its memory, and keeps the capacity", async () => {
-    const users = await createUsers(5);
-    const slotId = await createSlot({ capacity: 3 });
-    await Promise.all(users.slice(0, 2).map((user) => book(user, slotId)));
-    const stub = slotObject(env, slotId);
-    await evictDurableObject(stub);
-    expect(await runInDurableObject(stub, (instance: SlotBookingObject) => instance.inspect())).toBeUndefined();
-    const responses = await Promise.all(users.slice(2).map((user) => book(user, slotId)));
-    expect(statusCounts(responses)).toEqual({ 201: 1, 409: 2 });
-    expect(await stub.inspect()).toMatchObject({ maxCapacity: 3, bookedCount: 3, deleted: false });
-    expect((await expectConsistent(slotId)).booked_rows).toBe(3);
-  });
-
-  it("is backed by D1 constraints: a booking that bypasses the object cannot overbook", async () => {
-    const [first, second] = await createUsers(2);
-    const slotId = await createSlot({ capacity: 1 });
-    await book(first, slotId);
-    const insert = env.DB.prepare("INSERT INTO bookings (user_id, time_slot_id, status, created_at) VALUES (?, ?, 'BOOKED', 'now')");
-    await expect(insert.bind(second.id, slotId).run()).rejects.toThrow(/CHECK constraint failed/);
-    await expect(insert.bind(first.id, slotId).run()).rejects.toThrow(/constraint failed/);
-    expect((await expectConsistent(slotId)).booked_rows).toBe(1);
   });
 });

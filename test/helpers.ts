@@ -1,6 +1,8 @@
 import { env, exports } from "cloudflare:workers";
+import { expect } from "vitest";
 import { issueToken } from "../src/auth/jwt";
 import type { Role } from "../src/db/schema";
+import type { ErrorBody } from "../src/lib/errors";
 import { toUtcIso } from "../src/lib/time";
 
 export type ApiResponse<T = any> = { status: number; body: T; headers: Headers };
@@ -92,4 +94,38 @@ export function statusCounts(responses: { status: number }[]): Record<number, nu
   const counts: Record<number, number> = {};
   for (const { status } of responses) counts[status] = (counts[status] ?? 0) + 1;
   return counts;
+}
+
+export type Booking = { id: number; user_id: number; time_slot_id: number; status: string };
+
+export function book(user: TestUser, slotId: number, headers: Record<string, string> = {}) {
+  return api<Booking & Partial<ErrorBody>>("POST", "/bookings", { token: user.token, body: { time_slot_id: slotId }, headers });
+}
+
+export function cancel(user: TestUser, bookingId: number, headers: Record<string, string> = {}) {
+  return api<{ message: string } & Partial<ErrorBody>>("DELETE", `/bookings/${bookingId}`, { token: user.token, headers });
+}
+
+/** Invariants 1 and 3, read from D1 and from the API; returns D1's counts. */
+export async function expectConsistent(slotId: number) {
+  const counts = await slotCounts(slotId);
+  expect(counts.booked_count).toBe(counts.booked_rows);
+  expect(counts.booked_count).toBeLessThanOrEqual(counts.max_capacity);
+  expect(await availableSpotsOf(slotId)).toBe(counts.max_capacity - counts.booked_rows);
+  return counts;
+}
+
+/**
+ * fast-check settings for the property tests (model.test.ts, fuzz.test.ts): `numRuns` runs from a
+ * fresh random seed, printed so that any run can be repeated. fast-check prints the seed and path
+ * of a failure; replay it with, for example,
+ *   VITE_FC_SEED=1234 VITE_FC_PATH="17:3:0" npx vitest run test/model.test.ts
+ * VITE_FC_RUNS overrides `numRuns` (for a longer soak). Only VITE_-prefixed variables reach the
+ * tests inside workerd (through import.meta.env); the vitest config passes no other environment.
+ */
+export function propertyRunSettings(numRuns: number): { seed: number; path?: string; numRuns: number } {
+  const variables = (import.meta as ImportMeta & { env?: Record<string, string | undefined> }).env ?? {};
+  const seed = variables.VITE_FC_SEED ? Number(variables.VITE_FC_SEED) : (Date.now() ^ (Math.random() * 0x1_0000_0000)) | 0;
+  const path = variables.VITE_FC_PATH || undefined;
+  return { seed, path, numRuns: variables.VITE_FC_RUNS ? Number(variables.VITE_FC_RUNS) : numRuns };
 }

@@ -53,3 +53,15 @@ export const bookings = sqliteTable("bookings", {
 export const availableSpots = sql<number>`${timeSlots.maxCapacity} - ${timeSlots.bookedCount}`;
 
 export type TimeSlotRow = typeof timeSlots.$inferSelect;
+
+export const idempotencyKeys = sqliteTable(
+  "idempotency_keys",
+  {
+    userId: integer("user_id").notNull().references(() => users.id),
+    key: text("key").notNull(),
+    request: text("request").notNull(),
+    outcome: text("outcome").notNull(),
+    createdAt: text("created_at").notNull(),
+  },
+  (table) => [primaryKey({ columns: [table.userId, table.key] })],
+);

@@ -35,21 +35,45 @@ export class AppError extends Error {
 
 /**
  * What a Durable Object method returns: errors cross the RPC boundary as plain data, because
- * a thrown AppError would arrive as a bare Error without its status and code.
+ * a thrown AppError would arrive as a bare Error without its status and code. `replayed` marks
+ * the stored first answer to a request repeated with the same Idempotency-Key.
  */
-export type Outcome<T> = { ok: true; value: T } | { ok: false; status: ContentfulStatusCode; code: string; detail: string };
+export type Outcome<T> = ({ ok: true; value: T } | { ok: false; status: ContentfulStatusCode; code: string; detail: string }) & {
+  replayed?: true;
+};
+
+export function failure(error: AppError): Outcome<never> {
+  return { ok: false, status: error.status, code: error.code, detail: error.detail };
+}
+
+/** Runs `task`, turning an AppError it throws into a failed Outcome; other errors propagate. */
+export async function attempt<T>(task: () => Promise<T>): Promise<Outcome<T>> {
+  try {
+    return { ok: true, value: await task() };
+  } catch (error) {
+    if (error instanceof AppError) return failure(error);
+    throw error;
+  }
+}
 
 export function unwrap<T>(outcome: Outcome<T>): T {
   if (outcome.ok) return outcome.value;
   throw new AppError(outcome.status, outcome.code, outcome.detail);
 }
 
-/** Which D1 constraint a failed write broke, if any, read from the error chain (drizzle wraps D1's error). */
-export function brokenConstraint(error: unknown): "unique" | "check" | "foreign_key" | undefined {
+export type BrokenConstraint = { kind: "unique" | "check" | "foreign_key"; on: string };
+
+/**
+ * Which D1 constraint a failed write broke, if any, read from the error chain (drizzle wraps D1's
+ * error). `on` is SQLite's description, e.g. "bookings.time_slot_id, bookings.user_id".
+ */
+export function brokenConstraint(error: unknown): BrokenConstraint | undefined {
   for (let e: unknown = error; e instanceof Error; e = e.cause) {
-    if (e.message.includes("UNIQUE constraint failed")) return "unique";
-    if (e.message.includes("CHECK constraint failed")) return "check";
-    if (e.message.includes("FOREIGN KEY constraint failed")) return "foreign_key";
+    const match = /(UNIQUE|CHECK|FOREIGN KEY) constraint failed:?\s*([^:]*)/.exec(e.message);
+    if (match) {
+      const kind = match[1] === "UNIQUE" ? "unique" : match[1] === "CHECK" ? "check" : "foreign_key";
+      return { kind, on: match[2].trim() };
+    }
   }
   return undefined;
 }

@@ -84,7 +84,7 @@ export const adminRoutes = createRouter()
       .returning()
       .get()
       .catch((error: unknown) => {
-        if (brokenConstraint(error) === "unique") throw new AppError(409, "category_exists", `Category "${name}" already exists`);
+        if (brokenConstraint(error)?.kind === "unique") throw new AppError(409, "category_exists", `Category "${name}" already exists`);
         throw error;
       });
     return c.json(category, 201);
@@ -99,7 +99,7 @@ export const adminRoutes = createRouter()
       .returning()
       .get()
       .catch((error: unknown) => {
-        if (brokenConstraint(error) === "foreign_key") throw unknownCategory();
+        if (brokenConstraint(error)?.kind === "foreign_key") throw unknownCategory();
         throw error;
       });
     return c.json(toSlotView(slot), 201);

@@ -54,7 +54,7 @@ export const authRoutes = createRouter()
       .returning({ id: users.id, role: users.role })
       .get()
       .catch((error: unknown) => {
-        if (brokenConstraint(error) === "unique") throw new AppError(409, "email_taken", "Email is already registered");
+        if (brokenConstraint(error)?.kind === "unique") throw new AppError(409, "email_taken", "Email is already registered");
         throw error;
       });
     return c.json({ access_token: await issueToken(c.env, user), token_type: "bearer" as const }, 201);

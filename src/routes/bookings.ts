@@ -4,11 +4,25 @@ import { requireUser } from "../auth/middleware";
 import { database } from "../db/client";
 import { bookings, timeSlots } from "../db/schema";
 import { createRouter } from "../lib/create-app";
-import { AppError, unwrap } from "../lib/errors";
+import type { Context } from "hono";
+import { AppError, unwrap, type Outcome } from "../lib/errors";
 import { bearerAuth, errorResponses, jsonBody, jsonResponse } from "../lib/openapi";
 import { BookingSchema, MessageSchema, PathId } from "../lib/schemas";
 import { InstantOutput } from "../lib/time";
-import { slotObject } from "../slot-booking-object";
+import { slotObject, type Idempotency } from "../slot-booking-object";
+
+const IdempotencyHeader = z.object({
+  "idempotency-key": z
+    .string()
+    .regex(/^[\x21-\x7e]{1,255}$/, "Expected 1 to 255 visible ASCII characters")
+    .optional()
+    .openapi({
+      description:
+        "Makes a retry safe: the same key from the same user within 24 hours gets the first answer again " +
+        "(same status and body, with `Idempotent-Replayed: true`) without acting twice; reusing it for another request is a 422.",
+      example: "5f0c8a8e-4f0b-4c1e-9a59-1b2f1d1c0b7a",
+    }),
+});
 
 const NewBooking = z.object({ time_slot_id: z.number().int().positive().openapi({ example: 1 }) }).openapi("NewBooking");
 
@@ -25,7 +39,7 @@ const createBooking = createRoute({
   summary: "Book a place in a time slot",
   security: bearerAuth,
   middleware: [requireUser] as const,
-  request: { body: jsonBody(NewBooking) },
+  request: { headers: IdempotencyHeader, body: jsonBody(NewBooking) },
   responses: {
     201: jsonResponse(BookingSchema, "Booked"),
     ...errorResponses(401, 404, 409, 413, 422, 503),
@@ -40,7 +54,7 @@ const cancelBooking = createRoute({
   summary: "Cancel a booking (its owner, or an admin); frees the place",
   security: bearerAuth,
   middleware: [requireUser] as const,
-  request: { params: z.object({ booking_id: PathId }) },
+  request: { headers: IdempotencyHeader, params: z.object({ booking_id: PathId }) },
   responses: {
     200: jsonResponse(MessageSchema, "Booking cancelled"),
     ...errorResponses(401, 404, 409, 422, 503),
@@ -63,10 +77,20 @@ const listBookings = createRoute({
 
 const bookingNotFound = () => new AppError(404, "booking_not_found", "Booking not found");
 
+const idempotencyOf = (key: string | undefined, request: string): Idempotency | undefined => (key === undefined ? undefined : { key, request });
+
+/** The value of a slot object's outcome, or its error thrown; marks a replayed first answer. */
+function settle<T>(c: Context, outcome: Outcome<T>): T {
+  if (outcome.replayed) c.header("Idempotent-Replayed", "true");
+  return unwrap(outcome);
+}
+
 export const bookingRoutes = createRouter()
   .openapi(createBooking, async (c) => {
-    const slotId = c.req.valid("json").time_slot_id;
-    const booking = unwrap(await slotObject(c.env, slotId).book(slotId, c.get("user").id));
+    const body = c.req.valid("json");
+    const slotId = body.time_slot_id;
+    const idempotency = idempotencyOf(c.req.valid("header")["idempotency-key"], `POST /bookings ${JSON.stringify(body)}`);
+    const booking = settle(c, await slotObject(c.env, slotId).book(slotId, c.get("user").id, idempotency));
     return c.json(booking, 201);
   })
   .openapi(cancelBooking, async (c) => {
@@ -74,7 +98,8 @@ export const bookingRoutes = createRouter()
     // Only to find which slot's object owns the booking; the rules are checked there.
     const booking = await database(c.env.DB).select({ slotId: bookings.timeSlotId }).from(bookings).where(eq(bookings.id, bookingId)).get();
     if (!booking) throw bookingNotFound();
-    unwrap(await slotObject(c.env, booking.slotId).cancel(booking.slotId, bookingId, c.get("user").id));
+    const idempotency = idempotencyOf(c.req.valid("header")["idempotency-key"], `DELETE /bookings/${bookingId}`);
+    settle(c, await slotObject(c.env, booking.slotId).cancel(booking.slotId, bookingId, c.get("user").id, idempotency));
     return c.json({ message: "Booking cancelled" }, 200);
   })
   .openapi(listBookings, async (c) => {

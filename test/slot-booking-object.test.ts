@@ -1,0 +1,131 @@
+import { abortAllDurableObjects, evictDurableObject, runInDurableObject } from "cloudflare:test";
+import { env } from "cloudflare:workers";
+import { describe, expect, it } from "vitest";
+import { slotObject, type SlotBookingObject } from "../src/slot-booking-object";
+import { book, cancel, createSlot, createUsers, expectConsistent, slotCounts, statusCounts } from "./helpers";
+
+const inspect = (slotId: number) => slotObject(env, slotId).inspect();
+
+/** Makes every write of one kind to `bookings` fail inside D1 while `run` runs: a real D1 error, no mock. */
+async function whileBookingWritesFail<T>(operation: "INSERT" | "UPDATE", run: () => Promise<T>): Promise<T> {
+  await env.DB.prepare(
+    `CREATE TRIGGER injected_failure BEFORE ${operation} ON bookings BEGIN SELECT RAISE(ABORT, 'injected storage failure'); END`,
+  ).run();
+  try {
+    return await run();
+  } finally {
+    await env.DB.prepare("DROP TRIGGER injected_failure").run();
+  }
+}
+
+describe("memory", () => {
+  it("answers a full slot from memory without writing to D1", async () => {
+    const [first, second] = await createUsers(2);
+    const slotId = await createSlot({ capacity: 1 });
+    await book(first, slotId);
+    // Make D1 disagree: a write would now succeed. Only memory says "full".
+    await env.DB.prepare("UPDATE time_slots SET max_capacity = 2 WHERE id = ?").bind(slotId).run();
+    expect((await book(second, slotId)).body.code).toBe("slot_full");
+    expect((await slotCounts(slotId)).booked_rows).toBe(1);
+  });
+
+  it("tracks the committed count of its slot", async () => {
+    const users = await createUsers(3);
+    const slotId = await createSlot({ capacity: 5 });
+    const [first] = await Promise.all(users.map((user) => book(user, slotId)));
+    await cancel(users[0], first.body.id);
+    expect(await inspect(slotId)).toMatchObject({ maxCapacity: 5, bookedCount: 2, deleted: false });
+  });
+});
+
+describe("restarts", () => {
+  it("rebuilds its count from D1 after eviction, and keeps the capacity", async () => {
+    const users = await createUsers(5);
+    const slotId = await createSlot({ capacity: 3 });
+    await Promise.all(users.slice(0, 2).map((user) => book(user, slotId)));
+    const stub = slotObject(env, slotId);
+    await evictDurableObject(stub);
+    expect(await runInDurableObject(stub, (instance: SlotBookingObject) => instance.inspect())).toBeUndefined();
+    const responses = await Promise.all(users.slice(2).map((user) => book(user, slotId)));
+    expect(statusCounts(responses)).toEqual({ 201: 1, 409: 2 });
+    expect(await stub.inspect()).toMatchObject({ maxCapacity: 3, bookedCount: 3 });
+    expect((await expectConsistent(slotId)).booked_rows).toBe(3);
+  });
+
+  it("keeps every invariant when all objects are aborted in the middle of a booking rush", async () => {
+    const users = await createUsers(40);
+    const slotId = await createSlot({ capacity: 15 });
+    const rush = Promise.all(users.map((user) => book(user, slotId)));
+    await abortAllDurableObjects();
+    const responses = await rush;
+    // Requests caught by the abort may fail; none may overbook or leave the count wrong.
+    const booked = responses.filter((r) => r.status === 201).length;
+    const counts = await expectConsistent(slotId);
+    expect(counts.booked_rows).toBe(booked);
+    expect(booked).toBeLessThanOrEqual(15);
+    // The fresh instance finishes the job from what D1 holds.
+    const retries = await Promise.all(users.filter((_, i) => responses[i].status !== 201).map((user) => book(user, slotId)));
+    expect(retries.filter((r) => r.status === 201)).toHaveLength(15 - booked);
+    expect((await expectConsistent(slotId)).booked_rows).toBe(15);
+  });
+});
+
+describe("partial failure", () => {
+  it("answers 503 when D1 fails a booking, books nothing, keeps no count, and a retry succeeds", async () => {
+    const [holder, client] = await createUsers(2);
+    const slotId = await createSlot({ capacity: 2 });
+    await book(holder, slotId);
+    const failed = await whileBookingWritesFail("INSERT", () => book(client, slotId));
+    expect(failed.status).toBe(503);
+    expect(failed.body).toEqual({ detail: expect.any(String), code: "storage_unavailable" });
+    // The object dropped what it knew instead of counting the failed write.
+    expect(await inspect(slotId)).toBeUndefined();
+    expect(await expectConsistent(slotId)).toMatchObject({ booked_rows: 1 });
+    expect((await book(client, slotId)).status).toBe(201);
+    expect(await inspect(slotId)).toMatchObject({ bookedCount: 2 });
+    expect(await expectConsistent(slotId)).toMatchObject({ booked_rows: 2 });
+  });
+
+  it("answers 503 when D1 fails a cancellation, keeps the booking, and a retry frees the place", async () => {
+    const [user] = await createUsers(1);
+    const slotId = await createSlot({ capacity: 1 });
+    const booking = await book(user, slotId);
+    const failed = await whileBookingWritesFail("UPDATE", () => cancel(user, booking.body.id));
+    expect(failed.status).toBe(503);
+    expect(failed.body.code).toBe("storage_unavailable");
+    expect(await expectConsistent(slotId)).toMatchObject({ booked_rows: 1 });
+    expect((await cancel(user, booking.body.id)).status).toBe(200);
+    expect(await expectConsistent(slotId)).toMatchObject({ booked_rows: 0 });
+  });
+
+  it("does not record a failed attempt under its Idempotency-Key, so the retry acts", async () => {
+    const [user] = await createUsers(1);
+    const slotId = await createSlot({ capacity: 1 });
+    const key = { "Idempotency-Key": `retry-${slotId}` };
+    expect((await whileBookingWritesFail("INSERT", () => book(user, slotId, key))).status).toBe(503);
+    const retry = await book(user, slotId, key);
+    expect(retry.status).toBe(201);
+    expect(retry.headers.get("Idempotent-Replayed")).toBeNull();
+  });
+});
+
+describe("D1 as the last line of defence", () => {
+  it("refuses a booking that bypasses the object when it would overbook or double-book", async () => {
+    const [first, second] = await createUsers(2);
+    const slotId = await createSlot({ capacity: 1 });
+    await book(first, slotId);
+    const insert = env.DB.prepare("INSERT INTO bookings (user_id, time_slot_id, status, created_at) VALUES (?, ?, 'BOOKED', 'now')");
+    await expect(insert.bind(second.id, slotId).run()).rejects.toThrow(/CHECK constraint failed/);
+    await expect(insert.bind(first.id, slotId).run()).rejects.toThrow(/constraint failed/);
+    expect((await expectConsistent(slotId)).booked_rows).toBe(1);
+  });
+
+  it("refuses a capacity below the booked count even when set directly in D1", async () => {
+    const users = await createUsers(3);
+    const slotId = await createSlot({ capacity: 5 });
+    await Promise.all(users.map((user) => book(user, slotId)));
+    const lower = env.DB.prepare("UPDATE time_slots SET max_capacity = 2 WHERE id = ?").bind(slotId);
+    await expect(lower.run()).rejects.toThrow(/CHECK constraint failed/);
+    expect((await expectConsistent(slotId)).max_capacity).toBe(5);
+  });
+});
