@@ -2,6 +2,7 @@ import { createRoute, z } from "@hono/zod-openapi";
 import { asc, eq } from "drizzle-orm";
 import { requireUser } from "../auth/middleware";
 import { database } from "../db/client";
+import { d1Session } from "../db/session";
 import { bookings, timeSlots } from "../db/schema";
 import { createRouter } from "../lib/create-app";
 import type { Context } from "hono";
@@ -68,7 +69,7 @@ const listBookings = createRoute({
   tags: ["Bookings"],
   summary: "The caller's bookings, live and cancelled, with their slot's times",
   security: bearerAuth,
-  middleware: [requireUser] as const,
+  middleware: [requireUser, d1Session] as const,
   responses: {
     200: jsonResponse(z.array(CalendarBooking), "Bookings ordered by the slot's start_time"),
     ...errorResponses(401),
@@ -103,7 +104,7 @@ export const bookingRoutes = createRouter()
     return c.json({ message: "Booking cancelled" }, 200);
   })
   .openapi(listBookings, async (c) => {
-    const rows = await database(c.env.DB)
+    const rows = await c.var.db
       .select({
         id: bookings.id,
         user_id: bookings.userId,

@@ -1,7 +1,7 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { asc, eq, inArray } from "drizzle-orm";
 import { requireUser } from "../auth/middleware";
-import { database } from "../db/client";
+import { d1Session } from "../db/session";
 import { categories, userPreferences } from "../db/schema";
 import { createRouter } from "../lib/create-app";
 import { AppError } from "../lib/errors";
@@ -23,7 +23,7 @@ const setPreferences = createRoute({
   tags: ["Preferences"],
   summary: "Replace the caller's preferred categories",
   security: bearerAuth,
-  middleware: [requireUser] as const,
+  middleware: [requireUser, d1Session] as const,
   request: { body: jsonBody(PreferencesSchema) },
   responses: {
     200: jsonResponse(MessageSchema, "Preferences updated"),
@@ -37,7 +37,7 @@ const getPreferences = createRoute({
   tags: ["Preferences"],
   summary: "The caller's preferred categories",
   security: bearerAuth,
-  middleware: [requireUser] as const,
+  middleware: [requireUser, d1Session] as const,
   responses: {
     200: jsonResponse(PreferencesSchema, "The caller's preferred category ids, ascending"),
     ...errorResponses(401),
@@ -48,7 +48,7 @@ export const preferenceRoutes = createRouter()
   .openapi(setPreferences, async (c) => {
     const userId = c.get("user").id;
     const wanted = [...new Set(c.req.valid("json").preferred_categories)];
-    const db = database(c.env.DB);
+    const db = c.var.db;
     if (wanted.length > 0) {
       const found = await db.select({ id: categories.id }).from(categories).where(inArray(categories.id, wanted));
       const unknown = wanted.filter((id) => !found.some((row) => row.id === id));
@@ -63,7 +63,7 @@ export const preferenceRoutes = createRouter()
     return c.json({ message: "Preferences updated" }, 200);
   })
   .openapi(getPreferences, async (c) => {
-    const rows = await database(c.env.DB)
+    const rows = await c.var.db
       .select({ id: userPreferences.categoryId })
       .from(userPreferences)
       .where(eq(userPreferences.userId, c.get("user").id))

@@ -1,7 +1,7 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { and, asc, gte, inArray, isNull, lt, sql, type SQL } from "drizzle-orm";
 import { identifyCaller } from "../auth/middleware";
-import { database } from "../db/client";
+import { d1Session } from "../db/session";
 import { availableSpots, timeSlots, userPreferences } from "../db/schema";
 import { createRouter } from "../lib/create-app";
 import { AppError } from "../lib/errors";
@@ -27,7 +27,7 @@ const listSlots = createRoute({
   summary: "List time slots with their available spots, by start time",
   description: "Authentication is optional; it only selects the caller's preferred categories by default.",
   security: [{}, ...bearerAuth],
-  middleware: [identifyCaller] as const,
+  middleware: [identifyCaller, d1Session] as const,
   request: { query: SlotQuery },
   responses: {
     200: jsonResponse(z.array(SlotSchema), "Slots, ordered by start_time"),
@@ -49,7 +49,7 @@ export const slotRoutes = createRouter().openapi(listSlots, async (c) => {
   if (from) conditions.push(gte(timeSlots.startTime, from));
   if (to) conditions.push(lt(timeSlots.startTime, to));
   // One query for the whole list: the count is a column kept by D1 triggers, not a query per slot.
-  const slots = await database(c.env.DB)
+  const slots = await c.var.db
     .select({
       id: timeSlots.id,
       category_id: timeSlots.categoryId,

@@ -1,0 +1,27 @@
+import { createMiddleware } from "hono/factory";
+import { AppError } from "../lib/errors";
+import type { AppEnv } from "../lib/types";
+import { database, type Database } from "./client";
+
+/**
+ * D1 read replication: reads may be served by a nearby replica, and the response carries a
+ * bookmark that a client sends back to read at least as fresh as what it last saw or wrote.
+ */
+export const BOOKMARK_HEADER = "x-d1-bookmark";
+const BOOKMARK = /^[0-9a-f]{8}-[0-9a-f]{8}-[0-9a-f]{8}-[0-9a-f]{32}$/i;
+
+export type SessionEnv = AppEnv & { Variables: { db: Database } };
+
+/** Gives the route `c.var.db`: a session on any replica for GET, on the primary otherwise. */
+export const d1Session = createMiddleware<SessionEnv>(async (c, next) => {
+  const bookmark = c.req.header(BOOKMARK_HEADER);
+  if (bookmark !== undefined && !BOOKMARK.test(bookmark)) {
+    const detail = `${BOOKMARK_HEADER}: expected a bookmark returned by an earlier response`;
+    throw new AppError(422, "validation_error", detail, [{ field: BOOKMARK_HEADER, message: detail }]);
+  }
+  const session = c.env.DB.withSession(bookmark ?? (c.req.method === "GET" ? "first-unconstrained" : "first-primary"));
+  c.set("db", database(session));
+  await next();
+  const latest = session.getBookmark();
+  if (latest) c.header(BOOKMARK_HEADER, latest);
+});
