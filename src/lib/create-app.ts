@@ -1,6 +1,9 @@
 import { OpenAPIHono, type z } from "@hono/zod-openapi";
 import type { Hook } from "@hono/zod-openapi";
 import { bodyLimit } from "hono/body-limit";
+import { createMiddleware } from "hono/factory";
+import { requestId } from "hono/request-id";
+import { secureHeaders } from "hono/secure-headers";
 import { AppError, handleError, handleNotFound } from "./errors";
 import type { AppEnv } from "./types";
 
@@ -18,12 +21,48 @@ const validationFailed: Hook<unknown, AppEnv, string, unknown> = (result) => {
   throw new AppError(422, "validation_error", detail, errors);
 };
 
+/** A JSON response needs nothing loaded and is never shown in a frame. */
+const apiSecurityHeaders = secureHeaders({
+  contentSecurityPolicy: { defaultSrc: ["'none'"], frameAncestors: ["'none'"] },
+  xFrameOptions: "DENY",
+});
+
+/** Where Swagger UI's script and stylesheet come from: @hono/swagger-ui's default CDN. */
+const SWAGGER_UI_ASSETS = "https://cdn.jsdelivr.net";
+
+/**
+ * The Swagger UI page at /docs (lib/openapi.ts) loads its script and stylesheet from the CDN, starts
+ * itself with an inline script, styles with inline styles and data: images, and fetches the
+ * document and "Try it out" requests from this origin.
+ */
+const docsSecurityHeaders = secureHeaders({
+  contentSecurityPolicy: {
+    defaultSrc: ["'none'"],
+    scriptSrc: [SWAGGER_UI_ASSETS, "'unsafe-inline'"],
+    styleSrc: [SWAGGER_UI_ASSETS, "'unsafe-inline'"],
+    imgSrc: ["'self'", "data:"],
+    connectSrc: ["'self'"],
+    baseUri: ["'none'"],
+    formAction: ["'none'"],
+    frameAncestors: ["'none'"],
+  },
+  xFrameOptions: "DENY",
+});
+
+const securityHeaders = createMiddleware<AppEnv>((c, next) =>
+  (c.req.path === "/docs" ? docsSecurityHeaders : apiSecurityHeaders)(c, next),
+);
+
 export function createRouter() {
   return new OpenAPIHono<AppEnv>({ defaultHook: validationFailed });
 }
 
 export function createApp() {
   const app = createRouter();
+  // An incoming X-Request-Id is kept if well-formed (letters, digits, _ - =, at most 255), else a
+  // new UUID; either way it is on the response and in every line handleError logs.
+  app.use(requestId());
+  app.use(securityHeaders);
   app.use(
     bodyLimit({
       maxSize: MAX_BODY_BYTES,

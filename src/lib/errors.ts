@@ -2,6 +2,7 @@ import { z } from "@hono/zod-openapi";
 import type { Context } from "hono";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 import { HTTPException } from "hono/http-exception";
+import type { AppEnv } from "./types";
 
 /** The one error body of the API. FastAPI clients read `detail`; programs branch on `code`. */
 export const ErrorSchema = z
@@ -17,15 +18,25 @@ export const ErrorSchema = z
 
 export type ErrorBody = z.infer<typeof ErrorSchema>;
 
+/**
+ * What an AppError carries besides its body: response headers (e.g. Retry-After), and as `cause`
+ * what operators need to know, which is logged for a 5xx and never sent.
+ */
+export type AppErrorOptions = ErrorOptions & { headers?: Record<string, string> };
+
 /** The one error type. Thrown anywhere, rendered by `handleError`. */
 export class AppError extends Error {
+  readonly headers: Record<string, string>;
+
   constructor(
     readonly status: ContentfulStatusCode,
     readonly code: string,
     readonly detail: string,
     readonly errors?: ErrorBody["errors"],
+    options: AppErrorOptions = {},
   ) {
-    super(detail);
+    super(detail, options);
+    this.headers = options.headers ?? {};
   }
 
   get body(): ErrorBody {
@@ -80,9 +91,18 @@ export function brokenConstraint(error: unknown): BrokenConstraint | undefined {
 
 const HTTP_EXCEPTION_CODES: Partial<Record<number, string>> = { 400: "malformed_request", 415: "unsupported_media_type" };
 
-export function handleError(error: Error, c: Context): Response {
+/**
+ * Renders every error as the one JSON body. A 5xx is logged with the request id; its body says
+ * only what failed in general terms, never a stack trace, a query or a message from a library.
+ */
+export function handleError(error: Error, c: Context<AppEnv>): Response {
   if (error instanceof AppError) {
+    if (error.status >= 500) {
+      const line = `request ${c.get("requestId")}: ${error.status} ${error.code}: ${error.detail}`;
+      console.error(line, ...(error.cause === undefined ? [] : [error.cause]));
+    }
     if (error.status === 401) c.header("WWW-Authenticate", "Bearer");
+    for (const [name, value] of Object.entries(error.headers)) c.header(name, value);
     return c.json(error.body, error.status);
   }
   if (error instanceof HTTPException) {
@@ -91,7 +111,7 @@ export function handleError(error: Error, c: Context): Response {
     const code = HTTP_EXCEPTION_CODES[status] ?? "http_error";
     return c.json({ detail: error.message || "Bad request", code } satisfies ErrorBody, status);
   }
-  console.error("unhandled error", error);
+  console.error(`request ${c.get("requestId")}: unhandled error`, error);
   return c.json({ detail: "Internal server error", code: "internal_error" } satisfies ErrorBody, 500);
 }
 

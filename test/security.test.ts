@@ -1,0 +1,149 @@
+import { env } from "cloudflare:workers";
+import { afterEach, describe, expect, it, vi } from "vitest";
+import { MAX_BODY_BYTES } from "../src/lib/create-app";
+import type { ErrorBody } from "../src/lib/errors";
+import { api, createUser, type ApiResponse } from "./helpers";
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+const json = { "Content-Type": "application/json" };
+
+afterEach(() => {
+  vi.restoreAllMocks();
+});
+
+/** The directives of a Content-Security-Policy header, by name. */
+function directives(policy: string | null): Record<string, string[]> {
+  return Object.fromEntries(
+    (policy ?? "")
+      .split(";")
+      .map((directive) => directive.trim().split(/\s+/))
+      .filter(([name]) => name)
+      .map(([name, ...sources]) => [name, sources]),
+  );
+}
+
+/** Makes GET /categories fail inside D1 (its table is renamed away) while `run` runs. */
+async function whileCategoriesAreMissing<T>(run: () => Promise<T>): Promise<T> {
+  await env.DB.prepare("ALTER TABLE categories RENAME TO categories_away").run();
+  try {
+    return await run();
+  } finally {
+    await env.DB.prepare("ALTER TABLE categories_away RENAME TO categories").run();
+  }
+}
+
+const responsesOfEveryKind: [string, () => Promise<ApiResponse>][] = [
+  ["200", () => api("GET", "/health")],
+  ["401", () => api("GET", "/bookings")],
+  ["404 (no route)", () => api("GET", "/no-such-route")],
+  ["413", () => api("POST", "/login", { rawBody: "x".repeat(MAX_BODY_BYTES + 1), headers: json })],
+  ["422", () => api("POST", "/login", { body: {} })],
+  ["500", () => whileCategoriesAreMissing(() => api("GET", "/categories"))],
+];
+
+describe("X-Request-Id", () => {
+  it.each(responsesOfEveryKind)("is a new UUID on a %s response to a request without one", async (_, send) => {
+    vi.spyOn(console, "error").mockImplementation(() => {});
+    expect((await send()).headers.get("X-Request-Id")).toMatch(UUID);
+  });
+
+  it("differs between requests", async () => {
+    const [first, second] = await Promise.all([api("GET", "/health"), api("GET", "/health")]);
+    expect(first.headers.get("X-Request-Id")).not.toBe(second.headers.get("X-Request-Id"));
+  });
+
+  it.each(["req-42", "0f8fad5b-d9cb-469f-a165-70867728950e", "A".repeat(255)])("reuses a well-formed incoming one: %s", async (id) => {
+    expect((await api("GET", "/health", { headers: { "X-Request-Id": id } })).headers.get("X-Request-Id")).toBe(id);
+  });
+
+  it.each(["has spaces", "semi;colon", "<script>", "A".repeat(256)])("replaces a malformed incoming one with a UUID: %s", async (id) => {
+    expect((await api("GET", "/health", { headers: { "X-Request-Id": id } })).headers.get("X-Request-Id")).toMatch(UUID);
+  });
+
+  it("is in the line logged for an internal error", async () => {
+    const log = vi.spyOn(console, "error").mockImplementation(() => {});
+    const response = await whileCategoriesAreMissing(() => api("GET", "/categories", { headers: { "X-Request-Id": "trace-me-1" } }));
+    expect(response.status).toBe(500);
+    expect(log).toHaveBeenCalledWith("request trace-me-1: unhandled error", expect.any(Error));
+  });
+});
+
+describe("security headers", () => {
+  it.each(responsesOfEveryKind)("are on a %s response", async (_, send) => {
+    vi.spyOn(console, "error").mockImplementation(() => {});
+    const { headers } = await send();
+    expect(directives(headers.get("Content-Security-Policy"))).toEqual({ "default-src": ["'none'"], "frame-ancestors": ["'none'"] });
+    expect(headers.get("X-Content-Type-Options")).toBe("nosniff");
+    expect(headers.get("X-Frame-Options")).toBe("DENY");
+    expect(headers.get("Strict-Transport-Security")).toMatch(/^max-age=\d+/);
+    expect(headers.get("Referrer-Policy")).toBe("no-referrer");
+    expect(headers.get("Cross-Origin-Resource-Policy")).toBe("same-origin");
+  });
+
+  it("let /docs load every script and stylesheet its page names, run its inline start-up script and fetch the document", async () => {
+    const { status, body, headers } = await api<string>("GET", "/docs");
+    expect(status).toBe(200);
+    const policy = directives(headers.get("Content-Security-Policy"));
+    const scripts = [...body.matchAll(/<script src="([^"]+)"/g)].map((match) => new URL(match[1]).origin);
+    const stylesheets = [...body.matchAll(/<link rel="stylesheet" href="([^"]+)"/g)].map((match) => new URL(match[1]).origin);
+    expect(scripts.length).toBeGreaterThan(0);
+    expect(stylesheets.length).toBeGreaterThan(0);
+    for (const origin of scripts) expect(policy["script-src"]).toContain(origin);
+    for (const origin of stylesheets) expect(policy["style-src"]).toContain(origin);
+    expect(body).toMatch(/<script>\s*window\.onload/);
+    expect(policy["script-src"]).toContain("'unsafe-inline'");
+    expect(body).toContain("/openapi.json");
+    expect(policy["connect-src"]).toEqual(["'self'"]);
+    expect(policy["frame-ancestors"]).toEqual(["'none'"]);
+    expect(policy["default-src"]).toEqual(["'none'"]);
+  });
+});
+
+describe("internal errors", () => {
+  it("answer 500 with only the generic body: no stack trace, no SQL, no library message", async () => {
+    const log = vi.spyOn(console, "error").mockImplementation(() => {});
+    const response = await whileCategoriesAreMissing(() => api<ErrorBody>("GET", "/categories"));
+    expect(response.status).toBe(500);
+    expect(response.body).toStrictEqual({ detail: "Internal server error", code: "internal_error" });
+    // The error itself was there to leak: it names the query and the table.
+    const logged = String(log.mock.calls[0][1]) + String((log.mock.calls[0][1] as Error).cause);
+    expect(logged).toMatch(/select/i);
+    expect(logged).toMatch(/categories/);
+  });
+
+  it("from a failing write answer the same generic body", async () => {
+    vi.spyOn(console, "error").mockImplementation(() => {});
+    const admin = await createUser("ADMIN");
+    await env.DB.prepare("CREATE TRIGGER injected_failure BEFORE INSERT ON categories BEGIN SELECT RAISE(ABORT, 'injected failure'); END").run();
+    try {
+      const response = await api<ErrorBody>("POST", "/admin/categories", { token: admin.token, body: { name: "Never" } });
+      expect(response.status).toBe(500);
+      expect(response.body).toStrictEqual({ detail: "Internal server error", code: "internal_error" });
+    } finally {
+      await env.DB.prepare("DROP TRIGGER injected_failure").run();
+    }
+  });
+});
+
+describe("body size limit", () => {
+  type OpenApiDocument = { paths: Record<string, Record<string, { requestBody?: { content: Record<string, unknown> } }>> };
+
+  it(`refuses a body over ${MAX_BODY_BYTES} bytes with 413 payload_too_large on every route that takes JSON, before authentication`, async () => {
+    const { body: document } = await api<OpenApiDocument>("GET", "/openapi.json");
+    const jsonRoutes = Object.entries(document.paths).flatMap(([path, operations]) =>
+      Object.entries(operations)
+        .filter(([, operation]) => operation.requestBody?.content["application/json"])
+        .map(([method]) => ({ method: method.toUpperCase(), path: path.replace(/\{[^}]+\}/g, "1") })),
+    );
+    expect(jsonRoutes).toContainEqual({ method: "POST", path: "/register" });
+    const oversized = JSON.stringify({ padding: "x".repeat(MAX_BODY_BYTES) });
+    for (const { method, path } of jsonRoutes) {
+      const response = await api<ErrorBody>(method, path, { rawBody: oversized, headers: json });
+      expect({ route: `${method} ${path}`, status: response.status, code: response.body.code }).toEqual({
+        route: `${method} ${path}`,
+        status: 413,
+        code: "payload_too_large",
+      });
+    }
+  });
+});
