@@ -2,7 +2,7 @@ import { env } from "cloudflare:workers";
 import { sign } from "hono/jwt";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { issueToken, TOKEN_LIFETIME_SECONDS } from "../src/auth/jwt";
-import { PBKDF2_ITERATIONS } from "../src/auth/password";
+import { hashPassword, PBKDF2_ITERATIONS } from "../src/auth/password";
 import { AppError, type ErrorBody } from "../src/lib/errors";
 import { api, createUser, type ApiResponse, type TestUser } from "./helpers";
 
@@ -105,6 +105,21 @@ describe("POST /register", () => {
     expect((await register(uniqueEmail(), "p".repeat(length))).status).toBe(201);
   });
 
+  it.each(["password", "12345678", "qwertyuiop", "iloveyou1", "PassWord1", "QWERTYUIOP"])(
+    "refuses the common password %j, whatever its case, with 422 weak_password naming the field password",
+    async (password) => {
+      const email = uniqueEmail();
+      const { status, body } = await register(email, password);
+      expect(status).toBe(422);
+      expect(body).toEqual({ detail: expect.any(String), code: "weak_password", errors: [{ field: "password", message: expect.any(String) }] });
+      expect(await env.DB.prepare("SELECT 1 FROM users WHERE email = ?").bind(email).first()).toBeNull();
+    },
+  );
+
+  it("accepts a password that merely contains a common one", async () => {
+    expect((await register(uniqueEmail(), "password-of-my-own")).status).toBe(201);
+  });
+
   it("refuses an email already registered with 409 email_taken", async () => {
     const email = uniqueEmail();
     expect((await register(email)).status).toBe(201);
@@ -151,6 +166,34 @@ describe("POST /login", () => {
     expect(unknownEmail.status).toBe(401);
     expect(wrongPassword.body).toEqual({ detail: expect.any(String), code: "invalid_credentials" });
     expect(unknownEmail.body).toEqual(wrongPassword.body);
+  });
+});
+
+describe("re-hashing on login", () => {
+  /** A user whose hash was made with `iterations`, as an older version of the server would have stored it. */
+  async function userHashedWith(iterations: number): Promise<string> {
+    const email = uniqueEmail();
+    await env.DB.prepare("INSERT INTO users (email, password_hash, role, created_at) VALUES (?, ?, 'USER', '2024-01-01T00:00:00Z')")
+      .bind(email, await hashPassword(PASSWORD, iterations))
+      .run();
+    return email;
+  }
+
+  it("replaces a hash of fewer iterations than PBKDF2_ITERATIONS at the next successful login; the new one works", async () => {
+    const email = await userHashedWith(1_000);
+    expect((await storedUser(email)).password_hash).toMatch(/^pbkdf2-sha256\$1000\$/);
+    expect((await login(email)).status).toBe(200);
+    const rehashed = (await storedUser(email)).password_hash;
+    expect(rehashed).toMatch(/^pbkdf2-sha256\$100000\$/);
+    expect((await login(email)).status).toBe(200);
+    expect((await storedUser(email)).password_hash).toBe(rehashed);
+  });
+
+  it("keeps the old hash after a failed login", async () => {
+    const email = await userHashedWith(1_000);
+    const before = (await storedUser(email)).password_hash;
+    expect((await login(email, "wrong password")).status).toBe(401);
+    expect((await storedUser(email)).password_hash).toBe(before);
   });
 });
 

@@ -1,6 +1,6 @@
 // PBKDF2-SHA256 through Web Crypto. Each hash is stored with its algorithm, iteration count and
 // salt, `pbkdf2-sha256$<iterations>$<salt>$<hash>` (base64), so the count can be raised later
-// without invalidating existing passwords.
+// without invalidating existing passwords: a login with an older count re-hashes (`isOutdated`).
 
 /** Cloudflare Workers refuse PBKDF2 above 100,000 iterations; local workerd does not, so a test pins this. */
 export const PBKDF2_ITERATIONS = 100_000;
@@ -24,17 +24,39 @@ function constantTimeEqual(a: Uint8Array, b: Uint8Array): boolean {
   return difference === 0;
 }
 
-export async function hashPassword(password: string): Promise<string> {
+/** Hashes with PBKDF2_ITERATIONS; a lower count is only for tests of re-hashing. */
+export async function hashPassword(password: string, iterations = PBKDF2_ITERATIONS): Promise<string> {
   const salt = crypto.getRandomValues(new Uint8Array(SALT_BYTES));
-  const hash = await derive(password, salt, PBKDF2_ITERATIONS);
-  return [SCHEME, PBKDF2_ITERATIONS, toBase64(salt), toBase64(hash)].join("$");
+  const hash = await derive(password, salt, iterations);
+  return [SCHEME, iterations, toBase64(salt), toBase64(hash)].join("$");
+}
+
+type StoredHash = { iterations: number; salt: Uint8Array; hash: Uint8Array };
+
+/** The parts of a stored hash; undefined if it is not one this code can check. */
+function parse(stored: string): StoredHash | undefined {
+  const [scheme, iterations, salt, hash, ...rest] = stored.split("$");
+  const count = Number(iterations);
+  if (scheme !== SCHEME || !salt || !hash || rest.length > 0) return undefined;
+  // More iterations than Workers allow could not be checked here at all.
+  if (!Number.isSafeInteger(count) || count < 1 || count > PBKDF2_ITERATIONS) return undefined;
+  try {
+    return { iterations: count, salt: fromBase64(salt), hash: fromBase64(hash) };
+  } catch {
+    return undefined;
+  }
 }
 
 export async function verifyPassword(password: string, stored: string): Promise<boolean> {
-  const [scheme, iterations, salt, hash] = stored.split("$");
-  if (scheme !== SCHEME || !salt || !hash) return false;
-  const expected = fromBase64(hash);
-  return constantTimeEqual(await derive(password, fromBase64(salt), Number(iterations)), expected);
+  const parts = parse(stored);
+  if (!parts) return false;
+  return constantTimeEqual(await derive(password, parts.salt, parts.iterations), parts.hash);
+}
+
+/** Whether a hash that just verified should be replaced by one with today's iteration count. */
+export function isOutdated(stored: string): boolean {
+  const parts = parse(stored);
+  return parts !== undefined && parts.iterations < PBKDF2_ITERATIONS;
 }
 
 let decoyHash: Promise<string> | undefined;

@@ -1,7 +1,8 @@
 import { createRoute, z } from "@hono/zod-openapi";
-import { eq } from "drizzle-orm";
+import { and, eq } from "drizzle-orm";
+import { isCommonPassword } from "../auth/common-passwords";
 import { issueToken } from "../auth/jwt";
-import { hashPassword, verifyAgainstDecoy, verifyPassword } from "../auth/password";
+import { hashPassword, isOutdated, verifyAgainstDecoy, verifyPassword } from "../auth/password";
 import { database } from "../db/client";
 import { users } from "../db/schema";
 import { createRouter } from "../lib/create-app";
@@ -23,6 +24,7 @@ const register = createRoute({
   path: "/register",
   tags: ["Auth"],
   summary: "Create a user account (role USER) and sign in",
+  description: "422 `weak_password` for one of the most common passwords.",
   request: { body: jsonBody(Registration) },
   responses: {
     201: jsonResponse(TokenSchema, "Registered"),
@@ -44,9 +46,15 @@ const login = createRoute({
 
 const invalidCredentials = () => new AppError(401, "invalid_credentials", "Incorrect email or password");
 
+const weakPassword = () => {
+  const message = "This password is among the most commonly used; choose another";
+  return new AppError(422, "weak_password", `password: ${message}`, [{ field: "password", message }]);
+};
+
 export const authRoutes = createRouter()
   .openapi(register, async (c) => {
     const { email, password } = c.req.valid("json");
+    if (isCommonPassword(password)) throw weakPassword();
     const passwordHash = await hashPassword(password);
     const user = await database(c.env.DB)
       .insert(users)
@@ -61,11 +69,19 @@ export const authRoutes = createRouter()
   })
   .openapi(login, async (c) => {
     const { email, password } = c.req.valid("json");
-    const user = await database(c.env.DB).select().from(users).where(eq(users.email, email)).get();
+    const db = database(c.env.DB);
+    const user = await db.select().from(users).where(eq(users.email, email)).get();
     if (!user) {
       await verifyAgainstDecoy(password);
       throw invalidCredentials();
     }
     if (!(await verifyPassword(password, user.passwordHash))) throw invalidCredentials();
+    if (isOutdated(user.passwordHash)) {
+      // Only if the hash is still the one just checked: a password changed meanwhile wins.
+      await db
+        .update(users)
+        .set({ passwordHash: await hashPassword(password) })
+        .where(and(eq(users.id, user.id), eq(users.passwordHash, user.passwordHash)));
+    }
     return c.json({ access_token: await issueToken(c.env, user), token_type: "bearer" as const }, 200);
   });
