@@ -1,17 +1,20 @@
 import { env } from "cloudflare:workers";
 import { sign } from "hono/jwt";
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { issueToken, TOKEN_LIFETIME_SECONDS } from "../src/auth/jwt";
+import { AUDIENCE, ISSUER, issueToken, keyIdOf, TOKEN_LIFETIME_SECONDS } from "../src/auth/jwt";
 import { hashPassword, PBKDF2_ITERATIONS } from "../src/auth/password";
+import app from "../src/index";
 import { AppError, type ErrorBody } from "../src/lib/errors";
 import { api, createUser, type ApiResponse, type TestUser } from "./helpers";
 
 // The secret vitest.config.ts gives the Worker; tokens signed with it are the server's own.
 const TEST_SECRET = "test-secret-not-for-production-0123456789";
+const OTHER_SECRET = "another-secret-not-for-production-012345";
 const PASSWORD = "correct horse battery";
 
 type Token = { access_token: string; token_type: string };
-type Claims = { sub?: string; role?: string; iat?: number; exp?: number; nbf?: number };
+type Claims = { sub?: string; role?: string; iss?: string; aud?: string; iat?: number; exp?: number; nbf?: number };
+type Header = { alg: string; typ?: string; kid?: string };
 
 let emailCounter = 0;
 const uniqueEmail = () => `auth-${Date.now()}-${++emailCounter}@example.com`;
@@ -30,21 +33,27 @@ function withAuthorization(authorization?: string): Promise<ApiResponse<ErrorBod
   return api("GET", "/user/preferences", { headers: authorization === undefined ? {} : { Authorization: authorization } });
 }
 
-function base64UrlEncode(value: unknown): string {
-  return btoa(JSON.stringify(value)).replace(/=+$/, "").replace(/\+/g, "-").replace(/\//g, "_");
+/** GET /user/preferences on the app given a JWT_SECRET of its own: the status. */
+async function statusWithSecret(jwtSecret: string, token: string): Promise<number> {
+  const response = await app.request("/user/preferences", { headers: { Authorization: `Bearer ${token}` } }, { ...env, JWT_SECRET: jwtSecret });
+  return response.status;
 }
+
+const base64Url = (text: string) => btoa(text).replace(/=+$/, "").replace(/\+/g, "-").replace(/\//g, "_");
+const base64UrlEncode = (value: unknown) => base64Url(JSON.stringify(value));
 
 function base64UrlDecode<T>(part: string): T {
   const base64 = part.replace(/-/g, "+").replace(/_/g, "/");
   return JSON.parse(atob(base64.padEnd(Math.ceil(base64.length / 4) * 4, "=")));
 }
 
+const headerOf = (token: string) => base64UrlDecode<Header>(token.split(".")[0]);
 const claimsOf = (token: string) => base64UrlDecode<Claims>(token.split(".")[1]);
 
 /** The claims the server itself would issue for this user, now. */
 function validClaims(user: TestUser): Claims {
   const now = nowSeconds();
-  return { sub: String(user.id), role: "USER", iat: now, exp: now + TOKEN_LIFETIME_SECONDS };
+  return { sub: String(user.id), role: "USER", iss: ISSUER, aud: AUDIENCE, iat: now, exp: now + TOKEN_LIFETIME_SECONDS };
 }
 
 function validClaimsWithout(user: TestUser, claim: keyof Claims): Claims {
@@ -53,9 +62,15 @@ function validClaimsWithout(user: TestUser, claim: keyof Claims): Claims {
   return claims;
 }
 
-/** An Authorization header with a token signed by hono/jwt: the server's secret and HS256 unless told. */
-async function bearer(claims: Claims, { secret = TEST_SECRET, alg = "HS256" }: { secret?: string; alg?: "HS256" | "HS512" } = {}) {
-  return `Bearer ${await sign(claims, secret, alg)}`;
+type Signing = { secret?: string; alg?: "HS256" | "HS512"; kid?: string };
+
+/** A token signed by hono/jwt: with the server's secret, HS256 and that secret's kid unless told. */
+async function signed(claims: Claims, { secret = TEST_SECRET, alg = "HS256", kid }: Signing = {}): Promise<string> {
+  return sign(claims, { kty: "oct", k: base64Url(secret), alg, kid: kid ?? (await keyIdOf(secret)) });
+}
+
+async function bearer(claims: Claims, signing: Signing = {}): Promise<string> {
+  return `Bearer ${await signed(claims, signing)}`;
 }
 
 /** The user's row in D1, looked up by the exact stored email. */
@@ -222,29 +237,50 @@ describe("password storage", () => {
 });
 
 describe("issued tokens", () => {
-  it("are HS256 JWTs carrying sub (the user id), role, iat and exp one hour after iat", async () => {
+  it("are HS256 JWTs with the kid of JWT_SECRET's key, carrying sub (the user id), role, iss, aud, iat and exp one hour after iat", async () => {
     const email = uniqueEmail();
     const before = nowSeconds();
     const { body } = await register(email);
-    const [header, , signature] = body.access_token.split(".");
-    expect(base64UrlDecode<{ alg: string }>(header).alg).toBe("HS256");
-    expect(signature.length).toBeGreaterThan(0);
+    expect(headerOf(body.access_token)).toEqual({ alg: "HS256", typ: "JWT", kid: await keyIdOf(TEST_SECRET) });
+    expect(body.access_token.split(".")[2].length).toBeGreaterThan(0);
     const claims = claimsOf(body.access_token);
-    expect(claims).toEqual({ sub: String((await storedUser(email)).id), role: "USER", iat: expect.any(Number), exp: expect.any(Number) });
+    expect(claims).toEqual({
+      sub: String((await storedUser(email)).id),
+      role: "USER",
+      iss: "slotbook",
+      aud: "slotbook-api",
+      iat: expect.any(Number),
+      exp: expect.any(Number),
+    });
     expect(claims.iat).toBeGreaterThanOrEqual(before);
     expect(claims.iat).toBeLessThanOrEqual(nowSeconds());
     expect(claims.exp! - claims.iat!).toBe(3600);
+  });
+
+  it("name their key by the first 16 hex digits of its SHA-256", async () => {
+    const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(TEST_SECRET)));
+    const hex = Array.from(digest, (byte) => byte.toString(16).padStart(2, "0")).join("");
+    expect(await keyIdOf(TEST_SECRET)).toBe(hex.slice(0, 16));
   });
 
   afterEach(() => {
     vi.restoreAllMocks();
   });
 
-  it("are refused with 500 server_misconfigured when JWT_SECRET is missing", async () => {
-    vi.spyOn(console, "error").mockImplementation(() => {});
-    const attempt = issueToken({ ...env, JWT_SECRET: undefined }, { id: 1, role: "USER" });
+  it.each([undefined, "", " , "])("are refused with 500 server_misconfigured when JWT_SECRET is %j", async (jwtSecret) => {
+    const attempt = issueToken({ ...env, JWT_SECRET: jwtSecret }, { id: 1, role: "USER" });
     await expect(attempt).rejects.toBeInstanceOf(AppError);
     await expect(attempt).rejects.toMatchObject({ status: 500, code: "server_misconfigured" });
+  });
+
+  it("make a request without JWT_SECRET answer 500 server_misconfigured, logged with its request id", async () => {
+    const log = vi.spyOn(console, "error").mockImplementation(() => {});
+    const user = await createUser();
+    const response = await app.request("/user/preferences", { headers: { Authorization: `Bearer ${user.token}` } }, { ...env, JWT_SECRET: undefined });
+    expect(response.status).toBe(500);
+    expect(await response.json()).toEqual({ detail: expect.any(String), code: "server_misconfigured" });
+    const requestId = response.headers.get("X-Request-Id")!;
+    expect(log).toHaveBeenCalledWith(expect.stringContaining(`request ${requestId}: 500 server_misconfigured`), expect.stringMatching(/JWT_SECRET/));
   });
 });
 
@@ -255,8 +291,19 @@ describe("bearer token checks", () => {
   });
 
   const rejected: { rule: string; authorization: (user: TestUser) => Promise<string> }[] = [
-    { rule: "a token with alg none", authorization: async (user) => `Bearer ${base64UrlEncode({ alg: "none", typ: "JWT" })}.${base64UrlEncode(validClaims(user))}.` },
+    {
+      rule: "a token with alg none",
+      authorization: async (user) =>
+        `Bearer ${base64UrlEncode({ alg: "none", typ: "JWT", kid: await keyIdOf(TEST_SECRET) })}.${base64UrlEncode(validClaims(user))}.`,
+    },
     { rule: "a token whose header says HS512", authorization: (user) => bearer(validClaims(user), { alg: "HS512" }) },
+    {
+      rule: "a token whose header says RS256",
+      authorization: async (user) => {
+        const [, payload, signature] = (await signed(validClaims(user))).split(".");
+        return `Bearer ${base64UrlEncode({ alg: "RS256", typ: "JWT", kid: await keyIdOf(TEST_SECRET) })}.${payload}.${signature}`;
+      },
+    },
     {
       rule: "a token whose payload was changed to role ADMIN",
       authorization: async (user) => {
@@ -264,12 +311,33 @@ describe("bearer token checks", () => {
         return `Bearer ${header}.${base64UrlEncode({ ...claimsOf(user.token), role: "ADMIN" })}.${signature}`;
       },
     },
-    { rule: "a token signed with another key", authorization: (user) => bearer(validClaims(user), { secret: "another-secret-not-for-production-012345" }) },
+    {
+      rule: "a token naming the server's key but signed with another",
+      authorization: async (user) => bearer(validClaims(user), { secret: OTHER_SECRET, kid: await keyIdOf(TEST_SECRET) }),
+    },
+    { rule: "a token with an unknown kid", authorization: (user) => bearer(validClaims(user), { secret: OTHER_SECRET }) },
+    {
+      rule: "a token without kid",
+      authorization: async (user) => {
+        const [, payload, signature] = (await signed(validClaims(user))).split(".");
+        return `Bearer ${base64UrlEncode({ alg: "HS256", typ: "JWT" })}.${payload}.${signature}`;
+      },
+    },
     { rule: "an expired token", authorization: (user) => bearer({ ...validClaims(user), iat: nowSeconds() - 7200, exp: nowSeconds() - 3600 }) },
     { rule: "a token without exp", authorization: (user) => bearer(validClaimsWithout(user, "exp")) },
     { rule: "a token not valid before a future nbf", authorization: (user) => bearer({ ...validClaims(user), nbf: nowSeconds() + 3600 }) },
     { rule: "a token without sub", authorization: (user) => bearer(validClaimsWithout(user, "sub")) },
-    { rule: "a token with an unknown role", authorization: (user) => bearer({ ...validClaims(user), role: "ROOT" }) },
+    { rule: "a token from another issuer", authorization: (user) => bearer({ ...validClaims(user), iss: "someone-else" }) },
+    { rule: "a token without iss", authorization: (user) => bearer(validClaimsWithout(user, "iss")) },
+    { rule: "a token for another audience", authorization: (user) => bearer({ ...validClaims(user), aud: "another-api" }) },
+    { rule: "a token without aud", authorization: (user) => bearer(validClaimsWithout(user, "aud")) },
+    {
+      rule: "a token of a user deleted since",
+      authorization: async (user) => {
+        await env.DB.prepare("DELETE FROM users WHERE id = ?").bind(user.id).run();
+        return `Bearer ${user.token}`;
+      },
+    },
     { rule: "a string that is not a JWT", authorization: async () => "Bearer not.a.jwt" },
     { rule: "a Basic Authorization header", authorization: async () => "Basic xyz" },
   ];
@@ -277,17 +345,17 @@ describe("bearer token checks", () => {
   it.each(rejected.map(({ rule, authorization }) => [rule, authorization] as const))(
     "refuse %s with 401 invalid_token and WWW-Authenticate: Bearer",
     async (_, authorization) => {
-    const user = await createUser();
-    const { status, body, headers } = await withAuthorization(await authorization(user));
-    expect(status).toBe(401);
-    expect(body).toEqual({ detail: expect.any(String), code: "invalid_token" });
-    expect(headers.get("WWW-Authenticate")).toBe("Bearer");
+      const user = await createUser();
+      const { status, body, headers } = await withAuthorization(await authorization(user));
+      expect(status).toBe(401);
+      expect(body).toEqual({ detail: expect.any(String), code: "invalid_token" });
+      expect(headers.get("WWW-Authenticate")).toBe("Bearer");
     },
   );
 
   it("answer every rejected token with the very same body, so the reason is not revealed", async () => {
-    const user = await createUser();
-    const responses = await Promise.all(rejected.map(async ({ authorization }) => withAuthorization(await authorization(user))));
+    const responses = await Promise.all(rejected.map(async ({ authorization }) => withAuthorization(await authorization(await createUser()))));
+    expect(responses.map(({ status }) => status)).toEqual(rejected.map(() => 401));
     expect(new Set(responses.map(({ body }) => JSON.stringify(body))).size).toBe(1);
   });
 
@@ -296,5 +364,47 @@ describe("bearer token checks", () => {
     expect(status).toBe(401);
     expect(body).toEqual({ detail: expect.any(String), code: "not_authenticated" });
     expect(headers.get("WWW-Authenticate")).toBe("Bearer");
+  });
+
+  it("take the role from D1, not from the token: a validly signed token claiming ADMIN for a USER gets 403", async () => {
+    const user = await createUser("USER");
+    const response = await api<ErrorBody>("POST", "/admin/categories", {
+      headers: { Authorization: await bearer({ ...validClaims(user), role: "ADMIN" }) },
+      body: { name: `Claimed ${Date.now()}` },
+    });
+    expect(response.status).toBe(403);
+    expect(response.body.code).toBe("forbidden");
+  });
+});
+
+describe("key rotation: JWT_SECRET with several comma-separated keys", () => {
+  const NEW_KEY = "rotated-key-not-for-production-abcdefghij";
+  const OLD_KEY = "retired-key-not-for-production-klmnopqrst";
+  const tokenWithKey = (key: string, user: TestUser) => issueToken({ ...env, JWT_SECRET: key }, { id: user.id, role: "USER" });
+
+  it("signs new tokens with the first key, naming it by kid", async () => {
+    const token = await issueToken({ ...env, JWT_SECRET: `${NEW_KEY},${OLD_KEY}` }, { id: 1, role: "USER" });
+    expect(headerOf(token).kid).toBe(await keyIdOf(NEW_KEY));
+  });
+
+  it("still accepts a token signed with the second (old) key", async () => {
+    const user = await createUser();
+    const oldToken = await tokenWithKey(OLD_KEY, user);
+    expect(await statusWithSecret(`${NEW_KEY},${OLD_KEY}`, oldToken)).toBe(200);
+  });
+
+  it("accepts tokens of either key whatever the order of the keys, and ignores blanks around commas", async () => {
+    const user = await createUser();
+    const tokens = [await tokenWithKey(NEW_KEY, user), await tokenWithKey(OLD_KEY, user)];
+    for (const jwtSecret of [`${NEW_KEY},${OLD_KEY}`, `${OLD_KEY},${NEW_KEY}`, ` ${OLD_KEY} , ${NEW_KEY} `]) {
+      for (const token of tokens) expect(await statusWithSecret(jwtSecret, token)).toBe(200);
+    }
+  });
+
+  it("refuses a token of a key dropped from JWT_SECRET", async () => {
+    const user = await createUser();
+    const oldToken = await tokenWithKey(OLD_KEY, user);
+    expect(await statusWithSecret(`${NEW_KEY},${OLD_KEY}`, oldToken)).toBe(200);
+    expect(await statusWithSecret(NEW_KEY, oldToken)).toBe(401);
   });
 });

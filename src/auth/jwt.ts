@@ -1,49 +1,93 @@
-import { sign, verify } from "hono/jwt";
+import { decode, sign, verify } from "hono/jwt";
+import { encodeBase64Url } from "hono/utils/encode";
 import { AppError } from "../lib/errors";
-import { ROLES, type Role } from "../db/schema";
+import type { Role } from "../db/schema";
 
 export const TOKEN_LIFETIME_SECONDS = 60 * 60;
 const ALGORITHM = "HS256";
+/** Who issues the tokens, and for whom: a token made for another service with the same key is refused. */
+export const ISSUER = "slotbook";
+export const AUDIENCE = "slotbook-api";
 
+/** A signed-in caller. The role is D1's, read on every request; the token's `role` claim is for clients to display. */
 export type AuthUser = { id: number; role: Role };
 
-// Importing the HMAC key costs a Web Crypto call; do it once per isolate and secret.
-const keys = new Map<string, Promise<CryptoKey>>();
+/** One key of JWT_SECRET: its id (the token header's `kid`), the JWK that signs, the CryptoKey that verifies. */
+type Key = { id: string; jwk: JsonWebKey & { alg: typeof ALGORITHM; kid: string }; verifier: CryptoKey };
+type KeyRing = { signing: Key; byId: Map<string, Key> };
 
-function signingKey(env: Env): Promise<CryptoKey> {
-  const secret = env.JWT_SECRET;
-  if (!secret) {
-    console.error("JWT_SECRET is not set: run `npm run setup` locally, or `npx wrangler secret put JWT_SECRET` in production");
-    throw new AppError(500, "server_misconfigured", "Authentication is not configured on this server");
+/**
+ * A key's id: the first 16 hex digits of its SHA-256. It names the key without revealing it, and
+ * stays the same wherever the key stands in JWT_SECRET.
+ */
+export async function keyIdOf(secret: string): Promise<string> {
+  const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(secret)));
+  return Array.from(digest.subarray(0, 8), (byte) => byte.toString(16).padStart(2, "0")).join("");
+}
+
+async function keyOf(secret: string): Promise<Key> {
+  const raw = new TextEncoder().encode(secret);
+  const id = await keyIdOf(secret);
+  const verifier = await crypto.subtle.importKey("raw", raw, { name: "HMAC", hash: "SHA-256" }, false, ["verify"]);
+  return { id, jwk: { kty: "oct", k: encodeBase64Url(raw.buffer).replace(/=+$/, ""), alg: ALGORITHM, kid: id }, verifier };
+}
+
+// Importing keys costs Web Crypto calls; do it once per isolate and JWT_SECRET, not per request.
+const keyRings = new Map<string, Promise<KeyRing>>();
+
+/**
+ * JWT_SECRET holds one or more keys, comma-separated. Tokens are signed with the first; any of
+ * them verifies a token naming it. To rotate: put a new key first and keep the old one after it
+ * until the tokens it signed have expired (an hour), then drop it.
+ */
+function keyRing(env: Env): Promise<KeyRing> {
+  const secrets = (env.JWT_SECRET ?? "")
+    .split(",")
+    .map((secret) => secret.trim())
+    .filter((secret) => secret.length > 0);
+  if (secrets.length === 0) {
+    throw new AppError(500, "server_misconfigured", "Authentication is not configured on this server", undefined, {
+      cause: "JWT_SECRET is not set: run `npm run setup` locally, or `npx wrangler secret put JWT_SECRET` in production",
+    });
   }
-  let key = keys.get(secret);
-  if (!key) {
-    const raw = new TextEncoder().encode(secret);
-    key = crypto.subtle.importKey("raw", raw, { name: "HMAC", hash: "SHA-256" }, false, ["sign", "verify"]);
-    keys.set(secret, key);
+  const cacheKey = secrets.join(",");
+  let ring = keyRings.get(cacheKey);
+  if (!ring) {
+    ring = Promise.all(secrets.map(keyOf)).then((keys) => ({ signing: keys[0], byId: new Map(keys.map((key) => [key.id, key])) }));
+    keyRings.set(cacheKey, ring);
   }
-  return key;
+  return ring;
 }
 
 export async function issueToken(env: Env, user: AuthUser): Promise<string> {
   const now = Math.floor(Date.now() / 1000);
-  const claims = { sub: String(user.id), role: user.role, iat: now, exp: now + TOKEN_LIFETIME_SECONDS };
-  return sign(claims, await signingKey(env), ALGORITHM);
+  const claims = { sub: String(user.id), role: user.role, iss: ISSUER, aud: AUDIENCE, iat: now, exp: now + TOKEN_LIFETIME_SECONDS };
+  // Given a JWK, hono/jwt writes its `kid` into the token's header.
+  return sign(claims, (await keyRing(env)).signing.jwk);
 }
 
 const invalidToken = () => new AppError(401, "invalid_token", "Invalid or expired token");
 
-/** Verifies signature (HS256 only), expiry and claims. Every failure is the same 401. */
-export async function readToken(env: Env, token: string): Promise<AuthUser> {
-  const key = await signingKey(env);
-  const claims = await verify(token, key, { alg: ALGORITHM }).catch(() => {
+/**
+ * The id of the user a token was issued to. Checks the key named by `kid`, the algorithm (HS256
+ * only), signature, issuer, audience, expiry and not-before. Every failure is the same 401.
+ * Whether that user still exists, and their role, is read from D1 by auth/middleware.ts.
+ */
+export async function readToken(env: Env, token: string): Promise<number> {
+  const { byId } = await keyRing(env);
+  let kid: unknown;
+  try {
+    kid = decode(token).header.kid;
+  } catch {
+    throw invalidToken();
+  }
+  const key = typeof kid === "string" ? byId.get(kid) : undefined;
+  if (!key) throw invalidToken();
+  const claims = await verify(token, key.verifier, { alg: ALGORITHM, iss: ISSUER, aud: AUDIENCE }).catch(() => {
     throw invalidToken();
   });
   // hono/jwt checks `exp` only when it is present: a token without one would never expire.
   const id = Number(claims.sub);
-  const role = claims.role as Role;
-  if (typeof claims.exp !== "number" || !Number.isSafeInteger(id) || id < 1 || !ROLES.includes(role)) {
-    throw invalidToken();
-  }
-  return { id, role };
+  if (typeof claims.exp !== "number" || !Number.isSafeInteger(id) || id < 1) throw invalidToken();
+  return id;
 }

@@ -6,12 +6,22 @@ import { AppError } from "../lib/errors";
 import type { CallerEnv, OptionalCallerEnv } from "../lib/types";
 import { readToken, type AuthUser } from "./jwt";
 
-/** The caller named by an Authorization header; undefined without one; 401 for a malformed or bad one. */
+const invalidToken = () => new AppError(401, "invalid_token", "Invalid or expired token");
+
+/**
+ * The caller named by an Authorization header; undefined without one; 401 for a malformed or bad
+ * token, or one whose user no longer exists. The role is read from D1 (one primary-key lookup),
+ * never from the token, and from the primary, not a replica: so a demotion or a deleted account
+ * applies at once, also to tokens already issued.
+ */
 async function callerOf(authorization: string | undefined, env: Env): Promise<AuthUser | undefined> {
   if (authorization === undefined) return undefined;
   const token = /^Bearer +(\S+)$/i.exec(authorization)?.[1];
-  if (!token) throw new AppError(401, "invalid_token", "Invalid or expired token");
-  return readToken(env, token);
+  if (!token) throw invalidToken();
+  const id = await readToken(env, token);
+  const user = await database(env.DB).select({ role: users.role }).from(users).where(eq(users.id, id)).get();
+  if (!user) throw invalidToken();
+  return { id, role: user.role };
 }
 
 async function requiredCallerOf(authorization: string | undefined, env: Env): Promise<AuthUser> {
@@ -31,12 +41,9 @@ export const requireUser = createMiddleware<CallerEnv>(async (c, next) => {
   await next();
 });
 
-/** Re-reads the role from D1 rather than trusting the token, so a demotion takes effect at once. */
 export const requireAdmin = createMiddleware<CallerEnv>(async (c, next) => {
-  const { id } = await requiredCallerOf(c.req.header("Authorization"), c.env);
-  const row = await database(c.env.DB).select({ role: users.role }).from(users).where(eq(users.id, id)).get();
-  if (!row) throw new AppError(401, "invalid_token", "Invalid or expired token");
-  if (row.role !== "ADMIN") throw new AppError(403, "forbidden", "Admin role required");
-  c.set("user", { id, role: row.role });
+  const user = await requiredCallerOf(c.req.header("Authorization"), c.env);
+  if (user.role !== "ADMIN") throw new AppError(403, "forbidden", "Admin role required");
+  c.set("user", user);
   await next();
 });
