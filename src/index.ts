@@ -16,3 +16,4 @@ configureOpenApi(app);
 
 export default app;
 export { SlotBookingObject } from "./slot-booking-object";
+export { LoginThrottleObject } from "./auth/login-throttle";

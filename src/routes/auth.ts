@@ -1,12 +1,14 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { and, eq } from "drizzle-orm";
+import type { Context } from "hono";
 import { isCommonPassword } from "../auth/common-passwords";
 import { issueToken } from "../auth/jwt";
+import { admitLogin, admitRegistration, LIMITS } from "../auth/login-throttle";
 import { hashPassword, isOutdated, verifyAgainstDecoy, verifyPassword } from "../auth/password";
 import { database } from "../db/client";
 import { users } from "../db/schema";
 import { createRouter } from "../lib/create-app";
-import { AppError, brokenConstraint } from "../lib/errors";
+import { AppError, brokenConstraint, ErrorSchema } from "../lib/errors";
 import { errorResponses, jsonBody, jsonResponse } from "../lib/openapi";
 import { nowUtcIso } from "../lib/time";
 
@@ -19,16 +21,26 @@ const TokenSchema = z
   .object({ access_token: z.string(), token_type: z.literal("bearer") })
   .openapi("Token", { description: "An HS256 JWT valid for one hour; send it as `Authorization: Bearer <token>`" });
 
+const tooManyAttempts = {
+  description: "Too many attempts (`too_many_attempts`); retry after the number of seconds in Retry-After",
+  headers: { "Retry-After": { description: "Seconds to wait", schema: { type: "integer" as const } } },
+  content: { "application/json": { schema: ErrorSchema } },
+};
+
 const register = createRoute({
   method: "post",
   path: "/register",
   tags: ["Auth"],
   summary: "Create a user account (role USER) and sign in",
-  description: "422 `weak_password` for one of the most common passwords.",
+  description:
+    "422 `weak_password` for one of the most common passwords. " +
+    `At most ${LIMITS["registration-address"].attempts} registrations in ${LIMITS["registration-address"].windowSeconds / 60} minutes ` +
+    "from one client address.",
   request: { body: jsonBody(Registration) },
   responses: {
     201: jsonResponse(TokenSchema, "Registered"),
     ...errorResponses(409, 413, 422),
+    429: tooManyAttempts,
   },
 });
 
@@ -37,10 +49,15 @@ const login = createRoute({
   path: "/login",
   tags: ["Auth"],
   summary: "Exchange email and password for a bearer token",
+  description:
+    `After ${LIMITS["login-email"].attempts} failed logins for one email within ${LIMITS["login-email"].windowSeconds / 60} minutes, ` +
+    `or ${LIMITS["login-address"].attempts} from one client address within ${LIMITS["login-address"].windowSeconds / 60} minutes, ` +
+    "further attempts are refused (429) until the oldest failure leaves the window. A successful login clears the email's failures.",
   request: { body: jsonBody(Login) },
   responses: {
     200: jsonResponse(TokenSchema, "Signed in"),
     ...errorResponses(401, 413, 422),
+    429: tooManyAttempts,
   },
 });
 
@@ -51,10 +68,18 @@ const weakPassword = () => {
   return new AppError(422, "weak_password", `password: ${message}`, [{ field: "password", message }]);
 };
 
+/**
+ * The client's address, which Cloudflare's edge sets on every request it forwards (replacing any
+ * value the client sent). Only a request that did not come through the edge, such as a test's,
+ * lacks it; then only the per-email login limit applies.
+ */
+const clientAddress = (c: Context) => c.req.header("CF-Connecting-IP");
+
 export const authRoutes = createRouter()
   .openapi(register, async (c) => {
     const { email, password } = c.req.valid("json");
     if (isCommonPassword(password)) throw weakPassword();
+    await admitRegistration(c.env, clientAddress(c));
     const passwordHash = await hashPassword(password);
     const user = await database(c.env.DB)
       .insert(users)
@@ -69,6 +94,8 @@ export const authRoutes = createRouter()
   })
   .openapi(login, async (c) => {
     const { email, password } = c.req.valid("json");
+    // Refused before any password is checked: a throttled guess costs no PBKDF2 and reveals nothing.
+    const attempt = await admitLogin(c.env, email, clientAddress(c));
     const db = database(c.env.DB);
     const user = await db.select().from(users).where(eq(users.email, email)).get();
     if (!user) {
@@ -76,6 +103,7 @@ export const authRoutes = createRouter()
       throw invalidCredentials();
     }
     if (!(await verifyPassword(password, user.passwordHash))) throw invalidCredentials();
+    await attempt.succeeded();
     if (isOutdated(user.passwordHash)) {
       // Only if the hash is still the one just checked: a password changed meanwhile wins.
       await db
