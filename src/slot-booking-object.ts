@@ -3,6 +3,7 @@ import { and, eq, gt, isNull, lte, sql, type SQL } from "drizzle-orm";
 import type { BatchItem } from "drizzle-orm/batch";
 import { database, type Database } from "./db/client";
 import { bookings, idempotencyKeys, timeSlots, users, type TimeSlotRow } from "./db/schema";
+import { auditSlotDeleted, auditSlotUpdated } from "./lib/audit";
 import { AppError, attempt, brokenConstraint, failure, type Outcome } from "./lib/errors";
 import { toSlotView, type BookingView, type SlotView } from "./lib/schemas";
 import { nowUtcIso, toUtcIso } from "./lib/time";
@@ -115,7 +116,8 @@ export class SlotBookingObject extends DurableObject<Env> {
     );
   }
 
-  async update(slotId: number, changes: SlotChanges): Promise<Outcome<SlotView>> {
+  /** Changes the slot for the admin `actorId`, recording it in the audit log in the same batch. */
+  async update(slotId: number, changes: SlotChanges, actorId: number): Promise<Outcome<SlotView>> {
     return this.#serialized(() =>
       attempt(async () => {
         const slot = await this.#load(slotId);
@@ -124,12 +126,15 @@ export class SlotBookingObject extends DurableObject<Env> {
         if (maxCapacity < slot.bookedCount) {
           throw new AppError(409, "capacity_below_bookings", `max_capacity cannot be ${maxCapacity}: ${slot.bookedCount} places are booked`);
         }
-        const row = await this.#db
-          .update(timeSlots)
-          .set(changes)
-          .where(and(eq(timeSlots.id, slotId), isNull(timeSlots.deletedAt)))
-          .returning()
-          .get()
+        const [, [row]] = await this.#db
+          .batch([
+            auditSlotUpdated(this.#db, actorId, slotId, changes),
+            this.#db
+              .update(timeSlots)
+              .set(changes)
+              .where(and(eq(timeSlots.id, slotId), isNull(timeSlots.deletedAt)))
+              .returning(),
+          ])
           .catch((error: unknown) => {
             if (brokenConstraint(error)?.kind === "foreign_key") throw unknownCategory();
             throw error;
@@ -141,13 +146,14 @@ export class SlotBookingObject extends DurableObject<Env> {
     );
   }
 
-  /** Deletes the slot and cancels its live bookings in one D1 batch (one transaction). */
-  async delete(slotId: number): Promise<Outcome<{ cancelledBookings: number }>> {
+  /** Deletes the slot for the admin `actorId`, cancels its live bookings and records it, in one D1 batch (one transaction). */
+  async delete(slotId: number, actorId: number): Promise<Outcome<{ cancelledBookings: number }>> {
     return this.#serialized(() =>
       attempt(async () => {
         const slot = await this.#load(slotId);
         const now = nowUtcIso();
-        const [cancelled] = await this.#db.batch([
+        const [, cancelled] = await this.#db.batch([
+          auditSlotDeleted(this.#db, actorId, slotId),
           this.#db
             .update(bookings)
             .set({ status: "CANCELLED", cancelledAt: now })

@@ -370,3 +370,50 @@ describe("admin changes racing with bookings", () => {
     expect(await slotCounts(slotId)).toMatchObject({ booked_count: 0, booked_rows: 0 });
   });
 });
+
+describe("PUT /admin/users/{user_id}/role", () => {
+  type UserView = { id: number; email: string; role: string };
+
+  function putRole<T = UserView>(userId: number | string, role: unknown, token = admin.token) {
+    return api<T>("PUT", `/admin/users/${userId}/role`, { token, body: { role } });
+  }
+
+  async function storedRole(userId: number) {
+    return (await env.DB.prepare("SELECT role FROM users WHERE id = ?").bind(userId).first<{ role: string }>())?.role;
+  }
+
+  it("promotes a USER: 200 {id, email, role: ADMIN}, and their existing token passes admin routes at once", async () => {
+    const user = await createUser("USER");
+    expect((await api("GET", "/admin/audit", { token: user.token })).status).toBe(403);
+    const response = await putRole(user.id, "ADMIN");
+    expect(response.status).toBe(200);
+    expect(response.body).toStrictEqual({ id: user.id, email: user.email, role: "ADMIN" });
+    expect(await storedRole(user.id)).toBe("ADMIN");
+    expect((await api("GET", "/admin/audit", { token: user.token })).status).toBe(200);
+  });
+
+  it("demotes an ADMIN: their existing token gets 403 on admin routes at once", async () => {
+    const other = await createUser("ADMIN");
+    expect((await putRole(other.id, "USER")).body.role).toBe("USER");
+    expect(errorOf(await api("GET", "/admin/audit", { token: other.token }))).toEqual({ status: 403, code: "forbidden" });
+  });
+
+  it("answers an unknown user with 404 user_not_found", async () => {
+    expect(errorOf(await putRole(999_999_999, "ADMIN"))).toEqual({ status: 404, code: "user_not_found" });
+  });
+
+  it.each(["ROOT", "admin", "", null, undefined])("refuses the role %j with 422 validation_error naming role, and changes nothing", async (role) => {
+    const user = await createUser("USER");
+    const response = await putRole(user.id, role);
+    expect(errorOf(response)).toEqual({ status: 422, code: "validation_error" });
+    expect(failingFields(response)).toEqual(["role"]);
+    expect(await storedRole(user.id)).toBe("USER");
+  });
+
+  it.each(["abc", "0", "-1"])("refuses the path id %j with 422 validation_error", async (id) => {
+    expect(errorOf(await api("PUT", `/admin/users/${id}/role`, { token: admin.token, body: { role: "ADMIN" } }))).toEqual({
+      status: 422,
+      code: "validation_error",
+    });
+  });
+});

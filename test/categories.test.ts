@@ -107,3 +107,16 @@ describe("POST /admin/categories", () => {
     expect(body.code).toBe("forbidden");
   });
 });
+
+describe("POST /admin/categories and read replicas", () => {
+  it("answers with an x-d1-bookmark; GET /categories sent with it lists the new category", async () => {
+    const admin = await createUser("ADMIN");
+    const name = uniqueName("Bookmarked");
+    const created = await createCategory(name, admin.token);
+    expect(created.status).toBe(201);
+    const bookmark = created.headers.get("x-d1-bookmark");
+    expect(bookmark).toMatch(/^[0-9a-f-]+$/);
+    const { body } = await api<Category[]>("GET", "/categories", { headers: { "x-d1-bookmark": bookmark! } });
+    expect(body).toContainEqual({ id: created.body.id, name });
+  });
+});

@@ -65,3 +65,17 @@ export const idempotencyKeys = sqliteTable(
   },
   (table) => [primaryKey({ columns: [table.userId, table.key] })],
 );
+
+export const AUDIT_ACTIONS = ["category.create", "slot.create", "slot.update", "slot.delete", "user.promote", "user.demote"] as const;
+export type AuditAction = (typeof AUDIT_ACTIONS)[number];
+
+/** Written only by lib/audit.ts and scripts/admin.ts; `before` and `after` are JSON. */
+export const auditLog = sqliteTable("audit_log", {
+  id: integer("id").primaryKey({ autoIncrement: true }),
+  actorId: integer("actor_id"),
+  action: text("action", { enum: AUDIT_ACTIONS }).notNull(),
+  target: text("target").notNull(),
+  before: text("before", { mode: "json" }).$type<Record<string, unknown>>(),
+  after: text("after", { mode: "json" }).$type<Record<string, unknown>>(),
+  createdAt: text("created_at").notNull(),
+});

@@ -1,12 +1,14 @@
 import { createRoute, z } from "@hono/zod-openapi";
+import { desc, eq } from "drizzle-orm";
 import { requireAdmin } from "../auth/middleware";
-import { database } from "../db/client";
-import { categories, timeSlots } from "../db/schema";
+import { d1Session } from "../db/session";
+import { AUDIT_ACTIONS, auditLog, categories, ROLES, timeSlots, users } from "../db/schema";
+import { auditCategoryCreated, auditRoleChanged, auditSlotCreated } from "../lib/audit";
 import { createRouter } from "../lib/create-app";
 import { AppError, brokenConstraint, unwrap } from "../lib/errors";
 import { bearerAuth, errorResponses, jsonBody, jsonResponse } from "../lib/openapi";
 import { MessageSchema, PathId, SlotSchema, toSlotView } from "../lib/schemas";
-import { InstantInput } from "../lib/time";
+import { InstantInput, InstantOutput } from "../lib/time";
 import { slotObject, unknownCategory, type SlotChanges } from "../slot-booking-object";
 import { CategorySchema } from "./categories";
 
@@ -22,10 +24,39 @@ const NewSlot = SlotFields.openapi("NewTimeSlot");
 const SlotUpdate = SlotFields.partial().openapi("TimeSlotUpdate", { description: "Only the fields given change" });
 
 const SlotIdParams = z.object({ slot_id: PathId });
-const admin = { security: bearerAuth, middleware: [requireAdmin], tags: ["Admin"] };
+
+const UserSchema = z.object({ id: z.number().int(), email: z.string(), role: z.enum(ROLES) }).openapi("User");
+const RoleChange = z.object({ role: z.enum(ROLES) }).openapi("RoleChange");
+
+const AuditEntrySchema = z
+  .object({
+    id: z.number().int(),
+    actor_id: z.number().int().nullable().openapi({ description: "The admin's user id; null for a change made with wrangler" }),
+    action: z.enum(AUDIT_ACTIONS),
+    target: z.string().openapi({ example: "slot:7" }),
+    before: z.record(z.string(), z.unknown()).nullable().openapi({ description: "The row before; null for a creation" }),
+    after: z.record(z.string(), z.unknown()).nullable().openapi({ description: "The row after; null for a deletion" }),
+    created_at: InstantOutput,
+  })
+  .openapi("AuditEntry");
+
+const AUDIT_PAGE = { default: 50, max: 500 };
+const AuditQuery = z.object({
+  limit: z
+    .string()
+    .regex(/^\d{1,9}$/, "Expected a whole number")
+    .transform(Number)
+    .pipe(z.number().int().min(1).max(AUDIT_PAGE.max))
+    .optional()
+    .openapi({ type: "integer", minimum: 1, maximum: AUDIT_PAGE.max, default: AUDIT_PAGE.default, description: "How many entries" }),
+});
+
+const admin = { security: bearerAuth, middleware: requireAdmin, tags: ["Admin"] };
+// Routes that use D1 themselves, rather than through a slot's object, add d1Session (see db/session.ts).
 
 const createCategory = createRoute({
   ...admin,
+  middleware: [requireAdmin, d1Session] as const,
   method: "post",
   path: "/admin/categories",
   summary: "Create a category",
@@ -38,6 +69,7 @@ const createCategory = createRoute({
 
 const createSlot = createRoute({
   ...admin,
+  middleware: [requireAdmin, d1Session] as const,
   method: "post",
   path: "/admin/slots",
   summary: "Create a time slot",
@@ -73,16 +105,41 @@ const deleteSlot = createRoute({
   },
 });
 
+const setRole = createRoute({
+  ...admin,
+  middleware: [requireAdmin, d1Session] as const,
+  method: "put",
+  path: "/admin/users/{user_id}/role",
+  summary: "Promote a user to ADMIN or demote one to USER",
+  description: "Applies at once, also to tokens already issued: every request reads the caller's role from D1.",
+  request: { params: z.object({ user_id: PathId }), body: jsonBody(RoleChange) },
+  responses: {
+    200: jsonResponse(UserSchema, "The user with the role now held"),
+    ...errorResponses(401, 403, 404, 413, 422),
+  },
+});
+
+const listAudit = createRoute({
+  ...admin,
+  middleware: [requireAdmin, d1Session] as const,
+  method: "get",
+  path: "/admin/audit",
+  summary: "The audit log of admin actions, newest first",
+  request: { query: AuditQuery },
+  responses: {
+    200: jsonResponse(z.array(AuditEntrySchema), "Entries, newest first"),
+    ...errorResponses(401, 403, 422),
+  },
+});
+
 const invalidTimeRange = () => new AppError(422, "invalid_time_range", "start_time must be before end_time");
 
 export const adminRoutes = createRouter()
   .openapi(createCategory, async (c) => {
     const { name } = c.req.valid("json");
-    const category = await database(c.env.DB)
-      .insert(categories)
-      .values({ name })
-      .returning()
-      .get()
+    const db = c.var.db;
+    const [[category]] = await db
+      .batch([db.insert(categories).values({ name }).returning(), auditCategoryCreated(db, c.get("user").id)])
       .catch((error: unknown) => {
         if (brokenConstraint(error)?.kind === "unique") throw new AppError(409, "category_exists", `Category "${name}" already exists`);
         throw error;
@@ -93,11 +150,10 @@ export const adminRoutes = createRouter()
     const input = c.req.valid("json");
     if (input.start_time >= input.end_time) throw invalidTimeRange();
     // A new slot has no bookings yet, so nothing to serialize: its object is first used by a booking.
-    const slot = await database(c.env.DB)
-      .insert(timeSlots)
-      .values({ categoryId: input.category_id, startTime: input.start_time, endTime: input.end_time, maxCapacity: input.max_capacity })
-      .returning()
-      .get()
+    const db = c.var.db;
+    const values = { categoryId: input.category_id, startTime: input.start_time, endTime: input.end_time, maxCapacity: input.max_capacity };
+    const [[slot]] = await db
+      .batch([db.insert(timeSlots).values(values).returning(), auditSlotCreated(db, c.get("user").id)])
       .catch((error: unknown) => {
         if (brokenConstraint(error)?.kind === "foreign_key") throw unknownCategory();
         throw error;
@@ -117,11 +173,39 @@ export const adminRoutes = createRouter()
     if (Object.keys(given).length === 0) {
       throw new AppError(422, "validation_error", "body: give at least one of category_id, start_time, end_time, max_capacity");
     }
-    return c.json(unwrap(await slotObject(c.env, slotId).update(slotId, given)), 200);
+    return c.json(unwrap(await slotObject(c.env, slotId).update(slotId, given, c.get("user").id)), 200);
   })
   .openapi(deleteSlot, async (c) => {
     const slotId = c.req.valid("param").slot_id;
-    const { cancelledBookings } = unwrap(await slotObject(c.env, slotId).delete(slotId));
+    const { cancelledBookings } = unwrap(await slotObject(c.env, slotId).delete(slotId, c.get("user").id));
     return c.json({ message: "Slot deleted", cancelled_bookings: cancelledBookings }, 200);
+  })
+  .openapi(setRole, async (c) => {
+    const userId = c.req.valid("param").user_id;
+    const { role } = c.req.valid("json");
+    const db = c.var.db;
+    const [, [user]] = await db.batch([
+      auditRoleChanged(db, c.get("user").id, userId, role),
+      db.update(users).set({ role }).where(eq(users.id, userId)).returning({ id: users.id, email: users.email, role: users.role }),
+    ]);
+    if (!user) throw new AppError(404, "user_not_found", "User not found");
+    return c.json(user, 200);
+  })
+  .openapi(listAudit, async (c) => {
+    const { limit = AUDIT_PAGE.default } = c.req.valid("query");
+    const entries = await c.var.db
+      .select({
+        id: auditLog.id,
+        actor_id: auditLog.actorId,
+        action: auditLog.action,
+        target: auditLog.target,
+        before: auditLog.before,
+        after: auditLog.after,
+        created_at: auditLog.createdAt,
+      })
+      .from(auditLog)
+      .orderBy(desc(auditLog.id))
+      .limit(limit);
+    return c.json(entries, 200);
   });
 
