@@ -1,0 +1,134 @@
+import { env } from "cloudflare:workers";
+import { beforeAll, describe, expect, it } from "vitest";
+import type { ErrorBody } from "../src/lib/errors";
+import { api, book, createSlot, createUser, type TestUser } from "./helpers";
+
+// Who may call what: every route of the API against every kind of caller. The same table is in
+// the README. "another user" is a USER other than the owner, only for routes scoped to an owner.
+
+const CALLERS = ["anonymous", "user", "another user", "admin", "demoted admin"] as const;
+type Caller = (typeof CALLERS)[number];
+
+type Request = { method: string; path: string; body?: unknown };
+/** What a row's request may use: the signed-in callers (made once) and the user it acts for. */
+type Fixtures = { user: TestUser; password: string; email: string };
+
+type Row = {
+  route: string;
+  /** Builds the request, creating what it acts on afresh, so that no cell depends on another. */
+  request: (fixtures: Fixtures) => Promise<Request>;
+  expected: Partial<Record<Caller, number>>;
+};
+
+const anyone = (status: number) => ({ anonymous: status, user: status, admin: status, "demoted admin": status });
+const signedIn = (status: number) => ({ anonymous: 401, user: status, admin: status, "demoted admin": status });
+const adminOnly = (status: number) => ({ anonymous: 401, user: 403, admin: status, "demoted admin": 403 });
+
+let emailCounter = 0;
+const uniqueEmail = () => `matrix-${Date.now()}-${++emailCounter}@example.com`;
+
+const MATRIX: Row[] = [
+  { route: "GET /health", request: async () => ({ method: "GET", path: "/health" }), expected: anyone(200) },
+  { route: "GET /openapi.json", request: async () => ({ method: "GET", path: "/openapi.json" }), expected: anyone(200) },
+  { route: "GET /docs", request: async () => ({ method: "GET", path: "/docs" }), expected: anyone(200) },
+  {
+    route: "POST /register",
+    request: async () => ({ method: "POST", path: "/register", body: { email: uniqueEmail(), password: "correct horse battery" } }),
+    expected: anyone(201),
+  },
+  {
+    route: "POST /login",
+    request: async ({ email, password }) => ({ method: "POST", path: "/login", body: { email, password } }),
+    expected: anyone(200),
+  },
+  { route: "GET /categories", request: async () => ({ method: "GET", path: "/categories" }), expected: anyone(200) },
+  { route: "GET /slots", request: async () => ({ method: "GET", path: "/slots" }), expected: anyone(200) },
+  { route: "GET /user/preferences", request: async () => ({ method: "GET", path: "/user/preferences" }), expected: signedIn(200) },
+  {
+    route: "POST /user/preferences",
+    request: async () => ({ method: "POST", path: "/user/preferences", body: { preferred_categories: [1] } }),
+    expected: signedIn(200),
+  },
+  {
+    route: "POST /bookings",
+    request: async () => ({ method: "POST", path: "/bookings", body: { time_slot_id: await createSlot() } }),
+    expected: signedIn(201),
+  },
+  { route: "GET /bookings", request: async () => ({ method: "GET", path: "/bookings" }), expected: signedIn(200) },
+  {
+    route: "DELETE /bookings/{booking_id} (the user's booking)",
+    request: async ({ user }) => {
+      const booking = await book(user, await createSlot());
+      expect(booking.status).toBe(201);
+      return { method: "DELETE", path: `/bookings/${booking.body.id}` };
+    },
+    // Someone else's booking is not found, rather than forbidden: its existence is not revealed.
+    expected: { anonymous: 401, user: 200, "another user": 404, admin: 200, "demoted admin": 404 },
+  },
+  {
+    route: "POST /admin/categories",
+    request: async () => ({ method: "POST", path: "/admin/categories", body: { name: `Matrix ${uniqueEmail()}` } }),
+    expected: adminOnly(201),
+  },
+  {
+    route: "POST /admin/slots",
+    request: async () => ({
+      method: "POST",
+      path: "/admin/slots",
+      body: { category_id: 1, start_time: "2040-05-01T10:00:00Z", end_time: "2040-05-01T11:00:00Z", max_capacity: 5 },
+    }),
+    expected: adminOnly(201),
+  },
+  {
+    route: "PUT /admin/slots/{slot_id}",
+    request: async () => ({ method: "PUT", path: `/admin/slots/${await createSlot()}`, body: { max_capacity: 20 } }),
+    expected: adminOnly(200),
+  },
+  {
+    route: "DELETE /admin/slots/{slot_id}",
+    request: async () => ({ method: "DELETE", path: `/admin/slots/${await createSlot()}` }),
+    expected: adminOnly(200),
+  },
+  {
+    route: "PUT /admin/users/{user_id}/role",
+    request: async () => ({ method: "PUT", path: `/admin/users/${(await createUser()).id}/role`, body: { role: "ADMIN" } }),
+    expected: adminOnly(200),
+  },
+  { route: "GET /admin/audit", request: async () => ({ method: "GET", path: "/admin/audit" }), expected: adminOnly(200) },
+];
+
+/** The error code that goes with each refusal in the table. */
+const REFUSAL_CODES: Record<number, string> = { 401: "not_authenticated", 403: "forbidden", 404: "booking_not_found" };
+
+const tokens = {} as Record<Caller, string | undefined>;
+const fixtures = {} as Fixtures;
+
+beforeAll(async () => {
+  const [user, another, admin, demoted] = [await createUser(), await createUser(), await createUser("ADMIN"), await createUser("ADMIN")];
+  await env.DB.prepare("UPDATE users SET role = 'USER' WHERE id = ?").bind(demoted.id).run();
+  Object.assign(tokens, { anonymous: undefined, user: user.token, "another user": another.token, admin: admin.token, "demoted admin": demoted.token });
+  const email = uniqueEmail();
+  const password = "matrix password 1";
+  expect((await api("POST", "/register", { body: { email, password } })).status).toBe(201);
+  Object.assign(fixtures, { user, email, password });
+});
+
+const cells = MATRIX.flatMap(({ route, request, expected }) =>
+  CALLERS.filter((caller) => expected[caller] !== undefined).map((caller) => [route, caller, expected[caller]!, request] as const),
+);
+
+describe("authorization matrix", () => {
+  it("covers every operation in the OpenAPI document", async () => {
+    const { body } = await api<{ paths: Record<string, Record<string, unknown>> }>("GET", "/openapi.json");
+    const documented = Object.entries(body.paths).flatMap(([path, methods]) => Object.keys(methods).map((method) => `${method.toUpperCase()} ${path}`));
+    const covered = MATRIX.map(({ route }) => route.split(" (")[0]);
+    expect(documented.filter((operation) => !covered.includes(operation))).toEqual([]);
+  });
+
+  it.each(cells)("%s as %s answers %i", async (_route, caller, status, request) => {
+    const { method, path, body } = await request(fixtures);
+    const response = await api<Partial<ErrorBody>>(method, path, { token: tokens[caller], body });
+    expect(response.status).toBe(status);
+    if (REFUSAL_CODES[status]) expect(response.body.code).toBe(REFUSAL_CODES[status]);
+  });
+});
