@@ -40,13 +40,23 @@ export function errorCode(body: unknown): string | undefined {
   return typeof body === "object" && body !== null && "code" in body && typeof body.code === "string" ? body.code : undefined;
 }
 
+type RequestOptions = { token?: Token; json?: unknown; clientAddress?: string };
+
+/** A distinct client address for the n-th simulated client, from the IPv6 documentation range. */
+export const clientAddress = (n: number) => `2001:db8::${n.toString(16)}`;
+
 export class ApiClient {
   constructor(readonly baseUrl: string) {}
 
-  /** Sends one request; a JSON body is sent as application/json. Never throws on an HTTP status. */
-  async send(method: string, path: string, { token, json }: { token?: Token; json?: unknown } = {}): Promise<ApiResponse> {
+  /**
+   * Sends one request; a JSON body is sent as application/json. Never throws on an HTTP status.
+   * `clientAddress` poses as that client (CF-Connecting-IP), so seeding many users is not
+   * mistaken for one address registering in bulk.
+   */
+  async send(method: string, path: string, { token, json, clientAddress }: RequestOptions = {}): Promise<ApiResponse> {
     const headers: Record<string, string> = {};
     if (token !== undefined) headers.authorization = `Bearer ${token}`;
+    if (clientAddress !== undefined) headers["cf-connecting-ip"] = clientAddress;
     if (json !== undefined) headers["content-type"] = "application/json";
     const response = await fetch(new URL(path, this.baseUrl), {
       method,
@@ -65,14 +75,14 @@ export class ApiClient {
   }
 
   /** Sends one request and returns its body, or throws UnexpectedResponse if the status is not `expected`. */
-  async expect<T>(expected: number, method: string, path: string, options: { token?: Token; json?: unknown } = {}): Promise<T> {
+  async expect<T>(expected: number, method: string, path: string, options: RequestOptions = {}): Promise<T> {
     const response = await this.send(method, path, options);
     if (response.status !== expected) throw new UnexpectedResponse(`${method} ${path}`, expected, response);
     return response.body as T;
   }
 
-  async register(email: string, password: string): Promise<Token> {
-    return (await this.expect<{ access_token: Token }>(201, "POST", "/register", { json: { email, password } })).access_token;
+  async register(email: string, password: string, clientAddress?: string): Promise<Token> {
+    return (await this.expect<{ access_token: Token }>(201, "POST", "/register", { json: { email, password }, clientAddress })).access_token;
   }
 
   async login(email: string, password: string): Promise<Token> {

@@ -4,7 +4,7 @@
 import autocannon from "autocannon";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
-import { ApiClient, hoursFromNow, mapLimit, type Slot, type Token } from "./api-client";
+import { ApiClient, clientAddress, hoursFromNow, mapLimit, type Slot, type Token } from "./api-client";
 import { buildWorker, promoteToAdmin, randomSecret, runScript, sleep, startDevServer, temporaryDirectory } from "./dev-server";
 
 const SCENARIO_NAMES = ["health", "slots", "slots-filtered", "login", "book-full", "book-spread", "cancel-rebook"] as const;
@@ -22,7 +22,7 @@ Scenarios:
   health          GET /health
   slots           GET /slots (all 100 slots)
   slots-filtered  GET /slots?categories=<first two category ids>
-  login           POST /login, always the same user (PBKDF2: expected to be slow)
+  login           POST /login, each request another user from another address (PBKDF2: expected to be slow)
   book-full       POST /bookings on one full slot (capacity 1), a different user's token each request: all 409
   book-spread     POST /bookings, a new (user, slot) pair each request over 98 slots: all 201
   cancel-rebook   each connection is one user alternating POST /bookings and DELETE /bookings/{id} on one slot
@@ -152,7 +152,7 @@ async function seed(api: ApiClient, persistTo: string, userCount: number): Promi
   const users = await mapLimit(
     Array.from({ length: userCount }, (_, i) => `bench-user-${i}@bench.test`),
     REGISTRATION_CONCURRENCY,
-    async (email) => ({ email, token: await api.register(email, PASSWORD) }),
+    async (email, i) => ({ email, token: await api.register(email, PASSWORD, clientAddress(i)) }),
     (finished) => {
       if (finished === userCount || finished % 100 === 0 || Date.now() - lastReport > 10_000) {
         lastReport = Date.now();
@@ -188,6 +188,7 @@ function scenarios(seed: Seed): Scenario[] {
   const bearer = (token: Token) => ({ ...JSON_HEADERS, authorization: `Bearer ${token}` });
 
   let fullTurn = 0;
+  let loginTurn = 0;
   let notSlotFull = 0;
   const bookFull: Scenario = {
     name: "book-full",
@@ -279,7 +280,19 @@ function scenarios(seed: Seed): Scenario[] {
       name: "login",
       expected: [200],
       load: () => ({
-        requests: [{ method: "POST", path: "/login", headers: JSON_HEADERS, body: JSON.stringify({ email: users[1].email, password: PASSWORD }) }],
+        requests: [
+          {
+            method: "POST",
+            path: "/login",
+            // Each request a different user from a different address, as real logins are: one
+            // address hammering one account is what the login throttle exists to refuse.
+            setupRequest: (request) => {
+              const turn = loginTurn++ % users.length;
+              const body = JSON.stringify({ email: users[turn].email, password: PASSWORD });
+              return { ...request, headers: { ...JSON_HEADERS, "cf-connecting-ip": clientAddress(turn) }, body };
+            },
+          },
+        ],
       }),
     },
     bookFull,
