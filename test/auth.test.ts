@@ -408,3 +408,25 @@ describe("key rotation: JWT_SECRET with several comma-separated keys", () => {
     expect(await statusWithSecret(NEW_KEY, oldToken)).toBe(401);
   });
 });
+
+describe("deleted accounts", () => {
+  afterEach(() => vi.useRealTimers());
+
+  it("are refused within 10 seconds even where the isolate had just seen them", async () => {
+    const user = await createUser();
+    expect((await withAuthorization(`Bearer ${user.token}`)).status).toBe(200);
+    await env.DB.prepare("DELETE FROM users WHERE id = ?").bind(user.id).run();
+    vi.useFakeTimers({ toFake: ["Date"], now: Date.now() + 10_001 });
+    const response = await withAuthorization(`Bearer ${user.token}`);
+    expect(response.status).toBe(401);
+    expect(response.body.code).toBe("invalid_token");
+  });
+
+  it("lose admin routes at once, whatever the isolate remembers", async () => {
+    const admin = await createUser("ADMIN");
+    expect((await api("GET", "/admin/audit", { token: admin.token })).status).toBe(200);
+    await env.DB.prepare("DELETE FROM audit_log WHERE actor_id = ?").bind(admin.id).run();
+    await env.DB.prepare("DELETE FROM users WHERE id = ?").bind(admin.id).run();
+    expect((await api("GET", "/admin/audit", { token: admin.token })).status).toBe(401);
+  });
+});
