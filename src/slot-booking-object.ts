@@ -4,7 +4,8 @@ import type { BatchItem } from "drizzle-orm/batch";
 import { database, type Database } from "./db/client";
 import { bookings, idempotencyKeys, timeSlots, users, type TimeSlotRow } from "./db/schema";
 import { auditSlotDeleted, auditSlotUpdated } from "./lib/audit";
-import { AppError, attempt, brokenConstraint, failure, type Outcome } from "./lib/errors";
+import { AppError, brokenConstraint } from "./lib/errors";
+import { attempt, failure, type Outcome } from "./lib/outcome";
 import { toSlotView, type BookingView, type SlotView } from "./lib/schemas";
 import { nowUtcIso, toUtcIso } from "./lib/time";
 
@@ -43,7 +44,12 @@ export class SlotBookingObject extends DurableObject<Env> {
   /** undefined until loaded, and again after any failure that leaves D1's state in doubt. */
   #slot: SlotState | undefined;
   #queue: Promise<unknown> = Promise.resolve();
-  readonly #db: Database = database(this.env.DB);
+  /**
+   * The D1 session of the running task, on the primary: a new one per task, so that each outcome
+   * carries the bookmark of its own writes. Safe as a field because tasks run one at a time.
+   */
+  #session: D1DatabaseSession = this.env.DB.withSession("first-primary");
+  #db: Database = database(this.#session);
 
   async book(slotId: number, userId: number, idempotency?: Idempotency): Promise<Outcome<BookingView>> {
     // A full slot is answered from memory, without waiting in the queue: memory changes only
@@ -237,9 +243,18 @@ export class SlotBookingObject extends DurableObject<Env> {
     return { ...(JSON.parse(earlier.outcome) as Outcome<T>), replayed: true };
   }
 
-  /** Runs `task` after every earlier task has settled. A failure of D1 itself becomes a 503. */
+  /**
+   * Runs `task` after every earlier task has settled, in a D1 session of its own, and hands back
+   * the session's bookmark with the outcome. A failure of D1 itself becomes a 503.
+   */
   #serialized<T>(task: () => Promise<Outcome<T>>): Promise<Outcome<T>> {
-    const run = this.#queue.then(task).catch((error: unknown): Outcome<T> => {
+    const inSession = async (): Promise<Outcome<T>> => {
+      this.#session = this.env.DB.withSession("first-primary");
+      this.#db = database(this.#session);
+      const outcome = await task();
+      return { ...outcome, bookmark: this.#session.getBookmark() ?? undefined };
+    };
+    const run = this.#queue.then(inSession).catch((error: unknown): Outcome<T> => {
       // D1 failed or timed out: the write may or may not have happened. Memory is left as it
       // was before the task and then dropped, so the next task starts from what D1 holds.
       this.#slot = undefined;

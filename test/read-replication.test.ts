@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { api, createUser } from "./helpers";
+import { api, createSlot, createUser } from "./helpers";
 
 const BOOKMARK = /^[0-9a-f]{8}-[0-9a-f]{8}-[0-9a-f]{8}-[0-9a-f]{32}$/;
 const bookmarkOf = (response: { headers: Headers }) => response.headers.get("x-d1-bookmark");
@@ -20,6 +20,14 @@ describe("D1 sessions and the x-d1-bookmark header", () => {
     expect(read.body).toEqual({ preferred_categories: [3] });
     // Bookmarks are fixed-width hex, so text order is log order: the read is at least as fresh.
     expect(bookmarkOf(read)! >= afterWrite!).toBe(true);
+  });
+
+  it("answers a booking with the bookmark of its write", async () => {
+    const user = await createUser();
+    const before = bookmarkOf(await api("GET", "/slots"));
+    const booking = await api("POST", "/bookings", { token: user.token, body: { time_slot_id: await createSlot() } });
+    expect(booking.status).toBe(201);
+    expect(bookmarkOf(booking)! > before!).toBe(true);
   });
 
   it("refuses a malformed bookmark with 422 naming the header", async () => {

@@ -44,34 +44,6 @@ export class AppError extends Error {
   }
 }
 
-/**
- * What a Durable Object method returns: errors cross the RPC boundary as plain data, because
- * a thrown AppError would arrive as a bare Error without its status and code. `replayed` marks
- * the stored first answer to a request repeated with the same Idempotency-Key.
- */
-export type Outcome<T> = ({ ok: true; value: T } | { ok: false; status: ContentfulStatusCode; code: string; detail: string }) & {
-  replayed?: true;
-};
-
-export function failure(error: AppError): Outcome<never> {
-  return { ok: false, status: error.status, code: error.code, detail: error.detail };
-}
-
-/** Runs `task`, turning an AppError it throws into a failed Outcome; other errors propagate. */
-export async function attempt<T>(task: () => Promise<T>): Promise<Outcome<T>> {
-  try {
-    return { ok: true, value: await task() };
-  } catch (error) {
-    if (error instanceof AppError) return failure(error);
-    throw error;
-  }
-}
-
-export function unwrap<T>(outcome: Outcome<T>): T {
-  if (outcome.ok) return outcome.value;
-  throw new AppError(outcome.status, outcome.code, outcome.detail);
-}
-
 export type BrokenConstraint = { kind: "unique" | "check" | "foreign_key"; on: string };
 
 /**

@@ -5,7 +5,8 @@ import { d1Session } from "../db/session";
 import { AUDIT_ACTIONS, auditLog, categories, ROLES, timeSlots, users } from "../db/schema";
 import { auditCategoryCreated, auditRoleChanged, auditSlotCreated } from "../lib/audit";
 import { createRouter } from "../lib/create-app";
-import { AppError, brokenConstraint, unwrap } from "../lib/errors";
+import { AppError, brokenConstraint } from "../lib/errors";
+import { unwrap } from "../lib/outcome";
 import { bearerAuth, errorResponses, jsonBody, jsonResponse } from "../lib/openapi";
 import { MessageSchema, PathId, SlotSchema, toSlotView } from "../lib/schemas";
 import { InstantInput, InstantOutput } from "../lib/time";
@@ -173,11 +174,11 @@ export const adminRoutes = createRouter()
     if (Object.keys(given).length === 0) {
       throw new AppError(422, "validation_error", "body: give at least one of category_id, start_time, end_time, max_capacity");
     }
-    return c.json(unwrap(await slotObject(c.env, slotId).update(slotId, given, c.get("user").id)), 200);
+    return c.json(unwrap(c, await slotObject(c.env, slotId).update(slotId, given, c.get("user").id)), 200);
   })
   .openapi(deleteSlot, async (c) => {
     const slotId = c.req.valid("param").slot_id;
-    const { cancelledBookings } = unwrap(await slotObject(c.env, slotId).delete(slotId, c.get("user").id));
+    const { cancelledBookings } = unwrap(c, await slotObject(c.env, slotId).delete(slotId, c.get("user").id));
     return c.json({ message: "Slot deleted", cancelled_bookings: cancelledBookings }, 200);
   })
   .openapi(setRole, async (c) => {

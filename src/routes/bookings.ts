@@ -5,8 +5,8 @@ import { database } from "../db/client";
 import { d1Session } from "../db/session";
 import { bookings, timeSlots } from "../db/schema";
 import { createRouter } from "../lib/create-app";
-import type { Context } from "hono";
-import { AppError, unwrap, type Outcome } from "../lib/errors";
+import { AppError } from "../lib/errors";
+import { unwrap } from "../lib/outcome";
 import { bearerAuth, errorResponses, jsonBody, jsonResponse } from "../lib/openapi";
 import { BookingSchema, MessageSchema, PathId } from "../lib/schemas";
 import { InstantOutput } from "../lib/time";
@@ -80,18 +80,12 @@ const bookingNotFound = () => new AppError(404, "booking_not_found", "Booking no
 
 const idempotencyOf = (key: string | undefined, request: string): Idempotency | undefined => (key === undefined ? undefined : { key, request });
 
-/** The value of a slot object's outcome, or its error thrown; marks a replayed first answer. */
-function settle<T>(c: Context, outcome: Outcome<T>): T {
-  if (outcome.replayed) c.header("Idempotent-Replayed", "true");
-  return unwrap(outcome);
-}
-
 export const bookingRoutes = createRouter()
   .openapi(createBooking, async (c) => {
     const body = c.req.valid("json");
     const slotId = body.time_slot_id;
     const idempotency = idempotencyOf(c.req.valid("header")["idempotency-key"], `POST /bookings ${JSON.stringify(body)}`);
-    const booking = settle(c, await slotObject(c.env, slotId).book(slotId, c.get("user").id, idempotency));
+    const booking = unwrap(c, await slotObject(c.env, slotId).book(slotId, c.get("user").id, idempotency));
     return c.json(booking, 201);
   })
   .openapi(cancelBooking, async (c) => {
@@ -100,7 +94,7 @@ export const bookingRoutes = createRouter()
     const booking = await database(c.env.DB).select({ slotId: bookings.timeSlotId }).from(bookings).where(eq(bookings.id, bookingId)).get();
     if (!booking) throw bookingNotFound();
     const idempotency = idempotencyOf(c.req.valid("header")["idempotency-key"], `DELETE /bookings/${bookingId}`);
-    settle(c, await slotObject(c.env, booking.slotId).cancel(booking.slotId, bookingId, c.get("user").id, idempotency));
+    unwrap(c, await slotObject(c.env, booking.slotId).cancel(booking.slotId, bookingId, c.get("user").id, idempotency));
     return c.json({ message: "Booking cancelled" }, 200);
   })
   .openapi(listBookings, async (c) => {
