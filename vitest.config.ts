@@ -1,4 +1,5 @@
 import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-plugin";
+import { fileURLToPath } from "node:url";
 import { defineConfig } from "vitest/config";
 
 export default defineConfig(async () => ({
@@ -14,6 +15,8 @@ export default defineConfig(async () => ({
       },
     }),
   ],
+  // As wrangler.toml's [alias]: tests run the zod that the deployed Worker bundles.
+  resolve: { alias: [{ find: /^zod$/, replacement: fileURLToPath(new URL("./src/lib/zod-without-locales.ts", import.meta.url)) }] },
   test: {
     setupFiles: ["./test/setup.ts"],
     testTimeout: 60_000,

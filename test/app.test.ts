@@ -152,3 +152,11 @@ describe("errors", () => {
     },
   );
 });
+
+describe("validation messages", () => {
+  it("are English although the Worker bundles zod without its locale packs", async () => {
+    const { status, body } = await api<ErrorBody>("POST", "/register", { body: { email: "ada@example.com", password: 12345678 } });
+    expect(status).toBe(422);
+    expect(body.errors).toEqual([{ field: "password", message: "Invalid input: expected string, received number" }]);
+  });
+});
