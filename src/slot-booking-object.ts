@@ -258,8 +258,7 @@ export class SlotBookingObject extends DurableObject<Env> {
       // D1 failed or timed out: the write may or may not have happened. Memory is left as it
       // was before the task and then dropped, so the next task starts from what D1 holds.
       this.#slot = undefined;
-      console.error("slot storage failure", error);
-      return failure(new AppError(503, "storage_unavailable", "Storage is temporarily unavailable; try again"));
+      return failure(new AppError(503, "storage_unavailable", "Storage is temporarily unavailable; try again", undefined, { cause: error }));
     });
     this.#queue = run;
     return run;

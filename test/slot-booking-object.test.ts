@@ -1,6 +1,6 @@
 import { abortAllDurableObjects, evictDurableObject, runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { slotObject, type SlotBookingObject } from "../src/slot-booking-object";
 import { book, cancel, createSlot, createUsers, expectConsistent, slotCounts, statusCounts } from "./helpers";
 
@@ -84,6 +84,21 @@ describe("partial failure", () => {
     expect((await book(client, slotId)).status).toBe(201);
     expect(await inspect(slotId)).toMatchObject({ bookedCount: 2 });
     expect(await expectConsistent(slotId)).toMatchObject({ booked_rows: 2 });
+  });
+
+  it("logs the storage failure once, in the Worker, with the request id and D1's error; the client sees neither", async () => {
+    const [user] = await createUsers(1);
+    const slotId = await createSlot();
+    const logged = vi.spyOn(console, "error").mockImplementation(() => {});
+    try {
+      const failed = await whileBookingWritesFail("INSERT", () => book(user, slotId, { "X-Request-Id": "trace-503" }));
+      expect(failed.headers.get("X-Request-Id")).toBe("trace-503");
+      expect(JSON.stringify(failed.body)).not.toContain("injected");
+      expect(logged).toHaveBeenCalledTimes(1);
+      expect(logged.mock.calls[0].join(" ")).toMatch(/^request trace-503: 503 storage_unavailable: .*injected storage failure/);
+    } finally {
+      logged.mockRestore();
+    }
   });
 
   it("answers 503 when D1 fails a cancellation, keeps the booking, and a retry frees the place", async () => {
