@@ -4,7 +4,7 @@ import type { BatchItem } from "drizzle-orm/batch";
 import { database, type Database } from "./db/client";
 import { bookings, idempotencyKeys, timeSlots, users, type TimeSlotRow } from "./db/schema";
 import { auditSlotDeleted, auditSlotUpdated } from "./lib/audit";
-import { AppError, brokenConstraint } from "./lib/errors";
+import { AppError, brokenConstraint, invalidField } from "./lib/errors";
 import { attempt, failure, type Outcome } from "./lib/outcome";
 import { toSlotView, type BookingView, type SlotView } from "./lib/schemas";
 import { nowUtcIso, toUtcIso } from "./lib/time";
@@ -20,7 +20,8 @@ export type Idempotency = { key: string; request: string };
 export const IDEMPOTENCY_WINDOW_MS = 24 * 60 * 60 * 1000;
 
 export const slotNotFound = () => new AppError(404, "slot_not_found", "Time slot not found");
-export const unknownCategory = () => new AppError(422, "unknown_category", "category_id: no such category");
+export const unknownCategory = () => invalidField("unknown_category", "category_id", "no such category");
+export const invalidTimeRange = () => invalidField("invalid_time_range", "start_time", "must be before end_time");
 const slotFull = () => new AppError(409, "slot_full", "Slot is full");
 
 /** The object that owns one time slot (named by its id). Routes reach it through `slotObject`. */
@@ -128,7 +129,7 @@ export class SlotBookingObject extends DurableObject<Env> {
       attempt(async () => {
         const slot = await this.#load(slotId);
         const { startTime = slot.startTime, endTime = slot.endTime, maxCapacity = slot.maxCapacity } = changes;
-        if (startTime >= endTime) throw new AppError(422, "invalid_time_range", "start_time must be before end_time");
+        if (startTime >= endTime) throw invalidTimeRange();
         if (maxCapacity < slot.bookedCount) {
           throw new AppError(409, "capacity_below_bookings", `max_capacity cannot be ${maxCapacity}: ${slot.bookedCount} places are booked`);
         }

@@ -120,8 +120,10 @@ describe("POST /admin/slots", () => {
     expect(slot).toMatchObject({ max_capacity, available_spots: max_capacity });
   });
 
-  it("refuses an unknown category_id with 422 unknown_category", async () => {
-    expect(errorOf(await postSlot({ category_id: 999_999 }))).toEqual({ status: 422, code: "unknown_category" });
+  it("refuses an unknown category_id with 422 unknown_category naming the field", async () => {
+    const response = await postSlot({ category_id: 999_999 });
+    expect(errorOf(response)).toEqual({ status: 422, code: "unknown_category" });
+    expect(failingFields(response)).toEqual(["category_id"]);
   });
 
   it.each(Object.keys(NEW_SLOT))("refuses a body without %s with 422 validation_error naming it", async (field) => {

@@ -1,5 +1,5 @@
 import { createMiddleware } from "hono/factory";
-import { AppError } from "../lib/errors";
+import { invalidField } from "../lib/errors";
 import type { AppEnv } from "../lib/types";
 import { database, type Database } from "./client";
 
@@ -16,8 +16,7 @@ export type SessionEnv = AppEnv & { Variables: { db: Database } };
 export const d1Session = createMiddleware<SessionEnv>(async (c, next) => {
   const bookmark = c.req.header(BOOKMARK_HEADER);
   if (bookmark !== undefined && !BOOKMARK.test(bookmark)) {
-    const detail = `${BOOKMARK_HEADER}: expected a bookmark returned by an earlier response`;
-    throw new AppError(422, "validation_error", detail, [{ field: BOOKMARK_HEADER, message: detail }]);
+    throw invalidField("validation_error", BOOKMARK_HEADER, "expected a bookmark returned by an earlier response");
   }
   const session = c.env.DB.withSession(bookmark ?? (c.req.method === "GET" ? "first-unconstrained" : "first-primary"));
   c.set("db", database(session));

@@ -44,6 +44,11 @@ export class AppError extends Error {
   }
 }
 
+/** A 422 about one field, shaped like a validation failure: `detail` names the field, `errors` lists it. */
+export function invalidField(code: string, field: string, message: string): AppError {
+  return new AppError(422, code, `${field}: ${message}`, [{ field, message }]);
+}
+
 export type BrokenConstraint = { kind: "unique" | "check" | "foreign_key"; on: string };
 
 /**

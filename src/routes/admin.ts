@@ -5,12 +5,12 @@ import { d1Session } from "../db/session";
 import { AUDIT_ACTIONS, auditLog, categories, ROLES, timeSlots, users } from "../db/schema";
 import { auditCategoryCreated, auditRoleChanged, auditSlotCreated } from "../lib/audit";
 import { createRouter } from "../lib/create-app";
-import { AppError, brokenConstraint } from "../lib/errors";
+import { AppError, brokenConstraint, invalidField } from "../lib/errors";
 import { unwrap } from "../lib/outcome";
 import { bearerAuth, errorResponses, jsonBody, jsonResponse } from "../lib/openapi";
 import { MessageSchema, PathId, SlotSchema, toSlotView } from "../lib/schemas";
 import { InstantInput, InstantOutput } from "../lib/time";
-import { slotObject, unknownCategory, type SlotChanges } from "../slot-booking-object";
+import { invalidTimeRange, slotObject, unknownCategory, type SlotChanges } from "../slot-booking-object";
 import { CategorySchema } from "./categories";
 
 const NewCategory = z.object({ name: z.string().trim().min(1).max(100).openapi({ example: "Yoga" }) }).openapi("NewCategory");
@@ -133,7 +133,6 @@ const listAudit = createRoute({
   },
 });
 
-const invalidTimeRange = () => new AppError(422, "invalid_time_range", "start_time must be before end_time");
 
 export const adminRoutes = createRouter()
   .openapi(createCategory, async (c) => {
@@ -172,7 +171,7 @@ export const adminRoutes = createRouter()
     };
     const given = Object.fromEntries(Object.entries(changes).filter(([, value]) => value !== undefined)) as SlotChanges;
     if (Object.keys(given).length === 0) {
-      throw new AppError(422, "validation_error", "body: give at least one of category_id, start_time, end_time, max_capacity");
+      throw invalidField("validation_error", "body", "give at least one of category_id, start_time, end_time, max_capacity");
     }
     return c.json(unwrap(c, await slotObject(c.env, slotId).update(slotId, given, c.get("user").id)), 200);
   })

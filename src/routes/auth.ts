@@ -8,7 +8,7 @@ import { hashPassword, isOutdated, verifyAgainstDecoy, verifyPassword } from "..
 import { database } from "../db/client";
 import { users } from "../db/schema";
 import { createRouter } from "../lib/create-app";
-import { AppError, brokenConstraint, ErrorSchema } from "../lib/errors";
+import { AppError, brokenConstraint, ErrorSchema, invalidField } from "../lib/errors";
 import { errorResponses, jsonBody, jsonResponse } from "../lib/openapi";
 import { nowUtcIso } from "../lib/time";
 
@@ -63,10 +63,7 @@ const login = createRoute({
 
 const invalidCredentials = () => new AppError(401, "invalid_credentials", "Incorrect email or password");
 
-const weakPassword = () => {
-  const message = "This password is among the most commonly used; choose another";
-  return new AppError(422, "weak_password", `password: ${message}`, [{ field: "password", message }]);
-};
+const weakPassword = () => invalidField("weak_password", "password", "This password is among the most commonly used; choose another");
 
 /**
  * The client's address, which Cloudflare's edge sets on every request it forwards (replacing any

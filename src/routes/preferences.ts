@@ -4,7 +4,7 @@ import { requireUser } from "../auth/middleware";
 import { d1Session } from "../db/session";
 import { categories, userPreferences } from "../db/schema";
 import { createRouter } from "../lib/create-app";
-import { AppError } from "../lib/errors";
+import { invalidField } from "../lib/errors";
 import { bearerAuth, errorResponses, jsonBody, jsonResponse } from "../lib/openapi";
 import { MessageSchema } from "../lib/schemas";
 
@@ -53,8 +53,7 @@ export const preferenceRoutes = createRouter()
       const found = await db.select({ id: categories.id }).from(categories).where(inArray(categories.id, wanted));
       const unknown = wanted.filter((id) => !found.some((row) => row.id === id));
       if (unknown.length > 0) {
-        const detail = `preferred_categories: unknown category ids ${unknown.join(", ")}`;
-        throw new AppError(422, "unknown_category", detail, [{ field: "preferred_categories", message: detail }]);
+        throw invalidField("unknown_category", "preferred_categories", `unknown category ids ${unknown.join(", ")}`);
       }
     }
     const clear = db.delete(userPreferences).where(eq(userPreferences.userId, userId));

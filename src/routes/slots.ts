@@ -4,7 +4,7 @@ import { identifyCaller } from "../auth/middleware";
 import { d1Session } from "../db/session";
 import { availableSpots, timeSlots, userPreferences } from "../db/schema";
 import { createRouter } from "../lib/create-app";
-import { AppError } from "../lib/errors";
+import { invalidField } from "../lib/errors";
 import { bearerAuth, errorResponses, jsonResponse } from "../lib/openapi";
 import { SlotSchema } from "../lib/schemas";
 import { InstantInput } from "../lib/time";
@@ -37,7 +37,7 @@ const listSlots = createRoute({
 
 export const slotRoutes = createRouter().openapi(listSlots, async (c) => {
   const { categories, from, to } = c.req.valid("query");
-  if (from && to && from >= to) throw new AppError(422, "invalid_time_range", "from must be before to");
+  if (from && to && from >= to) throw invalidField("invalid_time_range", "from", "must be before to");
   const caller = c.get("user");
   const conditions: (SQL | undefined)[] = [isNull(timeSlots.deletedAt)];
   if (categories) {
