@@ -2,7 +2,7 @@ import { env } from "cloudflare:workers";
 import { beforeAll, describe, expect, it } from "vitest";
 import type { ErrorBody } from "../src/lib/errors";
 import type { BookingView, SlotView } from "../src/lib/schemas";
-import { api, availableSpotsOf, createSlot, createUser, createUsers, slotCounts, statusCounts, type TestUser } from "./helpers";
+import { api, availableSpotsOf, book, createSlot, createUser, createUsers, slotCounts, statusCounts, type TestUser } from "./helpers";
 
 type NewSlot = { category_id: unknown; start_time: unknown; end_time: unknown; max_capacity: unknown };
 type DeleteAnswer = { message: string; cancelled_bookings: number };
@@ -43,10 +43,6 @@ function putSlot<T = SlotView>(slotId: number | string, changes: unknown) {
 
 function deleteSlot<T = DeleteAnswer>(slotId: number | string) {
   return asAdmin<T>("DELETE", `/admin/slots/${slotId}`);
-}
-
-function book(user: TestUser, slotId: number) {
-  return api<BookingView>("POST", "/bookings", { token: user.token, body: { time_slot_id: slotId } });
 }
 
 /** Books one place per user, one after the other; returns the bookings. */

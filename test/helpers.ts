@@ -3,6 +3,7 @@ import { expect } from "vitest";
 import { issueToken } from "../src/auth/jwt";
 import type { Role } from "../src/db/schema";
 import type { ErrorBody } from "../src/lib/errors";
+import type { BookingView } from "../src/lib/schemas";
 import { toUtcIso } from "../src/lib/time";
 
 export type ApiResponse<T = any> = { status: number; body: T; headers: Headers };
@@ -96,7 +97,7 @@ export function statusCounts(responses: { status: number }[]): Record<number, nu
   return counts;
 }
 
-export type Booking = { id: number; user_id: number; time_slot_id: number; status: string };
+export type Booking = BookingView;
 
 export function book(user: TestUser, slotId: number, headers: Record<string, string> = {}) {
   return api<Booking & Partial<ErrorBody>>("POST", "/bookings", { token: user.token, body: { time_slot_id: slotId }, headers });

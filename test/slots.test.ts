@@ -3,7 +3,7 @@ import { sign } from "hono/jwt";
 import { beforeAll, describe, expect, it } from "vitest";
 import type { ErrorBody } from "../src/lib/errors";
 import type { SlotView } from "../src/lib/schemas";
-import { api, availableSpotsOf, createSlot, createUser, createUsers, hoursFromNow, slotCounts, statusCounts, type TestUser } from "./helpers";
+import { api, availableSpotsOf, book, createSlot, createUser, createUsers, hoursFromNow, slotCounts, statusCounts } from "./helpers";
 
 // Storage is shared by the tests of this file, so each test places its slots in a year of its own
 // and reads them back through `from`/`to` (or by id), never relying on the whole list's content.
@@ -38,10 +38,6 @@ async function idsListed(query: Record<string, string>): Promise<number[]> {
 
 function errorOf(response: { status: number; body: unknown }) {
   return { status: response.status, code: (response.body as Partial<ErrorBody> | undefined)?.code };
-}
-
-function book(user: TestUser, slotId: number) {
-  return api<{ id: number }>("POST", "/bookings", { token: user.token, body: { time_slot_id: slotId } });
 }
 
 describe("GET /slots: shape", () => {
