@@ -6,7 +6,7 @@ import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { hashPassword } from "../src/auth/password";
 import type { Role } from "../src/db/schema";
-import { toUtcIso as utcIso } from "../src/lib/time";
+import { toUtcIso as utcIso } from "../src/db/time";
 import { DATABASE, fail, projectRoot, sqlString, wrangler } from "./wrangler";
 
 const USAGE = `Usage: npm run setup [-- --help]

@@ -1,19 +1,27 @@
-import { createApp } from "./lib/create-app";
-import { configureOpenApi } from "./lib/openapi";
-import { adminRoutes } from "./routes/admin";
-import { authRoutes } from "./routes/auth";
-import { bookingRoutes } from "./routes/bookings";
-import { categoryRoutes } from "./routes/categories";
-import { healthRoutes } from "./routes/health";
-import { preferenceRoutes } from "./routes/preferences";
-import { slotRoutes } from "./routes/slots";
+import { auditRoutes } from "./audit/routes";
+import { authRoutes } from "./auth/routes";
+import { bookingRoutes } from "./bookings/routes";
+import { categoryRoutes } from "./categories/routes";
+import { createApp } from "./http/app";
+import { healthRoutes } from "./http/health";
+import { configureOpenApi } from "./http/openapi";
+import { slotRoutes } from "./slots/routes";
+import { userRoutes } from "./users/routes";
 
-const app = createApp();
-for (const routes of [healthRoutes, authRoutes, categoryRoutes, preferenceRoutes, slotRoutes, bookingRoutes, adminRoutes]) {
-  app.route("/", routes);
-}
+// Assembles the Worker: each capability's routes, chained so that their types add up to AppType.
+const app = createApp()
+  .route("/", healthRoutes)
+  .route("/", authRoutes)
+  .route("/", categoryRoutes)
+  .route("/", userRoutes)
+  .route("/", slotRoutes)
+  .route("/", bookingRoutes)
+  .route("/", auditRoutes);
 configureOpenApi(app);
 
+/** The whole API's routes with their request and response types, for `hc<AppType>` clients. */
+export type AppType = typeof app;
+
 export default app;
-export { SlotBookingObject } from "./slot-booking-object";
 export { LoginThrottleObject } from "./auth/login-throttle";
+export { SlotBookingObject } from "./slots/slot-booking-object";

@@ -1,7 +1,8 @@
 import { env } from "cloudflare:workers";
 import { beforeAll, describe, expect, it } from "vitest";
-import type { ErrorBody } from "../src/lib/errors";
-import type { BookingView, SlotView } from "../src/lib/schemas";
+import type { ErrorBody } from "../src/http/errors";
+import type { BookingView } from "../src/bookings/schemas";
+import type { SlotView } from "../src/slots/schemas";
 import { api, availableSpotsOf, book, createSlot, createUser, createUsers, slotCounts, statusCounts, type TestUser } from "./helpers";
 
 type NewSlot = { category_id: unknown; start_time: unknown; end_time: unknown; max_capacity: unknown };

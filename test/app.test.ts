@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { MAX_BODY_BYTES } from "../src/lib/create-app";
-import type { ErrorBody } from "../src/lib/errors";
+import { MAX_BODY_BYTES } from "../src/http/app";
+import type { ErrorBody } from "../src/http/errors";
 import { api, createUser, type ApiResponse } from "./helpers";
 
 type Operation = { responses: Record<string, unknown> };

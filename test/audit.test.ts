@@ -1,7 +1,7 @@
 import { env } from "cloudflare:workers";
 import { afterEach, beforeAll, describe, expect, it, vi } from "vitest";
-import type { ErrorBody } from "../src/lib/errors";
-import type { SlotView } from "../src/lib/schemas";
+import type { ErrorBody } from "../src/http/errors";
+import type { SlotView } from "../src/slots/schemas";
 import { api, book, createSlot, createUser, createUsers, type TestUser } from "./helpers";
 
 type AuditEntry = {
@@ -145,17 +145,18 @@ describe("a change and its audit entry exist together or not at all", () => {
     expect(await auditRowCount()).toBe(before);
   });
 
-  it("a category create whose entry cannot be written creates no category (500, nothing half-written)", async () => {
+  it("a category create whose entry cannot be written creates no category (503 storage_unavailable, nothing half-written)", async () => {
     const name = uniqueName("Unrecorded");
     const response = await whileAuditFails(() => asAdmin<ErrorBody>("POST", "/admin/categories", { name }));
-    expect(response.status).toBe(500);
+    expect(response.status).toBe(503);
+    expect(response.body.code).toBe("storage_unavailable");
     expect(await env.DB.prepare("SELECT 1 FROM categories WHERE name = ?").bind(name).first()).toBeNull();
   });
 
   it("a slot create whose entry cannot be written creates no slot", async () => {
     const start_time = "2040-04-04T04:04:00Z";
     const response = await whileAuditFails(() => asAdmin("POST", "/admin/slots", { ...NEW_SLOT, start_time, end_time: "2040-04-04T05:00:00Z" }));
-    expect(response.status).toBe(500);
+    expect(response.status).toBe(503);
     expect(await env.DB.prepare("SELECT 1 FROM time_slots WHERE start_time = ?").bind(start_time).first()).toBeNull();
   });
 
@@ -180,7 +181,7 @@ describe("a change and its audit entry exist together or not at all", () => {
 
   it("a role change whose entry cannot be written changes no role", async () => {
     const user = await createUser();
-    expect((await whileAuditFails(() => asAdmin("PUT", `/admin/users/${user.id}/role`, { role: "ADMIN" }))).status).toBe(500);
+    expect((await whileAuditFails(() => asAdmin("PUT", `/admin/users/${user.id}/role`, { role: "ADMIN" }))).status).toBe(503);
     expect((await env.DB.prepare("SELECT role FROM users WHERE id = ?").bind(user.id).first<{ role: string }>())!.role).toBe("USER");
   });
 });

@@ -4,7 +4,7 @@ import { afterEach, describe, expect, it, vi } from "vitest";
 import { AUDIENCE, ISSUER, issueToken, keyIdOf, TOKEN_LIFETIME_SECONDS } from "../src/auth/jwt";
 import { hashPassword, PBKDF2_ITERATIONS, verifyPassword } from "../src/auth/password";
 import app from "../src/index";
-import { AppError, type ErrorBody } from "../src/lib/errors";
+import { AppError, type ErrorBody } from "../src/http/errors";
 import { api, createUser, type ApiResponse, type TestUser } from "./helpers";
 
 // The secret vitest.config.ts gives the Worker; tokens signed with it are the server's own.

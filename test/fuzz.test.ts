@@ -1,8 +1,8 @@
 import { env } from "cloudflare:workers";
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { MAX_BODY_BYTES } from "../src/lib/create-app";
-import type { ErrorBody } from "../src/lib/errors";
+import { MAX_BODY_BYTES } from "../src/http/app";
+import type { ErrorBody } from "../src/http/errors";
 import { api, book, createSlot, createUser, propertyRunSettings, type ApiResponse, type TestUser } from "./helpers";
 
 // "Bad input never hurts": arbitrary bodies, path segments, query strings and headers sent to

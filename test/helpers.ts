@@ -2,9 +2,9 @@ import { env, exports } from "cloudflare:workers";
 import { expect } from "vitest";
 import { issueToken } from "../src/auth/jwt";
 import type { Role } from "../src/db/schema";
-import type { ErrorBody } from "../src/lib/errors";
-import type { BookingView } from "../src/lib/schemas";
-import { toUtcIso } from "../src/lib/time";
+import type { ErrorBody } from "../src/http/errors";
+import type { BookingView } from "../src/bookings/schemas";
+import { toUtcIso } from "../src/db/time";
 
 export type ApiResponse<T = any> = { status: number; body: T; headers: Headers };
 

@@ -2,7 +2,7 @@ import { evictDurableObject, runDurableObjectAlarm, runInDurableObject } from "c
 import { env } from "cloudflare:workers";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { throttleCounter, type LoginThrottleObject } from "../src/auth/login-throttle";
-import type { ErrorBody } from "../src/lib/errors";
+import type { ErrorBody } from "../src/http/errors";
 import { api, statusCounts, type ApiResponse } from "./helpers";
 
 const PASSWORD = "correct horse battery";

@@ -1,9 +1,10 @@
 import { env } from "cloudflare:workers";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import type { ErrorBody } from "../src/lib/errors";
-import type { BookingView, SlotView } from "../src/lib/schemas";
-import { slotObject, type SlotState } from "../src/slot-booking-object";
+import type { ErrorBody } from "../src/http/errors";
+import type { BookingView } from "../src/bookings/schemas";
+import type { SlotView } from "../src/slots/schemas";
+import { slotObject, type SlotState } from "../src/slots/slot-booking-object";
 import { api, createSlot, createUser, createUsers, propertyRunSettings, slotCounts, type ApiResponse, type TestUser } from "./helpers";
 
 // Model-based test of the booking rules under concurrency.

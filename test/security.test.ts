@@ -1,7 +1,7 @@
 import { env } from "cloudflare:workers";
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { MAX_BODY_BYTES } from "../src/lib/create-app";
-import type { ErrorBody } from "../src/lib/errors";
+import { MAX_BODY_BYTES } from "../src/http/app";
+import type { ErrorBody } from "../src/http/errors";
 import { api, createUser, type ApiResponse } from "./helpers";
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
@@ -38,7 +38,7 @@ const responsesOfEveryKind: [string, () => Promise<ApiResponse>][] = [
   ["404 (no route)", () => api("GET", "/no-such-route")],
   ["413", () => api("POST", "/login", { rawBody: "x".repeat(MAX_BODY_BYTES + 1), headers: json })],
   ["422", () => api("POST", "/login", { body: {} })],
-  ["500", () => whileCategoriesAreMissing(() => api("GET", "/categories"))],
+  ["503", () => whileCategoriesAreMissing(() => api("GET", "/categories"))],
 ];
 
 describe("X-Request-Id", () => {
@@ -60,11 +60,14 @@ describe("X-Request-Id", () => {
     expect((await api("GET", "/health", { headers: { "X-Request-Id": id } })).headers.get("X-Request-Id")).toMatch(UUID);
   });
 
-  it("is in the line logged for an internal error", async () => {
+  it("is in the line logged for a storage failure", async () => {
     const log = vi.spyOn(console, "error").mockImplementation(() => {});
     const response = await whileCategoriesAreMissing(() => api("GET", "/categories", { headers: { "X-Request-Id": "trace-me-1" } }));
-    expect(response.status).toBe(500);
-    expect(log).toHaveBeenCalledWith("request trace-me-1: unhandled error", expect.any(Error));
+    expect(response.status).toBe(503);
+    expect(log).toHaveBeenCalledWith(
+      "request trace-me-1: 503 storage_unavailable: Storage is temporarily unavailable; try again",
+      expect.any(Error),
+    );
   });
 });
 
@@ -99,26 +102,28 @@ describe("security headers", () => {
   });
 });
 
-describe("internal errors", () => {
-  it("answer 500 with only the generic body: no stack trace, no SQL, no library message", async () => {
+const storageUnavailableBody = { detail: "Storage is temporarily unavailable; try again", code: "storage_unavailable" };
+
+describe("storage failures outside a slot object", () => {
+  it("answer 503 storage_unavailable with only the generic body: no stack trace, no SQL, no library message", async () => {
     const log = vi.spyOn(console, "error").mockImplementation(() => {});
     const response = await whileCategoriesAreMissing(() => api<ErrorBody>("GET", "/categories"));
-    expect(response.status).toBe(500);
-    expect(response.body).toStrictEqual({ detail: "Internal server error", code: "internal_error" });
+    expect(response.status).toBe(503);
+    expect(response.body).toStrictEqual(storageUnavailableBody);
     // The error itself was there to leak: it names the query and the table.
     const logged = String(log.mock.calls[0][1]) + String((log.mock.calls[0][1] as Error).cause);
     expect(logged).toMatch(/select/i);
     expect(logged).toMatch(/categories/);
   });
 
-  it("from a failing write answer the same generic body", async () => {
+  it("from a failing write answer the same 503 and generic body", async () => {
     vi.spyOn(console, "error").mockImplementation(() => {});
     const admin = await createUser("ADMIN");
     await env.DB.prepare("CREATE TRIGGER injected_failure BEFORE INSERT ON categories BEGIN SELECT RAISE(ABORT, 'injected failure'); END").run();
     try {
       const response = await api<ErrorBody>("POST", "/admin/categories", { token: admin.token, body: { name: "Never" } });
-      expect(response.status).toBe(500);
-      expect(response.body).toStrictEqual({ detail: "Internal server error", code: "internal_error" });
+      expect(response.status).toBe(503);
+      expect(response.body).toStrictEqual(storageUnavailableBody);
     } finally {
       await env.DB.prepare("DROP TRIGGER injected_failure").run();
     }

@@ -1,7 +1,7 @@
 import { abortAllDurableObjects, evictDurableObject, runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it, vi } from "vitest";
-import { slotObject, type SlotBookingObject } from "../src/slot-booking-object";
+import { slotObject, type SlotBookingObject } from "../src/slots/slot-booking-object";
 import { book, cancel, createSlot, createUsers, expectConsistent, slotCounts, statusCounts } from "./helpers";
 
 const inspect = (slotId: number) => slotObject(env, slotId).inspect();

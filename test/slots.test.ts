@@ -1,8 +1,8 @@
 import { env } from "cloudflare:workers";
 import { sign } from "hono/jwt";
 import { beforeAll, describe, expect, it } from "vitest";
-import type { ErrorBody } from "../src/lib/errors";
-import type { SlotView } from "../src/lib/schemas";
+import type { ErrorBody } from "../src/http/errors";
+import type { SlotView } from "../src/slots/schemas";
 import { api, availableSpotsOf, book, createSlot, createUser, createUsers, hoursFromNow, slotCounts, statusCounts } from "./helpers";
 
 // Storage is shared by the tests of this file, so each test places its slots in a year of its own

@@ -1,16 +1,13 @@
 import { decode, sign, verify } from "hono/jwt";
 import { encodeBase64Url } from "hono/utils/encode";
-import { AppError } from "../lib/errors";
-import type { Role } from "../db/schema";
+import { invalidToken, serverMisconfigured } from "../http/errors";
+import type { AuthUser } from "../http/types";
 
 export const TOKEN_LIFETIME_SECONDS = 60 * 60;
 const ALGORITHM = "HS256";
 /** Who issues the tokens, and for whom: a token made for another service with the same key is refused. */
 export const ISSUER = "slotbook";
 export const AUDIENCE = "slotbook-api";
-
-/** A signed-in caller. The role is D1's, read on every request; the token's `role` claim is for clients to display. */
-export type AuthUser = { id: number; role: Role };
 
 /** One key of JWT_SECRET: its id (the token header's `kid`), the JWK that signs, the CryptoKey that verifies. */
 type Key = { id: string; jwk: JsonWebKey & { alg: typeof ALGORITHM; kid: string }; verifier: CryptoKey };
@@ -46,9 +43,7 @@ function keyRing(env: Env): Promise<KeyRing> {
     .map((secret) => secret.trim())
     .filter((secret) => secret.length > 0);
   if (secrets.length === 0) {
-    throw new AppError(500, "server_misconfigured", "Authentication is not configured on this server", undefined, {
-      cause: "JWT_SECRET is not set: run `npm run setup` locally, or `npx wrangler secret put JWT_SECRET` in production",
-    });
+    throw serverMisconfigured("JWT_SECRET is not set: run `npm run setup` locally, or `npx wrangler secret put JWT_SECRET` in production");
   }
   const cacheKey = secrets.join(",");
   let ring = keyRings.get(cacheKey);
@@ -66,12 +61,11 @@ export async function issueToken(env: Env, user: AuthUser): Promise<string> {
   return sign(claims, (await keyRing(env)).signing.jwk);
 }
 
-const invalidToken = () => new AppError(401, "invalid_token", "Invalid or expired token");
-
 /**
  * The id of the user a token was issued to. Checks the key named by `kid`, the algorithm (HS256
  * only), signature, issuer, audience, expiry and not-before. Every failure is the same 401.
- * Whether that user still exists, and their role, is read from D1 by auth/middleware.ts.
+ * auth/middleware.ts then checks that the user still exists (an isolate trusts its own read of D1
+ * for up to 10 s) and, for admin routes, reads their role from D1 afresh.
  */
 export async function readToken(env: Env, token: string): Promise<number> {
   const { byId } = await keyRing(env);

@@ -1,5 +1,5 @@
 import { DurableObject } from "cloudflare:workers";
-import { AppError } from "../lib/errors";
+import { tooManyAttempts } from "../http/errors";
 
 type Limit = { attempts: number; windowSeconds: number };
 
@@ -80,12 +80,6 @@ export class LoginThrottleObject extends DurableObject<Env> {
 
 type Counter = { rule: ThrottleRule; subject: string };
 type AdmittedAttempt = Counter & { attempt: number };
-
-function tooManyAttempts(retryAfterSeconds: number): AppError {
-  return new AppError(429, "too_many_attempts", `Too many attempts; try again in ${retryAfterSeconds} seconds`, undefined, {
-    headers: { "Retry-After": String(retryAfterSeconds) },
-  });
-}
 
 /** Counts an attempt on every counter, or on none: if one refuses, the others are uncounted and it is a 429. */
 async function admitAll(env: Env, counters: Counter[]): Promise<AdmittedAttempt[]> {

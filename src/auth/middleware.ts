@@ -2,11 +2,9 @@ import { eq } from "drizzle-orm";
 import { createMiddleware } from "hono/factory";
 import { database } from "../db/client";
 import { users, type Role } from "../db/schema";
-import { AppError } from "../lib/errors";
-import type { CallerEnv, OptionalCallerEnv } from "../lib/types";
-import { readToken, type AuthUser } from "./jwt";
-
-const invalidToken = () => new AppError(401, "invalid_token", "Invalid or expired token");
+import { forbidden, invalidToken, notAuthenticated } from "../http/errors";
+import type { AuthUser, CallerEnv, OptionalCallerEnv } from "../http/types";
+import { readToken } from "./jwt";
 
 /**
  * How long this isolate trusts that a user it has just read from D1 still exists. Without it,
@@ -46,7 +44,7 @@ async function callerOf(authorization: string | undefined, env: Env, fresh = fal
 
 async function requiredCallerOf(authorization: string | undefined, env: Env, fresh = false): Promise<AuthUser> {
   const user = await callerOf(authorization, env, fresh);
-  if (!user) throw new AppError(401, "not_authenticated", "Not authenticated");
+  if (!user) throw notAuthenticated();
   return user;
 }
 
@@ -64,7 +62,7 @@ export const requireUser = createMiddleware<CallerEnv>(async (c, next) => {
 /** Re-reads the role from D1 on every request, so a demotion takes effect at once. */
 export const requireAdmin = createMiddleware<CallerEnv>(async (c, next) => {
   const user = await requiredCallerOf(c.req.header("Authorization"), c.env, true);
-  if (user.role !== "ADMIN") throw new AppError(403, "forbidden", "Admin role required");
+  if (user.role !== "ADMIN") throw forbidden();
   c.set("user", user);
   await next();
 });

@@ -1,4 +1,3 @@
-import { sql } from "drizzle-orm";
 import { integer, primaryKey, sqliteTable, text } from "drizzle-orm/sqlite-core";
 
 // Mirrors migrations/*.sql, which are the source of truth for constraints, partial indexes and the
@@ -49,10 +48,10 @@ export const bookings = sqliteTable("bookings", {
   cancelledAt: text("cancelled_at"),
 });
 
-/** Invariant 3, computed where the data is: never negative, because booked_count ≤ max_capacity. */
-export const availableSpots = sql<number>`${timeSlots.maxCapacity} - ${timeSlots.bookedCount}`;
-
 export type TimeSlotRow = typeof timeSlots.$inferSelect;
+
+/** What an admin may change on a slot (PUT /admin/slots/{slot_id}). */
+export type SlotChanges = Partial<Pick<TimeSlotRow, "categoryId" | "startTime" | "endTime" | "maxCapacity">>;
 
 export const idempotencyKeys = sqliteTable(
   "idempotency_keys",
@@ -60,7 +59,8 @@ export const idempotencyKeys = sqliteTable(
     userId: integer("user_id").notNull().references(() => users.id),
     key: text("key").notNull(),
     request: text("request").notNull(),
-    outcome: text("outcome").notNull(),
+    /** The slot object's answer (http/outcome.ts), replayed to retries. */
+    outcome: text("outcome", { mode: "json" }).notNull().$type<Record<string, unknown>>(),
     createdAt: text("created_at").notNull(),
   },
   (table) => [primaryKey({ columns: [table.userId, table.key] })],
@@ -69,7 +69,7 @@ export const idempotencyKeys = sqliteTable(
 export const AUDIT_ACTIONS = ["category.create", "slot.create", "slot.update", "slot.delete", "user.promote", "user.demote"] as const;
 export type AuditAction = (typeof AUDIT_ACTIONS)[number];
 
-/** Written only by lib/audit.ts and scripts/admin.ts; `before` and `after` are JSON. */
+/** Written only by audit/record.ts and scripts/admin.ts; `before` and `after` are JSON. */
 export const auditLog = sqliteTable("audit_log", {
   id: integer("id").primaryKey({ autoIncrement: true }),
   actorId: integer("actor_id"),

@@ -1,6 +1,6 @@
 import { createMiddleware } from "hono/factory";
-import { invalidField } from "../lib/errors";
-import type { AppEnv } from "../lib/types";
+import { invalidValue } from "../http/errors";
+import type { AppEnv } from "../http/types";
 import { database, type Database } from "./client";
 
 /**
@@ -16,7 +16,7 @@ export type SessionEnv = AppEnv & { Variables: { db: Database } };
 export const d1Session = createMiddleware<SessionEnv>(async (c, next) => {
   const bookmark = c.req.header(BOOKMARK_HEADER);
   if (bookmark !== undefined && !BOOKMARK.test(bookmark)) {
-    throw invalidField("validation_error", BOOKMARK_HEADER, "expected a bookmark returned by an earlier response");
+    throw invalidValue(BOOKMARK_HEADER, "expected a bookmark returned by an earlier response");
   }
   const session = c.env.DB.withSession(bookmark ?? (c.req.method === "GET" ? "first-unconstrained" : "first-primary"));
   c.set("db", database(session));

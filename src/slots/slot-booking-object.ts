@@ -1,36 +1,48 @@
 import { DurableObject } from "cloudflare:workers";
 import { and, eq, gt, isNull, lte, sql, type SQL } from "drizzle-orm";
 import type { BatchItem } from "drizzle-orm/batch";
-import { database, type Database } from "./db/client";
-import { bookings, idempotencyKeys, timeSlots, users, type TimeSlotRow } from "./db/schema";
-import { auditSlotDeleted, auditSlotUpdated } from "./lib/audit";
-import { AppError, brokenConstraint, invalidField } from "./lib/errors";
-import { attempt, failure, type Outcome } from "./lib/outcome";
-import { toSlotView, type BookingView, type SlotView } from "./lib/schemas";
-import { nowUtcIso, toUtcIso } from "./lib/time";
+import type { SQLiteTable } from "drizzle-orm/sqlite-core";
+import { auditSlotDeleted, auditSlotUpdated } from "../audit/record";
+import { bookingColumns, type BookingView } from "../bookings/schemas";
+import { database, type Database } from "../db/client";
+import { jsonObject } from "../db/json";
+import { bookings, idempotencyKeys, timeSlots, users, type SlotChanges, type TimeSlotRow } from "../db/schema";
+import { nowUtcIso, toUtcIso } from "../db/time";
+import {
+  alreadyBooked,
+  alreadyCancelled,
+  AppError,
+  bookingNotFound,
+  brokenConstraint,
+  capacityBelowBookings,
+  idempotencyKeyReused,
+  slotFull,
+  slotNotFound,
+  slotStarted,
+  storageUnavailable,
+  unknownCategory,
+} from "../http/errors";
+import { attempt, failure, type Outcome } from "../http/outcome";
+import { startNotBeforeEnd, toSlotView, type SlotView } from "./schemas";
 
 /** What the object remembers of its slot between requests. D1 stays the system of record. */
 export type SlotState = Pick<TimeSlotRow, "startTime" | "endTime" | "maxCapacity" | "bookedCount"> & { deleted: boolean };
-
-export type SlotChanges = Partial<Pick<TimeSlotRow, "categoryId" | "startTime" | "endTime" | "maxCapacity">>;
 
 /** A client's Idempotency-Key and a description of the request it was sent with. */
 export type Idempotency = { key: string; request: string };
 
 export const IDEMPOTENCY_WINDOW_MS = 24 * 60 * 60 * 1000;
 
-export const slotNotFound = () => new AppError(404, "slot_not_found", "Time slot not found");
-export const unknownCategory = () => invalidField("unknown_category", "category_id", "no such category");
-export const invalidTimeRange = () => invalidField("invalid_time_range", "start_time", "must be before end_time");
-const slotFull = () => new AppError(409, "slot_full", "Slot is full");
-
 /** The object that owns one time slot (named by its id). Routes reach it through `slotObject`. */
 export function slotObject(env: Env, slotId: number) {
   return env.SLOT_BOOKING.getByName(String(slotId));
 }
 
-/** Given the JSON of a successful outcome, the statements that record it with the change (none without a key). */
-type Remember = (outcomeJson: SQL) => BatchItem<"sqlite">[];
+/**
+ * The row a successful change wrote (`where` selects it in `from`) and its outcome as SQL JSON:
+ * the statements that record that outcome in the same batch as the change (none without a key).
+ */
+type Remember = (written: { from: SQLiteTable; where: SQL | undefined; outcomeJson: SQL }) => BatchItem<"sqlite">[];
 
 /**
  * Serializes every change to one slot's bookings: book, cancel, capacity or time change, delete.
@@ -62,31 +74,32 @@ export class SlotBookingObject extends DurableObject<Env> {
       this.#idempotent(userId, idempotency, async (remember) => {
         const slot = await this.#load(slotId);
         const now = nowUtcIso();
-        if (slot.startTime <= now) throw new AppError(409, "slot_started", "Slot has already started");
+        if (slot.startTime <= now) throw slotStarted();
         if (slot.bookedCount >= slot.maxCapacity) throw slotFull();
         const insert = this.#db
           .insert(bookings)
           .select(
             this.#db
               .select({
-                id: sql`NULL`.as("id"),
-                userId: sql`${userId}`.as("user_id"),
+                id: sql<number>`NULL`.as("id"),
+                userId: sql<number>`${userId}`.as("user_id"),
                 timeSlotId: timeSlots.id,
-                status: sql`'BOOKED'`.as("status"),
-                createdAt: sql`${now}`.as("created_at"),
-                cancelledAt: sql`NULL`.as("cancelled_at"),
+                status: sql<"BOOKED">`'BOOKED'`.as("status"),
+                createdAt: sql<string>`${now}`.as("created_at"),
+                cancelledAt: sql<null>`NULL`.as("cancelled_at"),
               })
               .from(timeSlots)
               .where(and(eq(timeSlots.id, slotId), isNull(timeSlots.deletedAt), sql`${timeSlots.startTime} > ${now}`)),
           )
-          .returning({ id: bookings.id, user_id: bookings.userId, time_slot_id: bookings.timeSlotId, status: bookings.status });
-        const bookedJson = sql`(SELECT json_object('ok', json('true'), 'value', json_object('id', id, 'user_id', user_id,
-          'time_slot_id', time_slot_id, 'status', status)) FROM ${bookings} WHERE id = last_insert_rowid())`;
-        const [[booking]] = await this.#db.batch([insert, ...remember(bookedJson)]).catch((error: unknown) => {
+          .returning(bookingColumns);
+        const written = {
+          from: bookings,
+          where: sql`${bookings.id} = last_insert_rowid()`,
+          outcomeJson: sql`json_object('ok', json('true'), 'value', ${jsonObject(bookingColumns)})`,
+        };
+        const [[booking]] = await this.#db.batch([insert, ...remember(written)]).catch((error: unknown) => {
           const broken = brokenConstraint(error);
-          if (broken?.kind === "unique" && broken.on.startsWith("bookings.")) {
-            throw new AppError(409, "already_booked", "You already hold a booking on this slot");
-          }
+          if (broken?.kind === "unique" && broken.on.startsWith("bookings.")) throw alreadyBooked();
           if (broken?.kind === "check") throw this.#forget(slotFull());
           throw error;
         });
@@ -110,12 +123,13 @@ export class SlotBookingObject extends DurableObject<Env> {
           .set({ status: "CANCELLED", cancelledAt: nowUtcIso() })
           .where(and(thisBooking, eq(bookings.status, "BOOKED"), ownedByCaller))
           .returning({ id: bookings.id });
-        const [cancelled] = await this.#db.batch([update, ...remember(sql`json(${JSON.stringify({ ok: true, value: null })})`)]);
+        const written = { from: bookings, where: eq(bookings.id, bookingId), outcomeJson: sql`json(${JSON.stringify({ ok: true, value: null })})` };
+        const [cancelled] = await this.#db.batch([update, ...remember(written)]);
         if (cancelled.length === 0) {
           // Say why, without telling a stranger that someone else's booking exists.
           const visible = await this.#db.select({ status: bookings.status }).from(bookings).where(and(thisBooking, ownedByCaller)).get();
-          if (!visible) throw new AppError(404, "booking_not_found", "Booking not found");
-          throw new AppError(409, "already_cancelled", "Booking is already cancelled");
+          if (!visible) throw bookingNotFound();
+          throw alreadyCancelled();
         }
         if (this.#slot) this.#slot.bookedCount -= 1;
         return null;
@@ -129,10 +143,8 @@ export class SlotBookingObject extends DurableObject<Env> {
       attempt(async () => {
         const slot = await this.#load(slotId);
         const { startTime = slot.startTime, endTime = slot.endTime, maxCapacity = slot.maxCapacity } = changes;
-        if (startTime >= endTime) throw invalidTimeRange();
-        if (maxCapacity < slot.bookedCount) {
-          throw new AppError(409, "capacity_below_bookings", `max_capacity cannot be ${maxCapacity}: ${slot.bookedCount} places are booked`);
-        }
+        if (startTime >= endTime) throw startNotBeforeEnd();
+        if (maxCapacity < slot.bookedCount) throw capacityBelowBookings(maxCapacity, slot.bookedCount);
         const [, [row]] = await this.#db
           .batch([
             auditSlotUpdated(this.#db, actorId, slotId, changes),
@@ -143,7 +155,7 @@ export class SlotBookingObject extends DurableObject<Env> {
               .returning(),
           ])
           .catch((error: unknown) => {
-            if (brokenConstraint(error)?.kind === "foreign_key") throw unknownCategory();
+            if (brokenConstraint(error)?.kind === "foreign_key") throw unknownCategory("category_id");
             throw error;
           });
         if (!row) throw this.#forget(slotNotFound());
@@ -207,16 +219,26 @@ export class SlotBookingObject extends DurableObject<Env> {
     if (!idempotency) return attempt(() => act(() => []));
     const earlier = await this.#recall<T>(userId, idempotency);
     if (earlier) return earlier;
+    const { key, request } = idempotency;
     const now = nowUtcIso();
-    // The columns are listed in the table's order, as an INSERT ... SELECT requires.
-    const record = (outcomeJson: SQL | string, condition = sql``) =>
-      this.#db
-        .insert(idempotencyKeys)
-        .select(sql`SELECT ${userId}, ${idempotency.key}, ${idempotency.request}, ${outcomeJson}, ${now} ${condition}`);
+    const remember: Remember = ({ from, where, outcomeJson }) => [
+      this.#db.insert(idempotencyKeys).select(
+        this.#db
+          .select({
+            userId: sql<number>`${userId}`.as("user_id"),
+            key: sql<string>`${key}`.as("key"),
+            request: sql<string>`${request}`.as("request"),
+            outcome: outcomeJson.as("outcome"),
+            createdAt: sql<string>`${now}`.as("created_at"),
+          })
+          .from(from)
+          // `changes() = 1`: record the success only if the statement before it changed its row.
+          .where(and(where, sql`changes() = 1`)),
+      ),
+    ];
     try {
-      // `changes() = 1`: record the success only if the statement before it changed its row.
-      const outcome = await attempt(() => act((outcomeJson) => [record(outcomeJson, sql`WHERE changes() = 1`)]));
-      if (!outcome.ok) await record(JSON.stringify(outcome));
+      const outcome = await attempt(() => act(remember));
+      if (!outcome.ok) await this.#db.insert(idempotencyKeys).values({ userId, key, request, outcome, createdAt: now });
       return outcome;
     } catch (error) {
       // The same key was recorded meanwhile by a request for another slot: answer as for a repeat.
@@ -238,10 +260,8 @@ export class SlotBookingObject extends DurableObject<Env> {
       this.#db.select().from(idempotencyKeys).where(and(ofUser, eq(idempotencyKeys.key, key), gt(idempotencyKeys.createdAt, expired))),
     ]);
     if (!earlier) return undefined;
-    if (earlier.request !== request) {
-      return failure(new AppError(422, "idempotency_key_reused", "This Idempotency-Key was already used for a different request"));
-    }
-    return { ...(JSON.parse(earlier.outcome) as Outcome<T>), replayed: true };
+    if (earlier.request !== request) return failure(idempotencyKeyReused());
+    return { ...(earlier.outcome as Outcome<T>), replayed: true };
   }
 
   /**
@@ -259,7 +279,7 @@ export class SlotBookingObject extends DurableObject<Env> {
       // D1 failed or timed out: the write may or may not have happened. Memory is left as it
       // was before the task and then dropped, so the next task starts from what D1 holds.
       this.#slot = undefined;
-      return failure(new AppError(503, "storage_unavailable", "Storage is temporarily unavailable; try again", undefined, { cause: error }));
+      return failure(storageUnavailable(error));
     });
     this.#queue = run;
     return run;

@@ -1,25 +1,35 @@
-import { sql, type SQL } from "drizzle-orm";
+import { and, eq, isNull, ne, sql, type SQL } from "drizzle-orm";
+import type { SQLiteTable } from "drizzle-orm/sqlite-core";
 import type { Database } from "../db/client";
-import { auditLog, categories, timeSlots, users, type AuditAction, type Role } from "../db/schema";
-import type { SlotChanges } from "../slot-booking-object";
-import { nowUtcIso } from "./time";
+import { auditLog, categories, timeSlots, users, type AuditAction, type Role, type SlotChanges } from "../db/schema";
+import { nowUtcIso } from "../db/time";
 
 // The statements that record admin actions in audit_log. Each goes into the same D1 batch as the
 // change it records (D1 runs a batch as one transaction), and computes what it records from the
 // row in SQL, so the entry describes the row as D1 holds it. An entry recording a change goes
 // before the change in the batch; one recording a creation goes right after the INSERT, which it
 // finds by last_insert_rowid(). scripts/admin.ts records role changes made with wrangler itself.
+// GET /admin/audit (audit/routes.ts) reads them.
 
 /** A slot as audit entries show it. */
 const slotJson = sql`json_object('category_id', ${timeSlots.categoryId}, 'start_time', ${timeSlots.startTime},
   'end_time', ${timeSlots.endTime}, 'max_capacity', ${timeSlots.maxCapacity}, 'booked_count', ${timeSlots.bookedCount})`;
 
-type Entry = { actorId: number; action: AuditAction; target: SQL; before: SQL; after: SQL; from: SQL };
+type Entry = { actorId: number; action: AuditAction; target: SQL; before: SQL; after: SQL; from: SQLiteTable; where: SQL | undefined };
 
-/** One entry for each row that `from` (a FROM ... WHERE clause) selects: none if it selects none. */
-function record(db: Database, { actorId, action, target, before, after, from }: Entry) {
-  // The columns in the table's order, as an INSERT ... SELECT requires; id NULL picks the next one.
-  return db.insert(auditLog).select(sql`SELECT NULL, ${actorId}, ${action}, ${target}, ${before}, ${after}, ${nowUtcIso()} ${from}`);
+/** One entry for each row of `from` that `where` selects: none if it selects none. */
+function record(db: Database, { actorId, action, target, before, after, from, where }: Entry) {
+  // drizzle checks that the selection names every column of audit_log, in order; id NULL picks the next one.
+  const entry = {
+    id: sql<number>`NULL`.as("id"),
+    actorId: sql<number>`${actorId}`.as("actor_id"),
+    action: sql<AuditAction>`${action}`.as("action"),
+    target: target.as("target"),
+    before: before.as("before"),
+    after: after.as("after"),
+    createdAt: sql<string>`${nowUtcIso()}`.as("created_at"),
+  };
+  return db.insert(auditLog).select(db.select(entry).from(from).where(where));
 }
 
 /** Goes right after the INSERT INTO categories. */
@@ -30,7 +40,8 @@ export function auditCategoryCreated(db: Database, actorId: number) {
     target: sql`'category:' || ${categories.id}`,
     before: sql`NULL`,
     after: sql`json_object('name', ${categories.name})`,
-    from: sql`FROM ${categories} WHERE ${categories.id} = last_insert_rowid()`,
+    from: categories,
+    where: sql`${categories.id} = last_insert_rowid()`,
   });
 }
 
@@ -42,11 +53,12 @@ export function auditSlotCreated(db: Database, actorId: number) {
     target: sql`'slot:' || ${timeSlots.id}`,
     before: sql`NULL`,
     after: slotJson,
-    from: sql`FROM ${timeSlots} WHERE ${timeSlots.id} = last_insert_rowid()`,
+    from: timeSlots,
+    where: sql`${timeSlots.id} = last_insert_rowid()`,
   });
 }
 
-const liveSlot = (slotId: number) => sql`FROM ${timeSlots} WHERE ${timeSlots.id} = ${slotId} AND ${timeSlots.deletedAt} IS NULL`;
+const liveSlot = (slotId: number) => ({ from: timeSlots, where: and(eq(timeSlots.id, slotId), isNull(timeSlots.deletedAt)) });
 
 /** Goes before the UPDATE that applies `changes`; `after` is the slot with them applied. */
 export function auditSlotUpdated(db: Database, actorId: number, slotId: number, changes: SlotChanges) {
@@ -57,7 +69,7 @@ export function auditSlotUpdated(db: Database, actorId: number, slotId: number, 
     target: sql`${`slot:${slotId}`}`,
     before: slotJson,
     after: sql`json_patch(${slotJson}, ${JSON.stringify(Object.fromEntries(columns))})`,
-    from: liveSlot(slotId),
+    ...liveSlot(slotId),
   });
 }
 
@@ -69,7 +81,7 @@ export function auditSlotDeleted(db: Database, actorId: number, slotId: number) 
     target: sql`${`slot:${slotId}`}`,
     before: slotJson,
     after: sql`NULL`,
-    from: liveSlot(slotId),
+    ...liveSlot(slotId),
   });
 }
 
@@ -81,6 +93,7 @@ export function auditRoleChanged(db: Database, actorId: number, userId: number, 
     target: sql`${`user:${userId}`}`,
     before: sql`json_object('role', ${users.role})`,
     after: sql`json_object('role', ${role})`,
-    from: sql`FROM ${users} WHERE ${users.id} = ${userId} AND ${users.role} <> ${role}`,
+    from: users,
+    where: and(eq(users.id, userId), ne(users.role, role)),
   });
 }

@@ -2,36 +2,15 @@ import { createRoute, z } from "@hono/zod-openapi";
 import { asc, eq } from "drizzle-orm";
 import { requireUser } from "../auth/middleware";
 import { database } from "../db/client";
-import { d1Session } from "../db/session";
 import { bookings, timeSlots } from "../db/schema";
-import { createRouter } from "../lib/create-app";
-import { AppError } from "../lib/errors";
-import { unwrap } from "../lib/outcome";
-import { bearerAuth, errorResponses, jsonBody, jsonResponse } from "../lib/openapi";
-import { BookingSchema, MessageSchema, PathId } from "../lib/schemas";
-import { InstantOutput } from "../lib/time";
-import { slotObject, type Idempotency } from "../slot-booking-object";
-
-const IdempotencyHeader = z.object({
-  "idempotency-key": z
-    .string()
-    .regex(/^[\x21-\x7e]{1,255}$/, "Expected 1 to 255 visible ASCII characters")
-    .optional()
-    .openapi({
-      description:
-        "Makes a retry safe: the same key from the same user within 24 hours gets the first answer again " +
-        "(same status and body, with `Idempotent-Replayed: true`) without acting twice; reusing it for another request is a 422.",
-      example: "5f0c8a8e-4f0b-4c1e-9a59-1b2f1d1c0b7a",
-    }),
-});
-
-const NewBooking = z.object({ time_slot_id: z.number().int().positive().openapi({ example: 1 }) }).openapi("NewBooking");
-
-const CalendarBooking = BookingSchema.extend({
-  category_id: z.number().int(),
-  start_time: InstantOutput,
-  end_time: InstantOutput,
-}).openapi("CalendarBooking");
+import { d1Session } from "../db/session";
+import { createRouter } from "../http/app";
+import { bookingNotFound } from "../http/errors";
+import { bearerAuth, errorResponses, jsonBody, jsonResponse } from "../http/openapi";
+import { unwrap } from "../http/outcome";
+import { MessageSchema, PathId } from "../http/schemas";
+import { slotObject, type Idempotency } from "../slots/slot-booking-object";
+import { BookingSchema, CalendarBookingSchema, calendarBookingColumns, IdempotencyHeader, NewBookingSchema } from "./schemas";
 
 const createBooking = createRoute({
   method: "post",
@@ -40,7 +19,7 @@ const createBooking = createRoute({
   summary: "Book a place in a time slot",
   security: bearerAuth,
   middleware: [requireUser] as const,
-  request: { headers: IdempotencyHeader, body: jsonBody(NewBooking) },
+  request: { headers: IdempotencyHeader, body: jsonBody(NewBookingSchema) },
   responses: {
     201: jsonResponse(BookingSchema, "Booked"),
     ...errorResponses(401, 404, 409, 413, 422, 503),
@@ -71,12 +50,10 @@ const listBookings = createRoute({
   security: bearerAuth,
   middleware: [requireUser, d1Session] as const,
   responses: {
-    200: jsonResponse(z.array(CalendarBooking), "Bookings ordered by the slot's start_time"),
-    ...errorResponses(401),
+    200: jsonResponse(z.array(CalendarBookingSchema), "Bookings ordered by the slot's start_time"),
+    ...errorResponses(401, 422, 503),
   },
 });
-
-const bookingNotFound = () => new AppError(404, "booking_not_found", "Booking not found");
 
 const idempotencyOf = (key: string | undefined, request: string): Idempotency | undefined => (key === undefined ? undefined : { key, request });
 
@@ -99,15 +76,7 @@ export const bookingRoutes = createRouter()
   })
   .openapi(listBookings, async (c) => {
     const rows = await c.var.db
-      .select({
-        id: bookings.id,
-        user_id: bookings.userId,
-        time_slot_id: bookings.timeSlotId,
-        status: bookings.status,
-        category_id: timeSlots.categoryId,
-        start_time: timeSlots.startTime,
-        end_time: timeSlots.endTime,
-      })
+      .select(calendarBookingColumns)
       .from(bookings)
       .innerJoin(timeSlots, eq(timeSlots.id, bookings.timeSlotId))
       .where(eq(bookings.userId, c.get("user").id))

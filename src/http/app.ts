@@ -4,21 +4,21 @@ import { bodyLimit } from "hono/body-limit";
 import { createMiddleware } from "hono/factory";
 import { requestId } from "hono/request-id";
 import { secureHeaders } from "hono/secure-headers";
-import { AppError, handleError, handleNotFound } from "./errors";
+import { handleError, handleNotFound, payloadTooLarge, validationFailed } from "./errors";
 import type { AppEnv } from "./types";
 
 /** Requests carry small JSON documents; anything larger is refused before it is read. */
 export const MAX_BODY_BYTES = 16 * 1024;
 
 /** Every failed validation becomes the one error shape: 422 naming each failing field. */
-const validationFailed: Hook<unknown, AppEnv, string, unknown> = (result) => {
+const refuseInvalidInput: Hook<unknown, AppEnv, string, unknown> = (result) => {
   if (result.success) return;
-  const errors = result.error.issues.map((issue: z.core.$ZodIssue) => ({
-    field: issue.path.length > 0 ? issue.path.join(".") : result.target,
-    message: issue.message,
-  }));
-  const detail = errors.map(({ field, message }) => `${field}: ${message}`).join("; ");
-  throw new AppError(422, "validation_error", detail, errors);
+  throw validationFailed(
+    result.error.issues.map((issue: z.core.$ZodIssue) => ({
+      field: issue.path.length > 0 ? issue.path.join(".") : result.target,
+      message: issue.message,
+    })),
+  );
 };
 
 /** A JSON response needs nothing loaded and is never shown in a frame. */
@@ -31,7 +31,7 @@ const apiSecurityHeaders = secureHeaders({
 const SWAGGER_UI_ASSETS = "https://cdn.jsdelivr.net";
 
 /**
- * The Swagger UI page at /docs (lib/openapi.ts) loads its script and stylesheet from the CDN, starts
+ * The Swagger UI page at /docs (http/openapi.ts) loads its script and stylesheet from the CDN, starts
  * itself with an inline script, styles with inline styles and data: images, and fetches the
  * document and "Try it out" requests from this origin.
  */
@@ -54,7 +54,7 @@ const securityHeaders = createMiddleware<AppEnv>((c, next) =>
 );
 
 export function createRouter() {
-  return new OpenAPIHono<AppEnv>({ defaultHook: validationFailed });
+  return new OpenAPIHono<AppEnv>({ defaultHook: refuseInvalidInput });
 }
 
 export function createApp() {
@@ -67,7 +67,7 @@ export function createApp() {
     bodyLimit({
       maxSize: MAX_BODY_BYTES,
       onError: () => {
-        throw new AppError(413, "payload_too_large", `Request body must be at most ${MAX_BODY_BYTES} bytes`);
+        throw payloadTooLarge(MAX_BODY_BYTES);
       },
     }),
   );

@@ -1,12 +1,15 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { asc, eq, inArray } from "drizzle-orm";
-import { requireUser } from "../auth/middleware";
+import { auditRoleChanged } from "../audit/record";
+import { requireAdmin, requireUser } from "../auth/middleware";
+import { categories, ROLES, userPreferences, users } from "../db/schema";
 import { d1Session } from "../db/session";
-import { categories, userPreferences } from "../db/schema";
-import { createRouter } from "../lib/create-app";
-import { invalidField } from "../lib/errors";
-import { bearerAuth, errorResponses, jsonBody, jsonResponse } from "../lib/openapi";
-import { MessageSchema } from "../lib/schemas";
+import { createRouter } from "../http/app";
+import { unknownCategory, userNotFound } from "../http/errors";
+import { bearerAuth, errorResponses, jsonBody, jsonResponse } from "../http/openapi";
+import { MessageSchema, PathId } from "../http/schemas";
+
+// A user's own settings, and the admin route that changes a user's role.
 
 const PreferencesSchema = z
   .object({
@@ -27,7 +30,7 @@ const setPreferences = createRoute({
   request: { body: jsonBody(PreferencesSchema) },
   responses: {
     200: jsonResponse(MessageSchema, "Preferences updated"),
-    ...errorResponses(401, 413, 422),
+    ...errorResponses(401, 413, 422, 503),
   },
 });
 
@@ -40,11 +43,29 @@ const getPreferences = createRoute({
   middleware: [requireUser, d1Session] as const,
   responses: {
     200: jsonResponse(PreferencesSchema, "The caller's preferred category ids, ascending"),
-    ...errorResponses(401),
+    ...errorResponses(401, 422, 503),
   },
 });
 
-export const preferenceRoutes = createRouter()
+const UserSchema = z.object({ id: z.number().int(), email: z.string(), role: z.enum(ROLES) }).openapi("User");
+const RoleChange = z.object({ role: z.enum(ROLES) }).openapi("RoleChange");
+
+const setRole = createRoute({
+  method: "put",
+  path: "/admin/users/{user_id}/role",
+  tags: ["Admin"],
+  summary: "Promote a user to ADMIN or demote one to USER",
+  description: "Applies at once, also to tokens already issued: admin routes read the caller's role from D1 on every request.",
+  security: bearerAuth,
+  middleware: [requireAdmin, d1Session] as const,
+  request: { params: z.object({ user_id: PathId }), body: jsonBody(RoleChange) },
+  responses: {
+    200: jsonResponse(UserSchema, "The user with the role now held"),
+    ...errorResponses(401, 403, 404, 413, 422, 503),
+  },
+});
+
+export const userRoutes = createRouter()
   .openapi(setPreferences, async (c) => {
     const userId = c.get("user").id;
     const wanted = [...new Set(c.req.valid("json").preferred_categories)];
@@ -53,7 +74,7 @@ export const preferenceRoutes = createRouter()
       const found = await db.select({ id: categories.id }).from(categories).where(inArray(categories.id, wanted));
       const unknown = wanted.filter((id) => !found.some((row) => row.id === id));
       if (unknown.length > 0) {
-        throw invalidField("unknown_category", "preferred_categories", `unknown category ids ${unknown.join(", ")}`);
+        throw unknownCategory("preferred_categories", `unknown category ids ${unknown.join(", ")}`);
       }
     }
     const clear = db.delete(userPreferences).where(eq(userPreferences.userId, userId));
@@ -68,4 +89,15 @@ export const preferenceRoutes = createRouter()
       .where(eq(userPreferences.userId, c.get("user").id))
       .orderBy(asc(userPreferences.categoryId));
     return c.json({ preferred_categories: rows.map((row) => row.id) }, 200);
+  })
+  .openapi(setRole, async (c) => {
+    const userId = c.req.valid("param").user_id;
+    const { role } = c.req.valid("json");
+    const db = c.var.db;
+    const [, [user]] = await db.batch([
+      auditRoleChanged(db, c.get("user").id, userId, role),
+      db.update(users).set({ role }).where(eq(users.id, userId)).returning({ id: users.id, email: users.email, role: users.role }),
+    ]);
+    if (!user) throw userNotFound();
+    return c.json(user, 200);
   });

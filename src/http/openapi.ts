@@ -10,18 +10,28 @@ const ERROR_DESCRIPTIONS = {
   409: "Conflicts with the current state",
   413: "Request body too large",
   422: "Invalid input; `errors` names each failing field",
+  429: "Too many attempts (`too_many_attempts`); retry after the number of seconds in Retry-After",
   503: "Storage temporarily unavailable; safe to retry",
 } as const;
 
 type ErrorStatus = keyof typeof ERROR_DESCRIPTIONS;
+const errorContent = { "application/json": { schema: ErrorSchema } };
+const retryAfter = { "Retry-After": { description: "Seconds to wait", schema: { type: "integer" as const } } };
+type ErrorResponse = { description: string; content: typeof errorContent; headers?: typeof retryAfter };
 
-/** OpenAPI response entries for the error statuses a route can answer, all with the one error body. */
-export function errorResponses(...statuses: ErrorStatus[]) {
-  const content = { "application/json": { schema: ErrorSchema } };
-  return Object.fromEntries(statuses.map((status) => [status, { description: ERROR_DESCRIPTIONS[status], content }])) as Record<
-    ErrorStatus,
-    { description: string; content: typeof content }
-  >;
+/**
+ * OpenAPI response entries for the error statuses a route can answer, all with the one error body.
+ * Typed with exactly those statuses, so a typed client sees only what the route declares.
+ */
+export function errorResponses<S extends ErrorStatus>(...statuses: S[]): { [K in S]: ErrorResponse } {
+  const entry = (status: ErrorStatus): ErrorResponse => ({
+    description: ERROR_DESCRIPTIONS[status],
+    content: errorContent,
+    ...(status === 429 ? { headers: retryAfter } : {}),
+  });
+  return Object.fromEntries(statuses.map((status) => [status, entry(status)])) as {
+    [K in S]: ErrorResponse;
+  };
 }
 
 /** The JSON body of a request, required so that a missing or non-JSON body is refused. */

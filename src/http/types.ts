@@ -1,7 +1,10 @@
 import type { RequestIdVariables } from "hono/request-id";
-import type { AuthUser } from "../auth/jwt";
+import type { Role } from "../db/schema";
 
-/** `requestId` is set by the first middleware (lib/create-app.ts) for every request. */
+/** A signed-in caller. The role is D1's, read on every admin request; the token's `role` claim is for clients to display. */
+export type AuthUser = { id: number; role: Role };
+
+/** `requestId` is set by the first middleware (http/app.ts) for every request. */
 export type AppEnv = { Bindings: Env; Variables: RequestIdVariables };
 
 /** Set by auth/middleware.ts: `requireUser` and `requireAdmin` guarantee a caller, `identifyCaller` may leave none. */

@@ -8,11 +8,11 @@
 // turn; they follow the zod version pinned in package-lock.json.
 import * as z from "./zod-without-locales";
 
-export * from "../../node_modules/zod/v4/classic/schemas.js";
-export * from "../../node_modules/zod/v4/classic/checks.js";
-export * from "../../node_modules/zod/v4/classic/errors.js";
-export * from "../../node_modules/zod/v4/classic/parse.js";
-export * from "../../node_modules/zod/v4/classic/compat.js";
+export * from "../node_modules/zod/v4/classic/schemas.js";
+export * from "../node_modules/zod/v4/classic/checks.js";
+export * from "../node_modules/zod/v4/classic/errors.js";
+export * from "../node_modules/zod/v4/classic/parse.js";
+export * from "../node_modules/zod/v4/classic/compat.js";
 export {
   globalRegistry,
   registry,
@@ -29,9 +29,9 @@ export {
   TimePrecision,
   util,
   NEVER,
-} from "../../node_modules/zod/v4/core/index.js";
-export { ZodISODateTime, ZodISODate, ZodISOTime, ZodISODuration } from "../../node_modules/zod/v4/classic/iso.js";
-export * as iso from "../../node_modules/zod/v4/classic/iso.js";
-export * as coerce from "../../node_modules/zod/v4/classic/coerce.js";
+} from "../node_modules/zod/v4/core/index.js";
+export { ZodISODateTime, ZodISODate, ZodISOTime, ZodISODuration } from "../node_modules/zod/v4/classic/iso.js";
+export * as iso from "../node_modules/zod/v4/classic/iso.js";
+export * as coerce from "../node_modules/zod/v4/classic/coerce.js";
 export { z };
 export default z;

@@ -1,16 +1,16 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { and, eq } from "drizzle-orm";
 import type { Context } from "hono";
-import { isCommonPassword } from "../auth/common-passwords";
-import { issueToken } from "../auth/jwt";
-import { admitLogin, admitRegistration, LIMITS } from "../auth/login-throttle";
-import { hashPassword, isOutdated, verifyAgainstDecoy, verifyPassword } from "../auth/password";
 import { database } from "../db/client";
 import { users } from "../db/schema";
-import { createRouter } from "../lib/create-app";
-import { AppError, brokenConstraint, ErrorSchema, invalidField } from "../lib/errors";
-import { errorResponses, jsonBody, jsonResponse } from "../lib/openapi";
-import { nowUtcIso } from "../lib/time";
+import { nowUtcIso } from "../db/time";
+import { createRouter } from "../http/app";
+import { brokenConstraint, emailTaken, invalidCredentials, weakPassword } from "../http/errors";
+import { errorResponses, jsonBody, jsonResponse } from "../http/openapi";
+import { isCommonPassword } from "./common-passwords";
+import { issueToken } from "./jwt";
+import { admitLogin, admitRegistration, LIMITS } from "./login-throttle";
+import { hashPassword, isOutdated, verifyAgainstDecoy, verifyPassword } from "./password";
 
 const Email = z.string().trim().toLowerCase().pipe(z.email().max(254)).openapi({ example: "user@example.com" });
 
@@ -20,12 +20,6 @@ const Login = z.object({ email: Email, password: z.string().min(1).max(128) }).o
 const TokenSchema = z
   .object({ access_token: z.string(), token_type: z.literal("bearer") })
   .openapi("Token", { description: "An HS256 JWT valid for one hour; send it as `Authorization: Bearer <token>`" });
-
-const tooManyAttempts = {
-  description: "Too many attempts (`too_many_attempts`); retry after the number of seconds in Retry-After",
-  headers: { "Retry-After": { description: "Seconds to wait", schema: { type: "integer" as const } } },
-  content: { "application/json": { schema: ErrorSchema } },
-};
 
 const register = createRoute({
   method: "post",
@@ -39,8 +33,7 @@ const register = createRoute({
   request: { body: jsonBody(Registration) },
   responses: {
     201: jsonResponse(TokenSchema, "Registered"),
-    ...errorResponses(409, 413, 422),
-    429: tooManyAttempts,
+    ...errorResponses(409, 413, 422, 429, 503),
   },
 });
 
@@ -56,14 +49,9 @@ const login = createRoute({
   request: { body: jsonBody(Login) },
   responses: {
     200: jsonResponse(TokenSchema, "Signed in"),
-    ...errorResponses(401, 413, 422),
-    429: tooManyAttempts,
+    ...errorResponses(401, 413, 422, 429, 503),
   },
 });
-
-const invalidCredentials = () => new AppError(401, "invalid_credentials", "Incorrect email or password");
-
-const weakPassword = () => invalidField("weak_password", "password", "This password is among the most commonly used; choose another");
 
 /**
  * The client's address, which Cloudflare's edge sets on every request it forwards (replacing any
@@ -84,7 +72,7 @@ export const authRoutes = createRouter()
       .returning({ id: users.id, role: users.role })
       .get()
       .catch((error: unknown) => {
-        if (brokenConstraint(error)?.kind === "unique") throw new AppError(409, "email_taken", "Email is already registered");
+        if (brokenConstraint(error)?.kind === "unique") throw emailTaken();
         throw error;
       });
     return c.json({ access_token: await issueToken(c.env, user), token_type: "bearer" as const }, 201);

@@ -1,16 +1,8 @@
 import { z } from "@hono/zod-openapi";
+import { toUtcIso } from "../db/time";
 
 // ISO 8601 date and time with an optional fraction and an optional zone (Z or ±HH:MM / ±HHMM).
 const ISO_INSTANT = /^(\d{4})-(\d{2})-(\d{2})[Tt ](\d{2}):(\d{2})(?::(\d{2})(?:\.\d+)?)?([Zz]|[+-]\d{2}:?\d{2})?$/;
-
-/** The stored and returned shape of every instant: UTC, whole seconds, `Z`. Sorts as text. */
-export function toUtcIso(date: Date): string {
-  return date.toISOString().slice(0, 19) + "Z";
-}
-
-export function nowUtcIso(): string {
-  return toUtcIso(new Date());
-}
 
 /**
  * Parses an ISO 8601 instant; a value without a zone is taken as UTC. Fractions of a second are

@@ -1,6 +1,6 @@
 import { createRoute, z } from "@hono/zod-openapi";
-import { createRouter } from "../lib/create-app";
-import { jsonResponse } from "../lib/openapi";
+import { createRouter } from "./app";
+import { jsonResponse } from "./openapi";
 
 const health = createRoute({
   method: "get",

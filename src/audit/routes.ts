@@ -1,0 +1,63 @@
+import { createRoute, z } from "@hono/zod-openapi";
+import { desc } from "drizzle-orm";
+import { requireAdmin } from "../auth/middleware";
+import { AUDIT_ACTIONS, auditLog } from "../db/schema";
+import { d1Session } from "../db/session";
+import { createRouter } from "../http/app";
+import { InstantOutput } from "../http/instant";
+import { bearerAuth, errorResponses, jsonResponse } from "../http/openapi";
+
+const AuditEntrySchema = z
+  .object({
+    id: z.number().int(),
+    actor_id: z.number().int().nullable().openapi({ description: "The admin's user id; null for a change made with wrangler" }),
+    action: z.enum(AUDIT_ACTIONS),
+    target: z.string().openapi({ example: "slot:7" }),
+    before: z.record(z.string(), z.unknown()).nullable().openapi({ description: "The row before; null for a creation" }),
+    after: z.record(z.string(), z.unknown()).nullable().openapi({ description: "The row after; null for a deletion" }),
+    created_at: InstantOutput,
+  })
+  .openapi("AuditEntry");
+
+const AUDIT_PAGE = { default: 50, max: 500 };
+const AuditQuery = z.object({
+  limit: z
+    .string()
+    .regex(/^\d{1,9}$/, "Expected a whole number")
+    .transform(Number)
+    .pipe(z.number().int().min(1).max(AUDIT_PAGE.max))
+    .optional()
+    .openapi({ type: "integer", minimum: 1, maximum: AUDIT_PAGE.max, default: AUDIT_PAGE.default, description: "How many entries" }),
+});
+
+const listAudit = createRoute({
+  method: "get",
+  path: "/admin/audit",
+  tags: ["Admin"],
+  summary: "The audit log of admin actions, newest first",
+  security: bearerAuth,
+  middleware: [requireAdmin, d1Session] as const,
+  request: { query: AuditQuery },
+  responses: {
+    200: jsonResponse(z.array(AuditEntrySchema), "Entries, newest first"),
+    ...errorResponses(401, 403, 422, 503),
+  },
+});
+
+export const auditRoutes = createRouter().openapi(listAudit, async (c) => {
+  const { limit = AUDIT_PAGE.default } = c.req.valid("query");
+  const entries = await c.var.db
+    .select({
+      id: auditLog.id,
+      actor_id: auditLog.actorId,
+      action: auditLog.action,
+      target: auditLog.target,
+      before: auditLog.before,
+      after: auditLog.after,
+      created_at: auditLog.createdAt,
+    })
+    .from(auditLog)
+    .orderBy(desc(auditLog.id))
+    .limit(limit);
+  return c.json(entries, 200);
+});

@@ -1,0 +1,55 @@
+import { z } from "@hono/zod-openapi";
+import { BOOKING_STATUSES, bookings, timeSlots } from "../db/schema";
+import { InstantOutput } from "../http/instant";
+
+/** A booking as the API shows it. */
+export const BookingSchema = z
+  .object({
+    id: z.number().int(),
+    user_id: z.number().int(),
+    time_slot_id: z.number().int(),
+    status: z.enum(BOOKING_STATUSES),
+  })
+  .openapi("Booking");
+
+export type BookingView = z.infer<typeof BookingSchema>;
+
+/**
+ * The one projection of a bookings row to its API shape, as a drizzle selection: for `select`,
+ * `returning`, and `jsonObject` where SQLite builds it.
+ */
+export const bookingColumns = {
+  id: bookings.id,
+  user_id: bookings.userId,
+  time_slot_id: bookings.timeSlotId,
+  status: bookings.status,
+} satisfies Record<keyof BookingView, unknown>;
+
+/** An entry of GET /bookings: the booking with its slot's category and times. */
+export const CalendarBookingSchema = BookingSchema.extend({
+  category_id: z.number().int(),
+  start_time: InstantOutput,
+  end_time: InstantOutput,
+}).openapi("CalendarBooking");
+
+export const calendarBookingColumns = {
+  ...bookingColumns,
+  category_id: timeSlots.categoryId,
+  start_time: timeSlots.startTime,
+  end_time: timeSlots.endTime,
+} satisfies Record<keyof z.infer<typeof CalendarBookingSchema>, unknown>;
+
+export const NewBookingSchema = z.object({ time_slot_id: z.number().int().positive().openapi({ example: 1 }) }).openapi("NewBooking");
+
+export const IdempotencyHeader = z.object({
+  "idempotency-key": z
+    .string()
+    .regex(/^[\x21-\x7e]{1,255}$/, "Expected 1 to 255 visible ASCII characters")
+    .optional()
+    .openapi({
+      description:
+        "Makes a retry safe: the same key from the same user within 24 hours gets the first answer again " +
+        "(same status and body, with `Idempotent-Replayed: true`) without acting twice; reusing it for another request is a 422.",
+      example: "5f0c8a8e-4f0b-4c1e-9a59-1b2f1d1c0b7a",
+    }),
+});

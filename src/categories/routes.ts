@@ -1,0 +1,57 @@
+import { createRoute, z } from "@hono/zod-openapi";
+import { asc } from "drizzle-orm";
+import { auditCategoryCreated } from "../audit/record";
+import { requireAdmin } from "../auth/middleware";
+import { categories } from "../db/schema";
+import { d1Session } from "../db/session";
+import { createRouter } from "../http/app";
+import { brokenConstraint, categoryExists } from "../http/errors";
+import { bearerAuth, errorResponses, jsonBody, jsonResponse } from "../http/openapi";
+
+/** A category as the API shows it: the row itself. */
+export const CategorySchema = z.object({ id: z.number().int(), name: z.string() }).openapi("Category");
+
+const NewCategory = z.object({ name: z.string().trim().min(1).max(100).openapi({ example: "Yoga" }) }).openapi("NewCategory");
+
+const listCategories = createRoute({
+  method: "get",
+  path: "/categories",
+  tags: ["Categories"],
+  summary: "List all categories",
+  middleware: [d1Session] as const,
+  responses: {
+    200: jsonResponse(z.array(CategorySchema), "All categories, by id"),
+    ...errorResponses(422, 503),
+  },
+});
+
+const createCategory = createRoute({
+  method: "post",
+  path: "/admin/categories",
+  tags: ["Admin"],
+  summary: "Create a category",
+  security: bearerAuth,
+  middleware: [requireAdmin, d1Session] as const,
+  request: { body: jsonBody(NewCategory) },
+  responses: {
+    201: jsonResponse(CategorySchema, "Created"),
+    ...errorResponses(401, 403, 409, 413, 422, 503),
+  },
+});
+
+export const categoryRoutes = createRouter()
+  .openapi(listCategories, async (c) => {
+    const rows = await c.var.db.select().from(categories).orderBy(asc(categories.id));
+    return c.json(rows, 200);
+  })
+  .openapi(createCategory, async (c) => {
+    const { name } = c.req.valid("json");
+    const db = c.var.db;
+    const [[category]] = await db
+      .batch([db.insert(categories).values({ name }).returning(), auditCategoryCreated(db, c.get("user").id)])
+      .catch((error: unknown) => {
+        if (brokenConstraint(error)?.kind === "unique") throw categoryExists(name);
+        throw error;
+      });
+    return c.json(category, 201);
+  });

@@ -1,0 +1,154 @@
+import { z } from "@hono/zod-openapi";
+import type { Context } from "hono";
+import { HTTPException } from "hono/http-exception";
+import type { ContentfulStatusCode } from "hono/utils/http-status";
+import type { AppEnv } from "./types";
+
+/** The one error body of the API. FastAPI clients read `detail`; programs branch on `code`. */
+export const ErrorSchema = z
+  .object({
+    detail: z.string().openapi({ example: "Slot is full" }),
+    code: z.string().openapi({ example: "slot_full" }),
+    errors: z
+      .array(z.object({ field: z.string(), message: z.string() }))
+      .optional()
+      .openapi({ description: "Validation failures, one per field (422 only)" }),
+  })
+  .openapi("Error");
+
+export type ErrorBody = z.infer<typeof ErrorSchema>;
+
+/**
+ * What an AppError carries besides its body: response headers (e.g. Retry-After), and as `cause`
+ * what operators need to know, which is logged for a 5xx and never sent.
+ */
+export type AppErrorOptions = ErrorOptions & { headers?: Record<string, string> };
+
+/** The one error type. Thrown anywhere, rendered by `handleError`; made by the catalogue below. */
+export class AppError extends Error {
+  readonly headers: Record<string, string>;
+
+  constructor(
+    readonly status: ContentfulStatusCode,
+    readonly code: string,
+    readonly detail: string,
+    readonly errors?: ErrorBody["errors"],
+    options: AppErrorOptions = {},
+  ) {
+    super(detail, options);
+    this.headers = options.headers ?? {};
+  }
+
+  get body(): ErrorBody {
+    return { detail: this.detail, code: this.code, ...(this.errors ? { errors: this.errors } : {}) };
+  }
+}
+
+/** A 422 about one field, shaped like a validation failure: `detail` names the field, `errors` lists it. */
+function invalidField(code: string, field: string, message: string): AppError {
+  return new AppError(422, code, `${field}: ${message}`, [{ field, message }]);
+}
+
+// The catalogue: every error code the API answers with, each defined once (README, "Errors").
+
+// 401, 403
+export const notAuthenticated = () => new AppError(401, "not_authenticated", "Not authenticated");
+export const invalidToken = () => new AppError(401, "invalid_token", "Invalid or expired token");
+export const invalidCredentials = () => new AppError(401, "invalid_credentials", "Incorrect email or password");
+export const forbidden = () => new AppError(403, "forbidden", "Admin role required");
+// 404
+export const slotNotFound = () => new AppError(404, "slot_not_found", "Time slot not found");
+export const bookingNotFound = () => new AppError(404, "booking_not_found", "Booking not found");
+export const userNotFound = () => new AppError(404, "user_not_found", "User not found");
+// 409
+export const slotFull = () => new AppError(409, "slot_full", "Slot is full");
+export const slotStarted = () => new AppError(409, "slot_started", "Slot has already started");
+export const alreadyBooked = () => new AppError(409, "already_booked", "You already hold a booking on this slot");
+export const alreadyCancelled = () => new AppError(409, "already_cancelled", "Booking is already cancelled");
+export const capacityBelowBookings = (maxCapacity: number, booked: number) =>
+  new AppError(409, "capacity_below_bookings", `max_capacity cannot be ${maxCapacity}: ${booked} places are booked`);
+export const emailTaken = () => new AppError(409, "email_taken", "Email is already registered");
+export const categoryExists = (name: string) => new AppError(409, "category_exists", `Category "${name}" already exists`);
+// 413
+export const payloadTooLarge = (maxBytes: number) => new AppError(413, "payload_too_large", `Request body must be at most ${maxBytes} bytes`);
+// 422
+export const validationFailed = (errors: NonNullable<ErrorBody["errors"]>) =>
+  new AppError(422, "validation_error", errors.map(({ field, message }) => `${field}: ${message}`).join("; "), errors);
+export const invalidValue = (field: string, message: string) => invalidField("validation_error", field, message);
+export const invalidTimeRange = (field: string, message: string) => invalidField("invalid_time_range", field, message);
+export const unknownCategory = (field: string, message = "no such category") => invalidField("unknown_category", field, message);
+export const weakPassword = () => invalidField("weak_password", "password", "This password is among the most commonly used; choose another");
+export const idempotencyKeyReused = () =>
+  new AppError(422, "idempotency_key_reused", "This Idempotency-Key was already used for a different request");
+// 429
+export const tooManyAttempts = (retryAfterSeconds: number) =>
+  new AppError(429, "too_many_attempts", `Too many attempts; try again in ${retryAfterSeconds} seconds`, undefined, {
+    headers: { "Retry-After": String(retryAfterSeconds) },
+  });
+// 5xx: `cause` is logged with the request id, never sent.
+export const serverMisconfigured = (cause: string) =>
+  new AppError(500, "server_misconfigured", "Authentication is not configured on this server", undefined, { cause });
+export const storageUnavailable = (cause: unknown) =>
+  new AppError(503, "storage_unavailable", "Storage is temporarily unavailable; try again", undefined, { cause });
+
+export type BrokenConstraint = { kind: "unique" | "check" | "foreign_key"; on: string };
+
+/**
+ * Which D1 constraint a failed write broke, if any, read from the error chain (drizzle wraps D1's
+ * error). `on` is SQLite's description, e.g. "bookings.time_slot_id, bookings.user_id".
+ */
+export function brokenConstraint(error: unknown): BrokenConstraint | undefined {
+  for (let e: unknown = error; e instanceof Error; e = e.cause) {
+    const match = /(UNIQUE|CHECK|FOREIGN KEY) constraint failed:?\s*([^:]*)/.exec(e.message);
+    if (match) {
+      const kind = match[1] === "UNIQUE" ? "unique" : match[1] === "CHECK" ? "check" : "foreign_key";
+      return { kind, on: match[2].trim() };
+    }
+  }
+  return undefined;
+}
+
+/**
+ * Whether D1 itself failed (an error of D1's, or a query drizzle sent that D1 did not run), as
+ * opposed to a broken constraint, which a route maps to its own answer, or a bug. Such a failure
+ * is transient: the request may be retried.
+ */
+export function isStorageFailure(error: unknown): boolean {
+  if (brokenConstraint(error)) return false;
+  for (let e: unknown = error; e instanceof Error; e = e.cause) {
+    if (/^(D1_|Failed query:)/.test(e.message)) return true;
+  }
+  return false;
+}
+
+const HTTP_EXCEPTION_CODES: Partial<Record<number, string>> = { 400: "malformed_request", 415: "unsupported_media_type" };
+
+/**
+ * Renders every error as the one JSON body. A 5xx is logged with the request id; its body says
+ * only what failed in general terms, never a stack trace, a query or a message from a library.
+ * D1 failing anywhere is the same 503 as through a slot object.
+ */
+export function handleError(error: Error, c: Context<AppEnv>): Response {
+  if (error instanceof HTTPException) {
+    // Raised by Hono itself, e.g. its JSON validator on a body that is not JSON.
+    const status = error.status as ContentfulStatusCode;
+    const code = HTTP_EXCEPTION_CODES[status] ?? "http_error";
+    return c.json({ detail: error.message || "Bad request", code } satisfies ErrorBody, status);
+  }
+  const known = error instanceof AppError ? error : isStorageFailure(error) ? storageUnavailable(error) : undefined;
+  if (!known) {
+    console.error(`request ${c.get("requestId")}: unhandled error`, error);
+    return c.json({ detail: "Internal server error", code: "internal_error" } satisfies ErrorBody, 500);
+  }
+  if (known.status >= 500) {
+    const line = `request ${c.get("requestId")}: ${known.status} ${known.code}: ${known.detail}`;
+    console.error(line, ...(known.cause === undefined ? [] : [known.cause]));
+  }
+  if (known.status === 401) c.header("WWW-Authenticate", "Bearer");
+  for (const [name, value] of Object.entries(known.headers)) c.header(name, value);
+  return c.json(known.body, known.status);
+}
+
+export function handleNotFound(c: Context): Response {
+  return c.json({ detail: `No route for ${c.req.method} ${c.req.path}`, code: "not_found" } satisfies ErrorBody, 404);
+}

@@ -1,0 +1,61 @@
+import { z } from "@hono/zod-openapi";
+import type { TimeSlotRow } from "../db/schema";
+import { invalidTimeRange } from "../http/errors";
+import { InstantInput, InstantOutput } from "../http/instant";
+import { PathId } from "../http/schemas";
+
+/** A slot as the API shows it, everywhere: built only by `toSlotView`. */
+export const SlotSchema = z
+  .object({
+    id: z.number().int(),
+    category_id: z.number().int(),
+    start_time: InstantOutput,
+    end_time: InstantOutput,
+    max_capacity: z.number().int(),
+    available_spots: z.number().int().min(0).openapi({ description: "max_capacity minus booked places; never negative" }),
+  })
+  .openapi("TimeSlot");
+
+export type SlotView = z.infer<typeof SlotSchema>;
+
+/** The one projection of a time_slots row to its API shape. */
+export function toSlotView(row: TimeSlotRow): SlotView {
+  return {
+    id: row.id,
+    category_id: row.categoryId,
+    start_time: row.startTime,
+    end_time: row.endTime,
+    max_capacity: row.maxCapacity,
+    // Invariant 3: never negative, because D1 keeps booked_count ≤ max_capacity.
+    available_spots: row.maxCapacity - row.bookedCount,
+  };
+}
+
+export const SlotIdParams = z.object({ slot_id: PathId });
+
+export const SlotQuery = z.object({
+  categories: z
+    .string()
+    .regex(/^\d{1,15}(,\d{1,15}){0,49}$/, "Expected up to 50 comma-separated category ids, e.g. 1,2")
+    .transform((list) => list.split(",").map(Number))
+    .optional()
+    .openapi({
+      type: "string",
+      example: "1,2",
+      description: "Only these categories. Without it, a signed-in caller with preferences sees those categories; everyone else sees all.",
+    }),
+  from: InstantInput.optional().openapi({ description: "Only slots starting at or after this instant" }),
+  to: InstantInput.optional().openapi({ description: "Only slots starting before this instant" }),
+});
+
+const SlotFields = z.object({
+  category_id: z.number().int().positive(),
+  start_time: InstantInput,
+  end_time: InstantInput,
+  max_capacity: z.number().int().min(1).max(10_000),
+});
+export const NewSlot = SlotFields.openapi("NewTimeSlot");
+export const SlotUpdate = SlotFields.partial().openapi("TimeSlotUpdate", { description: "Only the fields given change" });
+
+/** A slot must start before it ends: checked on create here, on update in the slot's object. */
+export const startNotBeforeEnd = () => invalidTimeRange("start_time", "must be before end_time");
