@@ -81,7 +81,7 @@ describe("POST /admin/slots", () => {
   it("creates a slot: 201 with the slot, available_spots equal to max_capacity, and lists it", async () => {
     const response = await postSlot({ max_capacity: 12, category_id: 2 });
     expect(response.status).toBe(201);
-    expect(response.body).toStrictEqual({ ...NEW_SLOT, id: expect.any(Number), category_id: 2, max_capacity: 12, available_spots: 12 });
+    expect(response.body).toStrictEqual({ ...NEW_SLOT, id: expect.any(Number), category_id: 2, max_capacity: 12, available_spots: 12, waitlist_length: 0 });
     expect(await listedSlot(response.body.id)).toStrictEqual(response.body);
   });
 

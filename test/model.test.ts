@@ -366,6 +366,8 @@ function expectWorldMatchesModel({ model, users, categoryId }: World, observed: 
       endTime: slot.endTime,
       maxCapacity: slot.capacity,
       bookedCount: liveCount(model, s),
+      heldCount: 0,
+      waitlistLength: 0,
       deleted: slot.deleted,
     });
   }
@@ -384,6 +386,7 @@ function expectWorldMatchesModel({ model, users, categoryId }: World, observed: 
               end_time: slot.endTime,
               max_capacity: slot.capacity,
               available_spots: slot.capacity - liveCount(model, s),
+              waitlist_length: 0,
             },
           ],
     ),

@@ -8,7 +8,7 @@ import { api, availableSpotsOf, book, createSlot, createUser, createUsers, hours
 // Storage is shared by the tests of this file, so each test places its slots in a year of its own
 // and reads them back through `from`/`to` (or by id), never relying on the whole list's content.
 
-const SLOT_FIELDS = ["available_spots", "category_id", "end_time", "id", "max_capacity", "start_time"];
+const SLOT_FIELDS = ["available_spots", "category_id", "end_time", "id", "max_capacity", "start_time", "waitlist_length"];
 const UTC_INSTANT = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$/;
 
 /** A slot written straight to D1 with exact times (an hour long unless `end` is given). */
@@ -41,7 +41,7 @@ function errorOf(response: { status: number; body: unknown }) {
 }
 
 describe("GET /slots: shape", () => {
-  it("lists a slot as exactly {id, category_id, start_time, end_time, max_capacity, available_spots}", async () => {
+  it("lists a slot as exactly {id, category_id, start_time, end_time, max_capacity, available_spots, waitlist_length}", async () => {
     const id = await insertSlot("2041-03-01T10:00:00Z", { end: "2041-03-01T11:30:00Z", capacity: 7, categoryId: 2 });
     const { status, body } = await getSlots();
     expect(status).toBe(200);
@@ -52,10 +52,11 @@ describe("GET /slots: shape", () => {
       end_time: "2041-03-01T11:30:00Z",
       max_capacity: 7,
       available_spots: 7,
+      waitlist_length: 0,
     });
   });
 
-  it("gives every slot only the contract's fields, with times as UTC YYYY-MM-DDTHH:MM:SSZ", async () => {
+  it("gives every slot only the contract's fields and waitlist_length, with times as UTC YYYY-MM-DDTHH:MM:SSZ", async () => {
     await createSlot({ startsInHours: 5 });
     const { body } = await getSlots();
     expect(body.length).toBeGreaterThan(0);

@@ -10,31 +10,38 @@ import { bearerAuth, errorResponses, jsonBody, jsonResponse } from "../http/open
 import { unwrap } from "../http/outcome";
 import { MessageSchema, PathId } from "../http/schemas";
 import { slotObject, type Idempotency } from "../slots/slot-booking-object";
-import { BookingSchema, CalendarBookingSchema, calendarBookingColumns, IdempotencyHeader, NewBookingSchema } from "./schemas";
+import { BookingSchema, CalendarBookingSchema, calendarBookingColumns, IdempotencyHeader, NewBookingSchema, toBookingView } from "./schemas";
 
 const createBooking = createRoute({
   method: "post",
   path: "/bookings",
   tags: ["Bookings"],
-  summary: "Book a place in a time slot",
+  summary: "Book a place in a time slot, hold one for 5 minutes, or join a full slot's waitlist",
   security: bearerAuth,
   middleware: [requireUser] as const,
   request: { headers: IdempotencyHeader, body: jsonBody(NewBookingSchema) },
   responses: {
-    201: jsonResponse(BookingSchema, "Booked"),
+    201: jsonResponse(BookingSchema, "Booked (`BOOKED`), or held (`HELD` with `expires_at`) when `hold` was asked"),
+    202: jsonResponse(BookingSchema, "The slot is full and `waitlist` was asked: `WAITLISTED` with `position` (1 = next)"),
     ...errorResponses(401, 404, 409, 413, 422, 503),
   },
-  description: "409 codes: `slot_full`, `already_booked` (the caller holds a live booking on the slot), `slot_started`.",
+  description:
+    "A waiter is promoted to `BOOKED` automatically, first come first served, in the same step that frees a place " +
+    "(a cancellation, a capacity increase, an expired hold). A hold counts against capacity and is released after " +
+    "5 minutes unless confirmed. 409 codes: `slot_full`, `already_booked` (the caller already has a booking, a hold " +
+    "or a waitlist place on the slot), `waitlist_full` (1,000 waiting), `slot_started`.",
 });
+
+const BookingIdParams = z.object({ booking_id: PathId });
 
 const cancelBooking = createRoute({
   method: "delete",
   path: "/bookings/{booking_id}",
   tags: ["Bookings"],
-  summary: "Cancel a booking (its owner, or an admin); frees the place",
+  summary: "Cancel a booking or hold, or leave the waitlist (its owner, or an admin); a freed place goes to the first waiter",
   security: bearerAuth,
   middleware: [requireUser] as const,
-  request: { headers: IdempotencyHeader, params: z.object({ booking_id: PathId }) },
+  request: { headers: IdempotencyHeader, params: BookingIdParams },
   responses: {
     200: jsonResponse(MessageSchema, "Booking cancelled"),
     ...errorResponses(401, 404, 409, 422, 503),
@@ -42,11 +49,29 @@ const cancelBooking = createRoute({
   description: "Another user's booking answers 404, as if it did not exist. 409 `already_cancelled`.",
 });
 
+const confirmHold = createRoute({
+  method: "post",
+  path: "/bookings/{booking_id}/confirm",
+  operationId: "confirmHold",
+  tags: ["Bookings"],
+  summary: "Confirm the caller's hold: it becomes a booking",
+  security: bearerAuth,
+  middleware: [requireUser] as const,
+  request: { params: BookingIdParams },
+  responses: {
+    200: jsonResponse(BookingSchema, "Booked (a booking confirmed before is answered unchanged)"),
+    ...errorResponses(401, 404, 409, 422, 503),
+  },
+  description:
+    "Only the holder may confirm; anyone else's booking answers 404. 409 codes: `hold_expired` (the 5 minutes " +
+    "passed and the place was released), `already_cancelled`, `not_held` (a waitlist place).",
+});
+
 const listBookings = createRoute({
   method: "get",
   path: "/bookings",
   tags: ["Bookings"],
-  summary: "The caller's bookings, live and cancelled, with their slot's times",
+  summary: "The caller's bookings, holds and waitlist places, live and ended, with their slot's times",
   security: bearerAuth,
   middleware: [requireUser, d1Session] as const,
   responses: {
@@ -55,6 +80,13 @@ const listBookings = createRoute({
   },
 });
 
+/** Which slot's object owns a booking; the rules are checked there. */
+async function slotOfBooking(env: Env, bookingId: number): Promise<number> {
+  const booking = await database(env.DB).select({ slotId: bookings.timeSlotId }).from(bookings).where(eq(bookings.id, bookingId)).get();
+  if (!booking) throw bookingNotFound();
+  return booking.slotId;
+}
+
 const idempotencyOf = (key: string | undefined, request: string): Idempotency | undefined => (key === undefined ? undefined : { key, request });
 
 export const bookingRoutes = createRouter()
@@ -62,17 +94,21 @@ export const bookingRoutes = createRouter()
     const body = c.req.valid("json");
     const slotId = body.time_slot_id;
     const idempotency = idempotencyOf(c.req.valid("header")["idempotency-key"], `POST /bookings ${JSON.stringify(body)}`);
-    const booking = unwrap(c, await slotObject(c.env, slotId).book(slotId, c.get("user").id, idempotency));
-    return c.json(booking, 201);
+    const { waitlist, hold } = body;
+    const booking = unwrap(c, await slotObject(c.env, slotId).book(slotId, c.get("user").id, { waitlist, hold }, idempotency));
+    return booking.status === "WAITLISTED" ? c.json(booking, 202) : c.json(booking, 201);
   })
   .openapi(cancelBooking, async (c) => {
     const bookingId = c.req.valid("param").booking_id;
-    // Only to find which slot's object owns the booking; the rules are checked there.
-    const booking = await database(c.env.DB).select({ slotId: bookings.timeSlotId }).from(bookings).where(eq(bookings.id, bookingId)).get();
-    if (!booking) throw bookingNotFound();
+    const slotId = await slotOfBooking(c.env, bookingId);
     const idempotency = idempotencyOf(c.req.valid("header")["idempotency-key"], `DELETE /bookings/${bookingId}`);
-    unwrap(c, await slotObject(c.env, booking.slotId).cancel(booking.slotId, bookingId, c.get("user").id, idempotency));
+    unwrap(c, await slotObject(c.env, slotId).cancel(slotId, bookingId, c.get("user").id, idempotency));
     return c.json({ message: "Booking cancelled" }, 200);
+  })
+  .openapi(confirmHold, async (c) => {
+    const bookingId = c.req.valid("param").booking_id;
+    const slotId = await slotOfBooking(c.env, bookingId);
+    return c.json(unwrap(c, await slotObject(c.env, slotId).confirm(slotId, bookingId, c.get("user").id)), 200);
   })
   .openapi(listBookings, async (c) => {
     const rows = await c.var.db
@@ -81,5 +117,5 @@ export const bookingRoutes = createRouter()
       .innerJoin(timeSlots, eq(timeSlots.id, bookings.timeSlotId))
       .where(eq(bookings.userId, c.get("user").id))
       .orderBy(asc(timeSlots.startTime), asc(bookings.id));
-    return c.json(rows, 200);
+    return c.json(rows.map(toBookingView), 200);
   });

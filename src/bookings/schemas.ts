@@ -1,29 +1,51 @@
 import { z } from "@hono/zod-openapi";
+import { sql } from "drizzle-orm";
+import { alias } from "drizzle-orm/sqlite-core";
+import { jsonObject } from "../db/json";
 import { BOOKING_STATUSES, bookings, timeSlots } from "../db/schema";
 import { InstantOutput } from "../http/instant";
 
-/** A booking as the API shows it. */
+/** A booking as the API shows it: `position` only for a waiter, `expires_at` only for a hold. */
 export const BookingSchema = z
   .object({
     id: z.number().int(),
     user_id: z.number().int(),
     time_slot_id: z.number().int(),
     status: z.enum(BOOKING_STATUSES),
+    position: z.number().int().min(1).optional().openapi({ description: "WAITLISTED only: the place in line, 1 = next to be promoted" }),
+    expires_at: InstantOutput.optional().openapi({ description: "HELD only: when the hold is released unless confirmed" }),
   })
   .openapi("Booking");
 
 export type BookingView = z.infer<typeof BookingSchema>;
 
+const ahead = alias(bookings, "ahead");
+
 /**
  * The one projection of a bookings row to its API shape, as a drizzle selection: for `select`,
- * `returning`, and `jsonObject` where SQLite builds it.
+ * and `bookingJson` where SQLite builds it. `position` and `expires_at` are NULL where they do
+ * not apply; `toBookingView` and `bookingJson` leave them out.
  */
 export const bookingColumns = {
   id: bookings.id,
   user_id: bookings.userId,
   time_slot_id: bookings.timeSlotId,
   status: bookings.status,
+  position: sql<number | null>`CASE WHEN ${bookings.status} = 'WAITLISTED' THEN (SELECT COUNT(*) FROM ${bookings} ${ahead}
+    WHERE ${ahead.timeSlotId} = ${bookings.timeSlotId} AND ${ahead.status} = 'WAITLISTED' AND ${ahead.id} <= ${bookings.id}) END`,
+  expires_at: sql<string | null>`CASE WHEN ${bookings.status} = 'HELD' THEN ${bookings.expiresAt} END`,
 } satisfies Record<keyof BookingView, unknown>;
+
+type Nullable<T, K extends keyof T> = Omit<T, K> & { [P in K]-?: T[P] | null };
+type OptionalFields = "position" | "expires_at";
+
+/** A row selected with `bookingColumns` (and possibly more), without the fields that do not apply. */
+export function toBookingView<T extends Nullable<BookingView, OptionalFields>>({ position, expires_at, ...rest }: T) {
+  return { ...rest, ...(position === null ? {} : { position }), ...(expires_at === null ? {} : { expires_at }) };
+}
+
+/** `bookingColumns` as a JSON object built by SQLite; json_patch drops the members that are NULL. */
+export const bookingJson = sql`json_patch('{}', ${jsonObject(bookingColumns)})`;
 
 /** An entry of GET /bookings: the booking with its slot's category and times. */
 export const CalendarBookingSchema = BookingSchema.extend({
@@ -39,7 +61,15 @@ export const calendarBookingColumns = {
   end_time: timeSlots.endTime,
 } satisfies Record<keyof z.infer<typeof CalendarBookingSchema>, unknown>;
 
-export const NewBookingSchema = z.object({ time_slot_id: z.number().int().positive().openapi({ example: 1 }) }).openapi("NewBooking");
+export const NewBookingSchema = z
+  .object({
+    time_slot_id: z.number().int().positive().openapi({ example: 1 }),
+    waitlist: z.boolean().optional().openapi({ description: "On a full slot, join its waitlist (202 WAITLISTED) instead of 409 slot_full" }),
+    hold: z.boolean().optional().openapi({ description: "Hold the place for 5 minutes (201 HELD with expires_at) until POST /bookings/{booking_id}/confirm" }),
+  })
+  .openapi("NewBooking");
+
+export type BookingOptions = Pick<z.infer<typeof NewBookingSchema>, "waitlist" | "hold">;
 
 export const IdempotencyHeader = z.object({
   "idempotency-key": z

@@ -1,16 +1,17 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { and, asc, gte, inArray, isNull, lt, sql, type SQL } from "drizzle-orm";
+import type { TypedResponse } from "hono";
 import { auditSlotCreated } from "../audit/record";
 import { identifyCaller, requireAdmin } from "../auth/middleware";
 import { timeSlots, userPreferences, type SlotChanges } from "../db/schema";
 import { d1Session } from "../db/session";
 import { createRouter } from "../http/app";
-import { brokenConstraint, invalidTimeRange, invalidValue, unknownCategory } from "../http/errors";
+import { brokenConstraint, invalidTimeRange, invalidValue, unknownCategory, webSocketRequired } from "../http/errors";
 import { bearerAuth, errorResponses, jsonBody, jsonResponse } from "../http/openapi";
 import { unwrap } from "../http/outcome";
 import { MessageSchema } from "../http/schemas";
 import { slotObject } from "./slot-booking-object";
-import { NewSlot, SlotIdParams, SlotQuery, SlotSchema, SlotUpdate, startNotBeforeEnd, toSlotView } from "./schemas";
+import { NewSlot, SlotAvailabilitySchema, type SlotAvailability, SlotIdParams, SlotQuery, SlotSchema, SlotUpdate, startNotBeforeEnd, toSlotView } from "./schemas";
 
 const listSlots = createRoute({
   method: "get",
@@ -24,6 +25,27 @@ const listSlots = createRoute({
   responses: {
     200: jsonResponse(z.array(SlotSchema), "Slots, ordered by start_time"),
     ...errorResponses(401, 422, 503),
+  },
+});
+
+const watchSlot = createRoute({
+  method: "get",
+  path: "/slots/{slot_id}/live",
+  operationId: "watchSlot",
+  tags: ["Slots"],
+  summary: "Watch a slot's availability live (WebSocket)",
+  description:
+    "Upgrades to a WebSocket (send `Upgrade: websocket`); no authentication. The server sends a `SlotAvailability` " +
+    "JSON message at once, then one after every change to the slot (booking, hold, cancellation, promotion, " +
+    "expiry, capacity or time change, deletion). After the message with `deleted: true` it closes the socket " +
+    "(1000). A client may send `ping` (answered `pong`) or any other text to get the current availability again.",
+  request: { params: SlotIdParams },
+  responses: {
+    101: {
+      description: "Switching Protocols: every message the server sends is one SlotAvailability object",
+      content: { "application/json": { schema: SlotAvailabilitySchema } },
+    },
+    ...errorResponses(404, 422, 426, 503),
   },
 });
 
@@ -92,6 +114,15 @@ export const slotRoutes = createRouter()
       .where(and(...conditions))
       .orderBy(asc(timeSlots.startTime), asc(timeSlots.id));
     return c.json(rows.map(toSlotView), 200);
+  })
+  .openapi(watchSlot, async (c) => {
+    if (c.req.header("Upgrade")?.toLowerCase() !== "websocket") throw webSocketRequired();
+    const slotId = c.req.valid("param").slot_id;
+    // The slot's object accepts the socket itself (hibernation API), and answers 404 for a missing
+    // slot. Its 101 carries the socket; the route's 101 entry documents the messages sent on it.
+    // Copied, because the middleware adds headers and a fetched response's headers are immutable.
+    const answer = await slotObject(c.env, slotId).fetch(c.req.raw);
+    return new Response(answer.body, answer) as unknown as TypedResponse<SlotAvailability, 101, "json">;
   })
   .openapi(createSlot, async (c) => {
     const input = c.req.valid("json");

@@ -1,12 +1,11 @@
 import { DurableObject } from "cloudflare:workers";
-import { and, eq, gt, isNull, lte, sql, type SQL } from "drizzle-orm";
+import { and, eq, gt, isNull, lte, min, ne, sql, type SQL } from "drizzle-orm";
 import type { BatchItem } from "drizzle-orm/batch";
 import type { SQLiteTable } from "drizzle-orm/sqlite-core";
 import { auditSlotDeleted, auditSlotUpdated } from "../audit/record";
-import { bookingColumns, type BookingView } from "../bookings/schemas";
+import { bookingColumns, bookingJson, toBookingView, type BookingOptions, type BookingView } from "../bookings/schemas";
 import { database, type Database } from "../db/client";
-import { jsonObject } from "../db/json";
-import { bookings, idempotencyKeys, timeSlots, users, type SlotChanges, type TimeSlotRow } from "../db/schema";
+import { bookings, idempotencyKeys, timeSlots, users, WAITLIST_LIMIT, type SlotChanges, type TimeSlotRow } from "../db/schema";
 import { nowUtcIso, toUtcIso } from "../db/time";
 import {
   alreadyBooked,
@@ -15,23 +14,31 @@ import {
   bookingNotFound,
   brokenConstraint,
   capacityBelowBookings,
+  holdExpired,
   idempotencyKeyReused,
+  notHeld,
   slotFull,
   slotNotFound,
   slotStarted,
   storageUnavailable,
   unknownCategory,
+  waitlistFull,
 } from "../http/errors";
 import { attempt, failure, type Outcome } from "../http/outcome";
-import { startNotBeforeEnd, toSlotView, type SlotView } from "./schemas";
+import { availableSpots, startNotBeforeEnd, toSlotAvailability, toSlotView, type SlotView } from "./schemas";
 
 /** What the object remembers of its slot between requests. D1 stays the system of record. */
-export type SlotState = Pick<TimeSlotRow, "startTime" | "endTime" | "maxCapacity" | "bookedCount"> & { deleted: boolean };
+export type SlotState = Pick<TimeSlotRow, "startTime" | "endTime" | "maxCapacity" | "bookedCount" | "heldCount" | "waitlistLength"> & {
+  deleted: boolean;
+};
 
 /** A client's Idempotency-Key and a description of the request it was sent with. */
 export type Idempotency = { key: string; request: string };
 
 export const IDEMPOTENCY_WINDOW_MS = 24 * 60 * 60 * 1000;
+export const HOLD_DURATION_MS = 5 * 60 * 1000;
+/** When D1 fails while the alarm releases holds, it tries again this much later. */
+const RELEASE_RETRY_MS = 10_000;
 
 /** The object that owns one time slot (named by its id). Routes reach it through `slotObject`. */
 export function slotObject(env: Env, slotId: number) {
@@ -40,18 +47,27 @@ export function slotObject(env: Env, slotId: number) {
 
 /**
  * The row a successful change wrote (`where` selects it in `from`) and its outcome as SQL JSON:
- * the statements that record that outcome in the same batch as the change (none without a key).
+ * the statement that records that outcome in the same batch as the change, right after it.
  */
-type Remember = (written: { from: SQLiteTable; where: SQL | undefined; outcomeJson: SQL }) => BatchItem<"sqlite">[];
+type Remember = (written: { from: SQLiteTable; where: SQL | undefined; outcomeJson: SQL }) => BatchItem<"sqlite">;
 
 /**
- * Serializes every change to one slot's bookings: book, cancel, capacity or time change, delete.
+ * Serializes every change to one slot's bookings: book, hold, join the waitlist, confirm, cancel,
+ * capacity or time change, delete, the release of expired holds.
  *
  * The runtime runs one event at a time only until the object awaits I/O outside its own storage;
  * every D1 call here is such I/O, so each read-check-write runs inside `serialized`, a queue
  * that starts the next task only when the previous one has settled. D1 enforces the invariants
- * again (CHECK on booked_count, unique live booking per user, triggers keeping the count), so
- * a caller that bypassed this object still could not overbook.
+ * again (CHECKs on the counts, one live entry per user, triggers keeping the counts), so a
+ * caller that bypassed this object still could not overbook.
+ *
+ * Every statement that frees a place (a cancellation, a capacity increase, a released hold) is
+ * followed in its batch by `#promoteWaiters`, so the freed place goes to the earliest waiter in
+ * the same transaction: no newcomer can take it in between.
+ *
+ * Watchers of the slot hold WebSockets accepted with the hibernation API: an idle object with
+ * watchers is evicted from memory and woken for the next message. Holds are released by the
+ * object's alarm, which storage keeps across restarts.
  */
 export class SlotBookingObject extends DurableObject<Env> {
   /** undefined until loaded, and again after any failure that leaves D1's state in doubt. */
@@ -64,54 +80,74 @@ export class SlotBookingObject extends DurableObject<Env> {
   #session: D1DatabaseSession = this.env.DB.withSession("first-primary");
   #db: Database = database(this.#session);
 
-  async book(slotId: number, userId: number, idempotency?: Idempotency): Promise<Outcome<BookingView>> {
+  constructor(ctx: DurableObjectState, env: Env) {
+    super(ctx, env);
+    // A client's keep-alive is answered without waking a hibernated object.
+    ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair("ping", "pong"));
+  }
+
+  /**
+   * Books a place, holds one (`hold`), or on a full slot joins the waitlist (`waitlist`). The
+   * answer's status says which: BOOKED, HELD or WAITLISTED.
+   */
+  async book(slotId: number, userId: number, options: BookingOptions, idempotency?: Idempotency): Promise<Outcome<BookingView>> {
     // A full slot is answered from memory, without waiting in the queue: memory changes only
     // after D1 has committed, so "full" here is a committed fact. A retry with an
     // Idempotency-Key may be owed an earlier 201, so it takes the queue.
     const known = this.#slot;
-    if (!idempotency && known && !known.deleted && known.bookedCount >= known.maxCapacity) return failure(slotFull());
+    if (!idempotency && !options.waitlist && known && !known.deleted && availableSpots(known) === 0) return failure(slotFull());
     return this.#serialized(() =>
       this.#idempotent(userId, idempotency, async (remember) => {
         const slot = await this.#load(slotId);
         const now = nowUtcIso();
         if (slot.startTime <= now) throw slotStarted();
-        if (slot.bookedCount >= slot.maxCapacity) throw slotFull();
-        const insert = this.#db
-          .insert(bookings)
-          .select(
-            this.#db
-              .select({
-                id: sql<number>`NULL`.as("id"),
-                userId: sql<number>`${userId}`.as("user_id"),
-                timeSlotId: timeSlots.id,
-                status: sql<"BOOKED">`'BOOKED'`.as("status"),
-                createdAt: sql<string>`${now}`.as("created_at"),
-                cancelledAt: sql<null>`NULL`.as("cancelled_at"),
-              })
-              .from(timeSlots)
-              .where(and(eq(timeSlots.id, slotId), isNull(timeSlots.deletedAt), sql`${timeSlots.startTime} > ${now}`)),
-          )
-          .returning(bookingColumns);
-        const written = {
-          from: bookings,
-          where: sql`${bookings.id} = last_insert_rowid()`,
-          outcomeJson: sql`json_object('ok', json('true'), 'value', ${jsonObject(bookingColumns)})`,
-        };
-        const [[booking]] = await this.#db.batch([insert, ...remember(written)]).catch((error: unknown) => {
-          const broken = brokenConstraint(error);
-          if (broken?.kind === "unique" && broken.on.startsWith("bookings.")) throw alreadyBooked();
-          if (broken?.kind === "check") throw this.#forget(slotFull());
-          throw error;
-        });
+        const room = availableSpots(slot) > 0;
+        if (!room && !options.waitlist) throw slotFull();
+        if (!room && slot.waitlistLength >= WAITLIST_LIMIT) throw waitlistFull(WAITLIST_LIMIT);
+        const status = room ? (options.hold ? "HELD" : "BOOKED") : "WAITLISTED";
+        const expiresAt = status === "HELD" ? await this.#holdUntil() : null;
+        const insert = this.#db.insert(bookings).select(
+          this.#db
+            .select({
+              id: sql<number>`NULL`.as("id"),
+              userId: sql<number>`${userId}`.as("user_id"),
+              timeSlotId: timeSlots.id,
+              status: sql<typeof status>`${status}`.as("status"),
+              createdAt: sql<string>`${now}`.as("created_at"),
+              cancelledAt: sql<null>`NULL`.as("cancelled_at"),
+              expiresAt: sql<string | null>`${expiresAt}`.as("expires_at"),
+            })
+            .from(timeSlots)
+            .where(and(eq(timeSlots.id, slotId), isNull(timeSlots.deletedAt), sql`${timeSlots.startTime} > ${now}`)),
+        );
+        // `changes() = 1`: the INSERT wrote a row, so last_insert_rowid() is that row.
+        const written = { from: bookings, where: sql`${bookings.id} = last_insert_rowid() AND changes() = 1` };
+        const [, [booking], [row]] = await this.#db
+          .batch([
+            insert,
+            this.#db.select(bookingColumns).from(bookings).where(written.where),
+            this.#slotRow(slotId),
+            remember({ ...written, outcomeJson: sql`json_object('ok', json('true'), 'value', json(${bookingJson}))` }),
+          ])
+          .catch((error: unknown) => {
+            const broken = brokenConstraint(error);
+            if (broken?.kind === "unique" && broken.on.startsWith("bookings.")) throw alreadyBooked();
+            if (broken?.kind === "check") throw this.#forget(status === "WAITLISTED" ? waitlistFull(WAITLIST_LIMIT) : slotFull());
+            throw error;
+          });
+        this.#slot = stateOf(row);
         // No row: the slot was deleted or moved behind this object's back.
         if (!booking) throw this.#forget(slotNotFound());
-        slot.bookedCount += 1;
-        return booking;
+        this.#announce(slotId);
+        return toBookingView(booking);
       }),
     );
   }
 
-  /** Cancels a live booking on this slot held by the caller, or by anyone if the caller is an admin now. */
+  /**
+   * Cancels a live entry (booked, held or waitlisted) on this slot held by the caller, or by
+   * anyone if the caller is an admin now; a freed place goes to the earliest waiter.
+   */
   async cancel(slotId: number, bookingId: number, callerId: number, idempotency?: Idempotency): Promise<Outcome<null>> {
     return this.#serialized(() =>
       this.#idempotent(callerId, idempotency, async (remember) => {
@@ -121,70 +157,143 @@ export class SlotBookingObject extends DurableObject<Env> {
         const update = this.#db
           .update(bookings)
           .set({ status: "CANCELLED", cancelledAt: nowUtcIso() })
-          .where(and(thisBooking, eq(bookings.status, "BOOKED"), ownedByCaller))
+          .where(and(thisBooking, ne(bookings.status, "CANCELLED"), ownedByCaller))
           .returning({ id: bookings.id });
         const written = { from: bookings, where: eq(bookings.id, bookingId), outcomeJson: sql`json(${JSON.stringify({ ok: true, value: null })})` };
-        const [cancelled] = await this.#db.batch([update, ...remember(written)]);
+        const [cancelled, , , [row]] = await this.#db.batch([update, remember(written), this.#promoteWaiters(slotId), this.#slotRow(slotId)]);
         if (cancelled.length === 0) {
           // Say why, without telling a stranger that someone else's booking exists.
           const visible = await this.#db.select({ status: bookings.status }).from(bookings).where(and(thisBooking, ownedByCaller)).get();
           if (!visible) throw bookingNotFound();
           throw alreadyCancelled();
         }
-        if (this.#slot) this.#slot.bookedCount -= 1;
+        this.#slot = stateOf(row);
+        this.#announce(slotId);
         return null;
       }),
     );
   }
 
-  /** Changes the slot for the admin `actorId`, recording it in the audit log in the same batch. */
+  /** Turns the caller's unexpired hold on this slot into a booking. Confirming a booking again answers it unchanged. */
+  async confirm(slotId: number, bookingId: number, callerId: number): Promise<Outcome<BookingView>> {
+    return this.#serialized(() =>
+      attempt(async () => {
+        const now = nowUtcIso();
+        const mine = and(eq(bookings.id, bookingId), eq(bookings.timeSlotId, slotId), eq(bookings.userId, callerId));
+        const [, [booking], [row]] = await this.#db.batch([
+          this.#db
+            .update(bookings)
+            .set({ status: "BOOKED" })
+            .where(and(mine, eq(bookings.status, "HELD"), gt(bookings.expiresAt, now))),
+          this.#db.select({ ...bookingColumns, ended: bookings.cancelledAt, end: bookings.expiresAt }).from(bookings).where(mine),
+          this.#slotRow(slotId),
+        ]);
+        this.#slot = stateOf(row);
+        if (!booking) throw bookingNotFound();
+        const { ended, end, ...view } = booking;
+        if (view.status === "BOOKED") return toBookingView(view);
+        if (view.status === "WAITLISTED") throw notHeld();
+        // Still HELD here means past its end, with the alarm about to release it. A CANCELLED hold
+        // expired if it ended at or after its end, else its holder cancelled it.
+        if (end !== null && (view.status === "HELD" || (ended !== null && ended >= end))) throw holdExpired();
+        throw alreadyCancelled();
+      }),
+    );
+  }
+
+  /** Changes the slot for the admin `actorId`, recording it in the audit log in the same batch. More places promote waiters. */
   async update(slotId: number, changes: SlotChanges, actorId: number): Promise<Outcome<SlotView>> {
     return this.#serialized(() =>
       attempt(async () => {
         const slot = await this.#load(slotId);
         const { startTime = slot.startTime, endTime = slot.endTime, maxCapacity = slot.maxCapacity } = changes;
         if (startTime >= endTime) throw startNotBeforeEnd();
-        if (maxCapacity < slot.bookedCount) throw capacityBelowBookings(maxCapacity, slot.bookedCount);
-        const [, [row]] = await this.#db
+        const taken = slot.bookedCount + slot.heldCount;
+        if (maxCapacity < taken) throw capacityBelowBookings(maxCapacity, taken);
+        const [, [updated], , [row]] = await this.#db
           .batch([
             auditSlotUpdated(this.#db, actorId, slotId, changes),
             this.#db
               .update(timeSlots)
               .set(changes)
               .where(and(eq(timeSlots.id, slotId), isNull(timeSlots.deletedAt)))
-              .returning(),
+              .returning({ id: timeSlots.id }),
+            this.#promoteWaiters(slotId),
+            this.#slotRow(slotId),
           ])
           .catch((error: unknown) => {
             if (brokenConstraint(error)?.kind === "foreign_key") throw unknownCategory("category_id");
             throw error;
           });
-        if (!row) throw this.#forget(slotNotFound());
+        if (!updated) throw this.#forget(slotNotFound());
         this.#slot = stateOf(row);
+        this.#announce(slotId);
         return toSlotView(row);
       }),
     );
   }
 
-  /** Deletes the slot for the admin `actorId`, cancels its live bookings and records it, in one D1 batch (one transaction). */
+  /**
+   * Deletes the slot for the admin `actorId`, cancels its live entries (bookings, holds, waiters)
+   * and records it, in one D1 batch (one transaction); then tells the watchers and closes their sockets.
+   */
   async delete(slotId: number, actorId: number): Promise<Outcome<{ cancelledBookings: number }>> {
     return this.#serialized(() =>
       attempt(async () => {
-        const slot = await this.#load(slotId);
+        await this.#load(slotId);
         const now = nowUtcIso();
-        const [, cancelled] = await this.#db.batch([
+        const [, cancelled, , [row]] = await this.#db.batch([
           auditSlotDeleted(this.#db, actorId, slotId),
           this.#db
             .update(bookings)
             .set({ status: "CANCELLED", cancelledAt: now })
-            .where(and(eq(bookings.timeSlotId, slotId), eq(bookings.status, "BOOKED")))
+            .where(and(eq(bookings.timeSlotId, slotId), ne(bookings.status, "CANCELLED")))
             .returning({ id: bookings.id }),
           this.#db.update(timeSlots).set({ deletedAt: now }).where(eq(timeSlots.id, slotId)),
+          this.#slotRow(slotId),
         ]);
-        slot.deleted = true;
-        slot.bookedCount = 0;
+        this.#slot = stateOf(row);
+        this.#announce(slotId);
         return { cancelledBookings: cancelled.length };
       }),
     );
+  }
+
+  /** Releases the holds that have expired, promoting waiters into their places, even when no request arrives. */
+  async alarm(): Promise<void> {
+    const outcome = await this.#serialized(() => attempt(() => this.#releaseExpiredHolds(this.#slotId())));
+    // D1 failed: try again soon rather than leave the places held.
+    if (!outcome.ok) await this.ctx.storage.setAlarm(Date.now() + RELEASE_RETRY_MS);
+  }
+
+  /**
+   * GET /slots/{slot_id}/live, forwarded by the route once it has checked the upgrade: accepts the
+   * WebSocket with the hibernation API and sends the current availability.
+   */
+  async fetch(): Promise<Response> {
+    const slotId = this.#slotId();
+    const loaded = await this.#serialized(() => attempt(() => this.#load(slotId)));
+    if (!loaded.ok) return Response.json({ detail: loaded.detail, code: loaded.code }, { status: loaded.status });
+    const [client, server] = Object.values(new WebSocketPair());
+    this.ctx.acceptWebSocket(server);
+    server.send(JSON.stringify(toSlotAvailability(slotId, loaded.value)));
+    return new Response(null, { status: 101, webSocket: client });
+  }
+
+  /** Any message from a watcher (but "ping", answered "pong" while hibernating) asks for the current availability. */
+  async webSocketMessage(socket: WebSocket): Promise<void> {
+    const slotId = this.#slotId();
+    const loaded = await this.#serialized(() => attempt(() => this.#load(slotId)));
+    if (loaded.ok) socket.send(JSON.stringify(toSlotAvailability(slotId, loaded.value)));
+  }
+
+  async webSocketClose(socket: WebSocket, code: number): Promise<void> {
+    // 1005 and 1006 say that no code was sent; they may not be sent back.
+    close(socket, code === 1005 || code === 1006 ? 1000 : code, "");
+  }
+
+  async webSocketError(socket: WebSocket): Promise<void> {
+    close(socket, 1011, "socket error");
   }
 
   /** What this object currently believes about its slot (undefined if not loaded). For tests and diagnostics. */
@@ -210,18 +319,96 @@ export class SlotBookingObject extends DurableObject<Env> {
     return error;
   }
 
+  /** The slot's row as the statements before it in the batch left it: what memory holds after a change. */
+  #slotRow(slotId: number) {
+    return this.#db.select().from(timeSlots).where(eq(timeSlots.id, slotId));
+  }
+
+  /**
+   * Moves the earliest waiters into the places free at this point of the batch (none if the slot
+   * is deleted): it goes right after every statement that frees a place. Waiters are promoted in
+   * id order, which is the order they joined in, since this object inserts them one at a time.
+   */
+  #promoteWaiters(slotId: number) {
+    const free = sql`(SELECT ${timeSlots.maxCapacity} - ${timeSlots.bookedCount} - ${timeSlots.heldCount} FROM ${timeSlots}
+      WHERE ${timeSlots.id} = ${slotId} AND ${timeSlots.deletedAt} IS NULL)`;
+    const earliest = sql`SELECT ${bookings.id} FROM ${bookings} WHERE ${bookings.timeSlotId} = ${slotId} AND ${bookings.status} = 'WAITLISTED'
+      ORDER BY ${bookings.id} LIMIT coalesce(${free}, 0)`;
+    return this.#db
+      .update(bookings)
+      .set({ status: "BOOKED" })
+      .where(sql`${bookings.id} IN (${earliest})`);
+  }
+
+  /**
+   * When a hold made now ends (5 minutes, rounded up to the second), with the alarm set to release
+   * it before the hold is written, so that no committed hold is ever without an alarm.
+   */
+  async #holdUntil(): Promise<string> {
+    const expiresAt = toUtcIso(new Date(Math.ceil((Date.now() + HOLD_DURATION_MS) / 1000) * 1000));
+    // Holds end in the order they are made: an alarm already set is due no later than this one.
+    if ((await this.ctx.storage.getAlarm()) === null) await this.ctx.storage.setAlarm(Date.parse(expiresAt));
+    return expiresAt;
+  }
+
+  /**
+   * Cancels the holds whose end has passed and promotes waiters into their places, in one batch;
+   * then sets the alarm for the next hold to end, read from D1 within the same task, so that a
+   * hold made meanwhile cannot be missed.
+   */
+  async #releaseExpiredHolds(slotId: number): Promise<void> {
+    const now = nowUtcIso();
+    const held = and(eq(bookings.timeSlotId, slotId), eq(bookings.status, "HELD"));
+    const [released, , [{ next }], [row]] = await this.#db.batch([
+      this.#db
+        .update(bookings)
+        .set({ status: "CANCELLED", cancelledAt: now })
+        .where(and(held, lte(bookings.expiresAt, now)))
+        .returning({ id: bookings.id }),
+      this.#promoteWaiters(slotId),
+      this.#db.select({ next: min(bookings.expiresAt) }).from(bookings).where(held),
+      this.#slotRow(slotId),
+    ]);
+    if (row) this.#slot = stateOf(row);
+    if (released.length > 0) this.#announce(slotId);
+    if (next !== null) await this.ctx.storage.setAlarm(Date.parse(next));
+  }
+
+  /**
+   * Sends the slot's availability to every watcher, after a change has committed. Sending does
+   * not wait for any socket; a socket that fails is dropped. After a deletion, the sockets close.
+   */
+  #announce(slotId: number): void {
+    const slot = this.#slot;
+    if (!slot) return;
+    const message = JSON.stringify(toSlotAvailability(slotId, slot));
+    for (const socket of this.ctx.getWebSockets()) {
+      try {
+        socket.send(message);
+        if (slot.deleted) socket.close(1000, "slot deleted");
+      } catch {
+        close(socket, 1011, "send failed");
+      }
+    }
+  }
+
+  /** This object's slot id, from its name: for events that carry none (alarms, WebSocket messages). */
+  #slotId(): number {
+    return Number(this.ctx.id.name);
+  }
+
   /**
    * Runs `act` at most once per (user, Idempotency-Key) within the window, and answers repeats
    * with the first outcome. A success is recorded by `act` in the same batch as its change; a
    * refusal (4xx) is recorded after it; a storage failure is not, so a retry runs again.
    */
   async #idempotent<T>(userId: number, idempotency: Idempotency | undefined, act: (remember: Remember) => Promise<T>): Promise<Outcome<T>> {
-    if (!idempotency) return attempt(() => act(() => []));
-    const earlier = await this.#recall<T>(userId, idempotency);
+    const earlier = idempotency && (await this.#recall<T>(userId, idempotency));
     if (earlier) return earlier;
-    const { key, request } = idempotency;
+    const { key, request } = idempotency ?? { key: "", request: "" };
     const now = nowUtcIso();
-    const remember: Remember = ({ from, where, outcomeJson }) => [
+    // One statement either way, so that each batch has a fixed shape; without a key it records nothing.
+    const remember: Remember = ({ from, where, outcomeJson }) =>
       this.#db.insert(idempotencyKeys).select(
         this.#db
           .select({
@@ -232,18 +419,17 @@ export class SlotBookingObject extends DurableObject<Env> {
             createdAt: sql<string>`${now}`.as("created_at"),
           })
           .from(from)
-          // `changes() = 1`: record the success only if the statement before it changed its row.
-          .where(and(where, sql`changes() = 1`)),
-      ),
-    ];
+          // `changes() = 1`: record the success only if the change before it changed its row.
+          .where(and(where, sql`changes() = 1`, idempotency ? undefined : sql`0`)),
+      );
     try {
       const outcome = await attempt(() => act(remember));
-      if (!outcome.ok) await this.#db.insert(idempotencyKeys).values({ userId, key, request, outcome, createdAt: now });
+      if (idempotency && !outcome.ok) await this.#db.insert(idempotencyKeys).values({ userId, key, request, outcome, createdAt: now });
       return outcome;
     } catch (error) {
       // The same key was recorded meanwhile by a request for another slot: answer as for a repeat.
       const broken = brokenConstraint(error);
-      if (broken?.kind === "unique" && broken.on.startsWith("idempotency_keys.")) {
+      if (idempotency && broken?.kind === "unique" && broken.on.startsWith("idempotency_keys.")) {
         const winner = await this.#recall<T>(userId, idempotency);
         if (winner) return winner;
       }
@@ -287,6 +473,15 @@ export class SlotBookingObject extends DurableObject<Env> {
 }
 
 function stateOf(row: TimeSlotRow): SlotState {
-  const { startTime, endTime, maxCapacity, bookedCount, deletedAt } = row;
-  return { startTime, endTime, maxCapacity, bookedCount, deleted: deletedAt !== null };
+  const { startTime, endTime, maxCapacity, bookedCount, heldCount, waitlistLength, deletedAt } = row;
+  return { startTime, endTime, maxCapacity, bookedCount, heldCount, waitlistLength, deleted: deletedAt !== null };
+}
+
+/** Closes a socket that may already be closed. */
+function close(socket: WebSocket, code: number, reason: string): void {
+  try {
+    socket.close(code, reason);
+  } catch {
+    // Already closed: nothing left to release.
+  }
 }
