@@ -1,3 +1,4 @@
+import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { env, exports } from "cloudflare:workers";
 import { expect } from "vitest";
 import { issueToken } from "../src/auth/jwt";
@@ -5,6 +6,7 @@ import type { Role } from "../src/db/schema";
 import type { ErrorBody } from "../src/http/errors";
 import type { BookingView } from "../src/bookings/schemas";
 import { toUtcIso } from "../src/db/time";
+import { slotObject } from "../src/slots/slot-booking-object";
 import type { SlotAvailability } from "../src/slots/schemas";
 
 export type ApiResponse<T = any> = { status: number; body: T; headers: Headers };
@@ -122,6 +124,28 @@ export function confirm(user: TestUser, bookingId: number) {
   return api<Booking & Partial<ErrorBody>>("POST", `/bookings/${bookingId}/confirm`, { token: user.token });
 }
 
+/**
+ * Makes holds' 5 minutes pass, in D1, where the slot object reads every hold's end: their
+ * expires_at moves to the past (all live holds of the slot, or the given ones). Their slot's alarm
+ * is still due at the old time; `runAlarm` runs it now.
+ */
+export async function expireHolds(slotId: number, bookingIds?: number[]) {
+  const only = bookingIds ? ` AND id IN (${bookingIds.map(Number).join(", ")})` : "";
+  await env.DB.prepare(`UPDATE bookings SET expires_at = '2000-01-01T00:00:00Z' WHERE time_slot_id = ? AND status = 'HELD'${only}`)
+    .bind(slotId)
+    .run();
+}
+
+/** Runs the slot object's alarm now, as the runtime would when it is due; false if none was set. */
+export function runAlarm(slotId: number): Promise<boolean> {
+  return runDurableObjectAlarm(slotObject(env, slotId));
+}
+
+/** When the slot object's alarm is due (ms since the epoch), or null. */
+export function alarmOf(slotId: number): Promise<number | null> {
+  return runInDurableObject(slotObject(env, slotId), (_, state) => state.storage.getAlarm());
+}
+
 /** Every count D1 keeps for a slot next to the rows it counts, and whether the slot is deleted. */
 export async function slotEntries(slotId: number) {
   return (await env.DB.prepare(
@@ -192,6 +216,7 @@ export async function watch(slotId: number): Promise<Watcher> {
   const unread: SlotAvailability[] = [];
   const readers: ((message: SlotAvailability) => void)[] = [];
   socket.addEventListener("message", (event) => {
+    if (event.data === "pong") return; // the answer to a keep-alive "ping", not an availability
     const message = JSON.parse(event.data as string) as SlotAvailability;
     const reader = readers.shift();
     if (reader) reader(message);

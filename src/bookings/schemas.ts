@@ -1,6 +1,6 @@
 import { z } from "@hono/zod-openapi";
 import { sql } from "drizzle-orm";
-import { alias } from "drizzle-orm/sqlite-core";
+import { alias, type SQLiteColumn } from "drizzle-orm/sqlite-core";
 import { jsonObject } from "../db/json";
 import { BOOKING_STATUSES, bookings, timeSlots } from "../db/schema";
 import { InstantOutput } from "../http/instant";
@@ -20,6 +20,8 @@ export const BookingSchema = z
 export type BookingView = z.infer<typeof BookingSchema>;
 
 const ahead = alias(bookings, "ahead");
+/** A column of the outer row, named with its table: drizzle leaves it bare in a one-table query, where the subquery's own columns would capture it. */
+const outer = (column: SQLiteColumn) => sql`${bookings}.${sql.identifier(column.name)}`;
 
 /**
  * The one projection of a bookings row to its API shape, as a drizzle selection: for `select`,
@@ -32,7 +34,7 @@ export const bookingColumns = {
   time_slot_id: bookings.timeSlotId,
   status: bookings.status,
   position: sql<number | null>`CASE WHEN ${bookings.status} = 'WAITLISTED' THEN (SELECT COUNT(*) FROM ${bookings} ${ahead}
-    WHERE ${ahead.timeSlotId} = ${bookings.timeSlotId} AND ${ahead.status} = 'WAITLISTED' AND ${ahead.id} <= ${bookings.id}) END`,
+    WHERE ${ahead.timeSlotId} = ${outer(bookings.timeSlotId)} AND ${ahead.status} = 'WAITLISTED' AND ${ahead.id} <= ${outer(bookings.id)}) END`,
   expires_at: sql<string | null>`CASE WHEN ${bookings.status} = 'HELD' THEN ${bookings.expiresAt} END`,
 } satisfies Record<keyof BookingView, unknown>;
 
