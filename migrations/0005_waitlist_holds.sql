@@ -2,7 +2,7 @@
 --   BOOKED      a place, as before
 --   HELD        a place reserved for 5 minutes (expires_at) until its holder confirms it
 --   WAITLISTED  a place wanted on a full slot; waiters are promoted in id order (= join order)
---   CANCELLED   ended: cancelled, expired (a hold whose cancelled_at >= expires_at), or its slot deleted
+--   CANCELLED   ended: cancelled, its slot deleted, or a hold that expired (cancelled_at >= expires_at)
 --
 -- The triggers below keep three counts on time_slots, never application code:
 --   booked_count (existing), held_count, waitlist_length.
@@ -23,7 +23,8 @@ CREATE TABLE bookings_new (
   status       TEXT    NOT NULL CHECK (status IN ('BOOKED', 'HELD', 'WAITLISTED', 'CANCELLED')),
   created_at   TEXT    NOT NULL,
   cancelled_at TEXT,
-  -- When a hold ends: set on every row created as a hold, and kept after it is confirmed or ends.
+  -- When a hold ends: set while HELD, cleared when the hold is confirmed, kept when it is cancelled
+  -- or released, so that a CANCELLED row with cancelled_at >= expires_at is a hold that expired.
   expires_at   TEXT,
   CHECK (status <> 'HELD' OR expires_at IS NOT NULL)
 );

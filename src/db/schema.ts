@@ -52,7 +52,7 @@ export const bookings = sqliteTable("bookings", {
   status: text("status", { enum: BOOKING_STATUSES }).notNull(),
   createdAt: text("created_at").notNull(),
   cancelledAt: text("cancelled_at"),
-  /** When a hold ends; kept after the hold is confirmed or has ended. */
+  /** When a hold ends: cleared when it is confirmed, kept when it ends otherwise (see migration 0005). */
   expiresAt: text("expires_at"),
 });
 

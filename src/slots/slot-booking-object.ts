@@ -181,9 +181,10 @@ export class SlotBookingObject extends DurableObject<Env> {
         const now = nowUtcIso();
         const mine = and(eq(bookings.id, bookingId), eq(bookings.timeSlotId, slotId), eq(bookings.userId, callerId));
         const [, [booking], [row]] = await this.#db.batch([
+          // expires_at is cleared: it marks, on a CANCELLED row, a hold that ended unconfirmed.
           this.#db
             .update(bookings)
-            .set({ status: "BOOKED" })
+            .set({ status: "BOOKED", expiresAt: null })
             .where(and(mine, eq(bookings.status, "HELD"), gt(bookings.expiresAt, now))),
           this.#db.select({ ...bookingColumns, ended: bookings.cancelledAt, end: bookings.expiresAt }).from(bookings).where(mine),
           this.#slotRow(slotId),
