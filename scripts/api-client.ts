@@ -10,9 +10,19 @@ export type Slot = {
   end_time: string;
   max_capacity: number;
   available_spots: number;
+  waitlist_length: number;
 };
 
-export type Booking = { id: number; user_id: number; time_slot_id: number; status: "BOOKED" | "CANCELLED" };
+export type Booking = {
+  id: number;
+  user_id: number;
+  time_slot_id: number;
+  status: "BOOKED" | "HELD" | "WAITLISTED" | "CANCELLED";
+  /** WAITLISTED only. */
+  position?: number;
+  /** HELD only. */
+  expires_at?: string;
+};
 
 /** An entry of GET /bookings: a booking with its slot's category and times. */
 export type CalendarBooking = Booking & { category_id: number; start_time: string; end_time: string };

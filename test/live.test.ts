@@ -130,6 +130,21 @@ describe("pushes after every change", () => {
     expect(remaining).toBe(4);
   });
 
+  it("a burst of changes ends with a message of the final state, never more messages than changes", async () => {
+    const slotId = await createSlot({ capacity: 20 });
+    const watcher = await watch(slotId);
+    await watcher.next();
+    const users = await createUsers(10);
+    await Promise.all(users.map((user) => book(user, slotId)));
+    const received = [await watcher.next()];
+    while (received.at(-1)!.available_spots > 10) received.push(await watcher.next());
+    expect(received.at(-1)).toEqual(availability(slotId, 10, 20));
+    expect(received.length).toBeLessThanOrEqual(10);
+    // Each message is a state the slot passed through, in order.
+    const spots = received.map((message) => message.available_spots);
+    expect(spots).toEqual([...spots].sort((a, b) => b - a));
+  });
+
   it("sends nothing for a refused request: no message announces a change that did not commit", async () => {
     const slotId = await createSlot({ capacity: 1 });
     const [first, second] = await createUsers(2);

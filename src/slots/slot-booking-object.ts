@@ -73,6 +73,8 @@ export class SlotBookingObject extends DurableObject<Env> {
   /** undefined until loaded, and again after any failure that leaves D1's state in doubt. */
   #slot: SlotState | undefined;
   #queue: Promise<unknown> = Promise.resolve();
+  /** An announcement is scheduled: changes committed until it is sent go in it. */
+  #announcing = false;
   /**
    * The D1 session of the running task, on the primary: a new one per task, so that each outcome
    * carries the bookmark of its own writes. Safe as a field because tasks run one at a time.
@@ -376,21 +378,28 @@ export class SlotBookingObject extends DurableObject<Env> {
   }
 
   /**
-   * Sends the slot's availability to every watcher, after a change has committed. Sending does
-   * not wait for any socket; a socket that fails is dropped. After a deletion, the sockets close.
+   * Sends the slot's availability to every watcher once a change has committed: in a timer, so that
+   * the next change's D1 call is already under way, and once for all the changes committed until
+   * the timer fires, with the state after the last. Sending waits for no socket; a socket that
+   * fails is dropped. After a deletion, the sockets close.
    */
   #announce(slotId: number): void {
-    const slot = this.#slot;
-    if (!slot) return;
-    const message = JSON.stringify(toSlotAvailability(slotId, slot));
-    for (const socket of this.ctx.getWebSockets()) {
-      try {
-        socket.send(message);
-        if (slot.deleted) socket.close(1000, "slot deleted");
-      } catch {
-        close(socket, 1011, "send failed");
+    if (this.#announcing) return;
+    this.#announcing = true;
+    setTimeout(() => {
+      this.#announcing = false;
+      const slot = this.#slot;
+      if (!slot) return;
+      const message = JSON.stringify(toSlotAvailability(slotId, slot));
+      for (const socket of this.ctx.getWebSockets()) {
+        try {
+          socket.send(message);
+          if (slot.deleted) socket.close(1000, "slot deleted");
+        } catch {
+          close(socket, 1011, "send failed");
+        }
       }
-    }
+    }, 0);
   }
 
   /** This object's slot id, from its name: for events that carry none (alarms, WebSocket messages). */
