@@ -2,7 +2,7 @@ import { env } from "cloudflare:workers";
 import { afterEach, beforeAll, describe, expect, it, vi } from "vitest";
 import type { ErrorBody } from "../src/http/errors";
 import type { SlotView } from "../src/slots/schemas";
-import { api, book, createSlot, createUser, createUsers, type TestUser } from "./helpers";
+import { api, book, createSlot, createUser, createUsers, type TestUser , uniqueName } from "./helpers";
 
 type AuditEntry = {
   id: number;
@@ -26,8 +26,6 @@ afterEach(() => {
   vi.restoreAllMocks();
 });
 
-let nameCounter = 0;
-const uniqueName = (base: string) => `${base} ${Date.now()}-${++nameCounter}`;
 
 function asAdmin<T>(method: string, path: string, body?: unknown) {
   return api<T>(method, path, { token: admin.token, body });

@@ -5,28 +5,16 @@ import { AUDIENCE, ISSUER, issueToken, keyIdOf, TOKEN_LIFETIME_SECONDS } from ".
 import { hashPassword, PBKDF2_ITERATIONS, verifyPassword } from "../src/auth/password";
 import app from "../src/index";
 import { AppError, type ErrorBody } from "../src/http/errors";
-import { api, createUser, type ApiResponse, type TestUser } from "./helpers";
+import { api, createUser, login, PASSWORD, register, uniqueEmail, type ApiResponse, type TestUser } from "./helpers";
 
 // The secret vitest.config.ts gives the Worker; tokens signed with it are the server's own.
 const TEST_SECRET = "test-secret-not-for-production-0123456789";
 const OTHER_SECRET = "another-secret-not-for-production-012345";
-const PASSWORD = "correct horse battery";
 
-type Token = { access_token: string; token_type: string };
 type Claims = { sub?: string; role?: string; iss?: string; aud?: string; iat?: number; exp?: number; nbf?: number };
 type Header = { alg: string; typ?: string; kid?: string };
 
-let emailCounter = 0;
-const uniqueEmail = () => `auth-${Date.now()}-${++emailCounter}@example.com`;
 const nowSeconds = () => Math.floor(Date.now() / 1000);
-
-function register(email: string, password = PASSWORD): Promise<ApiResponse<Token & ErrorBody>> {
-  return api("POST", "/register", { body: { email, password } });
-}
-
-function login(email: string, password = PASSWORD): Promise<ApiResponse<Token & ErrorBody>> {
-  return api("POST", "/login", { body: { email, password } });
-}
 
 /** GET /user/preferences, the simplest route that needs a signed-in caller. */
 function withAuthorization(authorization?: string): Promise<ApiResponse<ErrorBody>> {

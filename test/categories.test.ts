@@ -1,7 +1,7 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import type { ErrorBody } from "../src/http/errors";
-import { api, createUser } from "./helpers";
+import { api, createUser , uniqueName } from "./helpers";
 
 type Category = { id: number; name: string };
 
@@ -12,8 +12,6 @@ const SEEDED: Category[] = [
   { id: 4, name: "Venue" },
 ];
 
-let nameCounter = 0;
-const uniqueName = (base: string) => `${base} ${Date.now()}-${++nameCounter}`;
 
 const listCategories = () => api<Category[]>("GET", "/categories");
 

@@ -1,15 +1,38 @@
 import { env, exports } from "cloudflare:workers";
+import { hc, type ClientResponse } from "hono/client";
 import { expect } from "vitest";
 import { issueToken } from "../src/auth/jwt";
 import type { Role } from "../src/db/schema";
-import type { ErrorBody } from "../src/http/errors";
-import type { BookingView } from "../src/bookings/schemas";
 import { toUtcIso } from "../src/db/time";
+import type { ErrorBody } from "../src/http/errors";
+import type { AppType } from "../src/index";
 
-export type ApiResponse<T = any> = { status: number; body: T; headers: Headers };
+export type ApiResponse<T = unknown> = { status: number; body: T; headers: Headers };
 
-/** Calls the Worker as a client would, through its fetch handler. */
-export async function api<T = any>(
+const ORIGIN = "http://slotbook.test";
+
+/**
+ * The API as a typed client (Hono's `hc`, typed from the routes), calling the Worker through its
+ * fetch handler: a route whose schema changes breaks the tests that depend on it at compile time.
+ */
+export const client = hc<AppType>(ORIGIN, { fetch: (input: RequestInfo | URL, init?: RequestInit) => exports.default.fetch(new Request(input, init)) });
+
+/** Request options for `client` calls made as `user` (and with more headers, e.g. an Idempotency-Key). */
+export function as(user: { token: string } | undefined, headers: Record<string, string> = {}) {
+  return { headers: user ? { ...headers, Authorization: `Bearer ${user.token}` } : headers };
+}
+
+/**
+ * A `client` response read once: its status, headers and JSON body. The body is typed as the
+ * route's success shape, with the error body's fields optional, so a test can check either.
+ */
+export async function settle<Success>(pending: Promise<ClientResponse<Success | ErrorBody>>): Promise<ApiResponse<Success & Partial<ErrorBody>>> {
+  const response = await pending;
+  return { status: response.status, headers: response.headers, body: (await response.json()) as Success & Partial<ErrorBody> };
+}
+
+/** Calls the Worker with any method, path, headers and raw body: for requests a typed client would not send. */
+export async function api<T = unknown>(
   method: string,
   path: string,
   options: { token?: string; body?: unknown; rawBody?: string; headers?: Record<string, string> } = {},
@@ -21,13 +44,39 @@ export async function api<T = any>(
     body = JSON.stringify(options.body);
     headers.set("Content-Type", "application/json");
   }
-  const response = await exports.default.fetch(new Request(`http://slotbook.test${path}`, { method, headers, body }));
+  const response = await exports.default.fetch(new Request(`${ORIGIN}${path}`, { method, headers, body }));
   const text = await response.text();
   const contentType = response.headers.get("Content-Type") ?? "";
   return { status: response.status, body: contentType.includes("json") ? JSON.parse(text) : text, headers: response.headers };
 }
 
-let userCounter = 0;
+let uniqueCounter = 0;
+const unique = () => `${Date.now()}-${++uniqueCounter}`;
+
+/** An email no other test uses. */
+export const uniqueEmail = (prefix = "user") => `${prefix}-${unique()}@example.com`;
+
+/** A name (of a category, say) no other test uses. */
+export const uniqueName = (base: string) => `${base} ${unique()}`;
+
+/** The password of users registered through the API by tests. */
+export const PASSWORD = "correct horse battery";
+
+/** `CF-Connecting-IP`, as Cloudflare's edge sets it, when `address` is given. */
+const fromAddress = (address?: string): Record<string, string> => (address ? { "CF-Connecting-IP": address } : {});
+
+export function register(email: string, password = PASSWORD, address?: string) {
+  return settle(client.register.$post({ json: { email, password } }, { headers: fromAddress(address) }));
+}
+
+export function login(email: string, password = PASSWORD, address?: string) {
+  return settle(client.login.$post({ json: { email, password } }, { headers: fromAddress(address) }));
+}
+
+/** A refusal's status and code, to compare in one assertion. */
+export function errorOf(response: { status: number; body: unknown }) {
+  return { status: response.status, code: (response.body as Partial<ErrorBody> | undefined)?.code };
+}
 
 export type TestUser = { id: number; email: string; token: string };
 
@@ -36,7 +85,7 @@ export type TestUser = { id: number; email: string; token: string };
  * of users. Their password hash is not a real one; tests of login register through the API.
  */
 export async function createUsers(count: number, role: Role = "USER"): Promise<TestUser[]> {
-  const batchId = `${Date.now()}-${++userCounter}`;
+  const batchId = unique();
   const emails = Array.from({ length: count }, (_, i) => `user-${batchId}-${i}@test.example`);
   const statements = emails.map((email) =>
     env.DB.prepare("INSERT INTO users (email, password_hash, role, created_at) VALUES (?, 'not-a-hash', ?, ?) RETURNING id").bind(
@@ -63,13 +112,20 @@ export function hoursFromNow(hours: number): string {
   return toUtcIso(new Date(Date.now() + hours * 3_600_000));
 }
 
-/** A slot written straight to D1 (category 1 unless given), starting `startsInHours` from now. */
-export async function createSlot(options: { capacity?: number; startsInHours?: number; categoryId?: number } = {}): Promise<number> {
+/**
+ * A slot written straight to D1 (category 1 unless given): starting `startsInHours` from now, or at
+ * `start`; an hour long unless `end` is given.
+ */
+export async function createSlot(
+  options: { capacity?: number; startsInHours?: number; categoryId?: number; start?: string; end?: string } = {},
+): Promise<number> {
   const { capacity = 10, startsInHours = 24, categoryId = 1 } = options;
+  const start = options.start ?? hoursFromNow(startsInHours);
+  const end = options.end ?? toUtcIso(new Date(Date.parse(start) + 3_600_000));
   const row = await env.DB.prepare(
     "INSERT INTO time_slots (category_id, start_time, end_time, max_capacity) VALUES (?, ?, ?, ?) RETURNING id",
   )
-    .bind(categoryId, hoursFromNow(startsInHours), hoursFromNow(startsInHours + 1), capacity)
+    .bind(categoryId, start, end, capacity)
     .first<{ id: number }>();
   return row!.id;
 }
@@ -86,8 +142,8 @@ export async function slotCounts(slotId: number) {
 }
 
 export async function availableSpotsOf(slotId: number): Promise<number | undefined> {
-  const { body } = await api<{ id: number; available_spots: number }[]>("GET", "/slots");
-  return body.find((slot) => slot.id === slotId)?.available_spots;
+  const slots = await (await client.slots.$get({ query: {} })).json();
+  return Array.isArray(slots) ? slots.find((slot) => slot.id === slotId)?.available_spots : undefined;
 }
 
 /** Counts how many times each status occurs, e.g. { 201: 10, 409: 90 }. */
@@ -97,14 +153,12 @@ export function statusCounts(responses: { status: number }[]): Record<number, nu
   return counts;
 }
 
-export type Booking = BookingView;
-
 export function book(user: TestUser, slotId: number, headers: Record<string, string> = {}) {
-  return api<Booking & Partial<ErrorBody>>("POST", "/bookings", { token: user.token, body: { time_slot_id: slotId }, headers });
+  return settle(client.bookings.$post({ json: { time_slot_id: slotId }, header: {} }, as(user, headers)));
 }
 
 export function cancel(user: TestUser, bookingId: number, headers: Record<string, string> = {}) {
-  return api<{ message: string } & Partial<ErrorBody>>("DELETE", `/bookings/${bookingId}`, { token: user.token, headers });
+  return settle(client.bookings[":booking_id"].$delete({ param: { booking_id: String(bookingId) }, header: {} }, as(user, headers)));
 }
 
 /** Invariants 1 and 3, read from D1 and from the API; returns D1's counts. */

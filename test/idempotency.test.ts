@@ -153,7 +153,8 @@ describe("Idempotency-Key on DELETE /bookings/{booking_id}", () => {
 
 describe("documentation", () => {
   it("declares the Idempotency-Key header on both operations in the OpenAPI document", async () => {
-    const { body } = await api("GET", "/openapi.json");
+    type Operation = { parameters: { name: string; in: string }[] };
+    const { body } = await api<{ paths: Record<string, Record<string, Operation>> }>("GET", "/openapi.json");
     for (const operation of [body.paths["/bookings"].post, body.paths["/bookings/{booking_id}"].delete]) {
       expect(operation.parameters).toContainEqual(expect.objectContaining({ name: "idempotency-key", in: "header" }));
     }
