@@ -1,6 +1,6 @@
 import { env } from "cloudflare:workers";
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { MAX_BODY_BYTES } from "../src/http/app";
+import { createApp, MAX_BODY_BYTES } from "../src/http/app";
 import type { ErrorBody } from "../src/http/errors";
 import { api, createUser, type ApiResponse } from "./helpers";
 
@@ -114,6 +114,17 @@ describe("storage failures outside a slot object", () => {
     const logged = String(log.mock.calls[0][1]) + String((log.mock.calls[0][1] as Error).cause);
     expect(logged).toMatch(/select/i);
     expect(logged).toMatch(/categories/);
+  });
+
+  it("a bug (any other error) answers 500 internal_error with only the generic body, and is logged", async () => {
+    const log = vi.spyOn(console, "error").mockImplementation(() => {});
+    const app = createApp().get("/broken", () => {
+      throw new TypeError("secret detail of a bug");
+    });
+    const response = await app.request("/broken", {}, env);
+    expect(response.status).toBe(500);
+    expect(await response.json()).toStrictEqual({ detail: "Internal server error", code: "internal_error" });
+    expect(String(log.mock.calls[0][1])).toContain("secret detail of a bug");
   });
 
   it("from a failing write answer the same 503 and generic body", async () => {
