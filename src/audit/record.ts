@@ -85,15 +85,18 @@ export function auditSlotDeleted(db: Database, actorId: number, slotId: number) 
   });
 }
 
-/** Goes before the UPDATE that gives the user `role`; records nothing if they have it already. */
-export function auditRoleChanged(db: Database, actorId: number, userId: number, role: Role) {
+/**
+ * Goes before the UPDATE that gives `role` to the users `where` selects (the UPDATE's own
+ * condition); records nothing for a user who has that role already.
+ */
+export function auditRoleChanged(db: Database, actorId: number, role: Role, where: SQL | undefined) {
   return record(db, {
     actorId,
     action: role === "ADMIN" ? "user.promote" : "user.demote",
-    target: sql`${`user:${userId}`}`,
+    target: sql`'user:' || ${users.id}`,
     before: sql`json_object('role', ${users.role})`,
     after: sql`json_object('role', ${role})`,
     from: users,
-    where: and(eq(users.id, userId), ne(users.role, role)),
+    where: and(where, ne(users.role, role)),
   });
 }
