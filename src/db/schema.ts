@@ -18,6 +18,8 @@ export const users = sqliteTable("users", {
 export const categories = sqliteTable("categories", {
   id: integer("id").primaryKey({ autoIncrement: true }),
   name: text("name").notNull().unique(),
+  /** `comparisonKey(name)` (http/text.ts), unique: names are compared as people read them. */
+  nameKey: text("name_key").notNull().unique(),
 });
 
 export const userPreferences = sqliteTable(
