@@ -47,6 +47,24 @@ function base64UrlDecode<T>(part: string): T {
   return JSON.parse(atob(base64.padEnd(Math.ceil(base64.length / 4) * 4, "=")));
 }
 
+const BASE64URL_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+
+/**
+ * The token with the last character of its signature replaced by one that decodes to the same
+ * bytes: an HS256 signature is 32 bytes, 43 characters, whose last carries 2 bits that no byte uses.
+ */
+function withOtherTrailingBits(token: string): string {
+  const last = token.at(-1)!;
+  const other = BASE64URL_ALPHABET[BASE64URL_ALPHABET.indexOf(last) ^ 1];
+  expect(base64UrlDecodeBytes(token.split(".")[2].slice(0, -1) + other)).toEqual(base64UrlDecodeBytes(token.split(".")[2]));
+  return token.slice(0, -1) + other;
+}
+
+function base64UrlDecodeBytes(part: string): number[] {
+  const base64 = part.replace(/-/g, "+").replace(/_/g, "/");
+  return Array.from(atob(base64.padEnd(Math.ceil(base64.length / 4) * 4, "=")), (char) => char.charCodeAt(0));
+}
+
 const headerOf = (token: string) => base64UrlDecode<Header>(token.split(".")[0]);
 const claimsOf = (token: string) => base64UrlDecode<Claims>(token.split(".")[1]);
 
@@ -348,7 +366,13 @@ describe("bearer token checks", () => {
         return `Bearer ${user.token}`;
       },
     },
+    { rule: "a valid token with = padding appended to its signature", authorization: async (user) => `Bearer ${user.token}=` },
+    {
+      rule: "a valid token whose signature's last character differs only in its unused trailing bits",
+      authorization: async (user) => `Bearer ${withOtherTrailingBits(user.token)}`,
+    },
     { rule: "a string that is not a JWT", authorization: async () => "Bearer not.a.jwt" },
+    { rule: "a token whose signature has a length that no bytes have", authorization: async (user) => `Bearer ${user.token}AA` },
     { rule: "a Basic Authorization header", authorization: async () => "Basic xyz" },
   ];
 
