@@ -16,3 +16,6 @@ UPDATE categories SET name_key = name_key || ' #' || id
  WHERE EXISTS (SELECT 1 FROM categories AS earlier WHERE earlier.name_key = categories.name_key AND earlier.id < categories.id);
 
 CREATE UNIQUE INDEX categories_name_key ON categories (name_key);
+
+-- audit_log.action (0003) may now also be 'booking.cancel': an admin cancelling someone else's
+-- booking, or one whose slot has started.

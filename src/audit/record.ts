@@ -1,7 +1,9 @@
 import { and, eq, isNull, ne, sql, type SQL } from "drizzle-orm";
 import type { SQLiteTable } from "drizzle-orm/sqlite-core";
+import { bookingColumns } from "../bookings/schemas";
 import type { Database } from "../db/client";
-import { auditLog, categories, timeSlots, users, type AuditAction, type Role, type SlotChanges } from "../db/schema";
+import { jsonObject } from "../db/json";
+import { auditLog, bookings, categories, timeSlots, users, type AuditAction, type Role, type SlotChanges } from "../db/schema";
 import { nowUtcIso } from "../db/time";
 
 // The statements that record admin actions in audit_log. Each goes into the same D1 batch as the
@@ -82,6 +84,20 @@ export function auditSlotDeleted(db: Database, actorId: number, slotId: number) 
     before: slotJson,
     after: sql`NULL`,
     ...liveSlot(slotId),
+  });
+}
+
+/** Goes before the UPDATE that cancels the bookings `where` selects (an admin's cancellation). */
+export function auditBookingCancelled(db: Database, actorId: number, where: SQL | undefined) {
+  const booking = jsonObject(bookingColumns);
+  return record(db, {
+    actorId,
+    action: "booking.cancel",
+    target: sql`'booking:' || ${bookings.id}`,
+    before: booking,
+    after: sql`json_patch(${booking}, '{"status":"CANCELLED"}')`,
+    from: bookings,
+    where,
   });
 }
 

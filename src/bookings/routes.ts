@@ -39,7 +39,9 @@ const cancelBooking = createRoute({
     200: jsonResponse(MessageSchema, "Booking cancelled"),
     ...errorResponses(401, 404, 409, 422, 503),
   },
-  description: "Another user's booking answers 404, as if it did not exist. 409 `already_cancelled`.",
+  description:
+    "Another user's booking answers 404, as if it did not exist. 409 codes: `already_cancelled`, and `slot_started` once the slot " +
+    "has started: then only an admin may cancel, and that is recorded in the audit log (as is an admin cancelling someone else's booking).",
 });
 
 const listBookings = createRoute({

@@ -68,7 +68,7 @@ export const idempotencyKeys = sqliteTable(
   (table) => [primaryKey({ columns: [table.userId, table.key] })],
 );
 
-export const AUDIT_ACTIONS = ["category.create", "slot.create", "slot.update", "slot.delete", "user.promote", "user.demote"] as const;
+export const AUDIT_ACTIONS = ["category.create", "slot.create", "slot.update", "slot.delete", "booking.cancel", "user.promote", "user.demote"] as const;
 export type AuditAction = (typeof AUDIT_ACTIONS)[number];
 
 /** Written only by audit/record.ts and scripts/admin.ts; `before` and `after` are JSON. */
