@@ -2,7 +2,7 @@ import { env } from "cloudflare:workers";
 import { afterEach, beforeAll, describe, expect, it, vi } from "vitest";
 import type { ErrorBody } from "../src/http/errors";
 import type { SlotView } from "../src/slots/schemas";
-import { api, book, createSlot, createUser, createUsers, moveSlotInD1, type TestUser } from "./helpers";
+import { api, book, createSlot, createUser, createUsers, moveSlotInD1, whileWritesFail, type TestUser } from "./helpers";
 
 type AuditEntry = {
   id: number;
@@ -47,15 +47,10 @@ async function auditRowCount(): Promise<number> {
   return (await env.DB.prepare("SELECT COUNT(*) AS n FROM audit_log").first<{ n: number }>())!.n;
 }
 
-/** Makes every INSERT into audit_log fail inside D1 while `run` runs: a real D1 error, no mock. */
-async function whileAuditFails<T>(run: () => Promise<T>): Promise<T> {
+/** Makes every INSERT into audit_log fail inside D1 while `run` runs, without logging the 503s. */
+function whileAuditFails<T>(run: () => Promise<T>): Promise<T> {
   vi.spyOn(console, "error").mockImplementation(() => {});
-  await env.DB.prepare("CREATE TRIGGER injected_audit_failure BEFORE INSERT ON audit_log BEGIN SELECT RAISE(ABORT, 'injected audit failure'); END").run();
-  try {
-    return await run();
-  } finally {
-    await env.DB.prepare("DROP TRIGGER injected_audit_failure").run();
-  }
+  return whileWritesFail("audit_log", "INSERT", run);
 }
 
 async function newSlot(): Promise<SlotView> {

@@ -1,11 +1,10 @@
 import { env } from "cloudflare:workers";
-import { sign } from "hono/jwt";
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { AUDIENCE, ISSUER, issueToken, keyIdOf, TOKEN_LIFETIME_SECONDS } from "../src/auth/jwt";
+import { issueToken, keyIdOf } from "../src/auth/jwt";
 import { hashPassword, PBKDF2_ITERATIONS, verifyPassword } from "../src/auth/password";
 import app from "../src/index";
 import { AppError, type ErrorBody } from "../src/http/errors";
-import { api, createUser, type ApiResponse, type TestUser } from "./helpers";
+import { api, base64Url, createUser, nowSeconds, signed, validClaims, type ApiResponse, type Claims, type Signing, type TestUser } from "./helpers";
 
 // The secret vitest.config.ts gives the Worker; tokens signed with it are the server's own.
 const TEST_SECRET = "test-secret-not-for-production-0123456789";
@@ -13,12 +12,10 @@ const OTHER_SECRET = "another-secret-not-for-production-012345";
 const PASSWORD = "correct horse battery";
 
 type Token = { access_token: string; token_type: string };
-type Claims = { sub?: string; role?: string; iss?: string; aud?: string; iat?: number; exp?: number; nbf?: number };
 type Header = { alg: string; typ?: string; kid?: string };
 
 let emailCounter = 0;
 const uniqueEmail = () => `auth-${Date.now()}-${++emailCounter}@example.com`;
-const nowSeconds = () => Math.floor(Date.now() / 1000);
 
 function register(email: string, password = PASSWORD): Promise<ApiResponse<Token & ErrorBody>> {
   return api("POST", "/register", { body: { email, password } });
@@ -39,7 +36,6 @@ async function statusWithSecret(jwtSecret: string, token: string): Promise<numbe
   return response.status;
 }
 
-const base64Url = (text: string) => btoa(text).replace(/=+$/, "").replace(/\+/g, "-").replace(/\//g, "_");
 const base64UrlEncode = (value: unknown) => base64Url(JSON.stringify(value));
 
 function base64UrlDecode<T>(part: string): T {
@@ -68,23 +64,10 @@ function base64UrlDecodeBytes(part: string): number[] {
 const headerOf = (token: string) => base64UrlDecode<Header>(token.split(".")[0]);
 const claimsOf = (token: string) => base64UrlDecode<Claims>(token.split(".")[1]);
 
-/** The claims the server itself would issue for this user, now. */
-function validClaims(user: TestUser): Claims {
-  const now = nowSeconds();
-  return { sub: String(user.id), role: "USER", iss: ISSUER, aud: AUDIENCE, iat: now, exp: now + TOKEN_LIFETIME_SECONDS };
-}
-
 function validClaimsWithout(user: TestUser, claim: keyof Claims): Claims {
   const claims = validClaims(user);
   delete claims[claim];
   return claims;
-}
-
-type Signing = { secret?: string; alg?: "HS256" | "HS512"; kid?: string };
-
-/** A token signed by hono/jwt: with the server's secret, HS256 and that secret's kid unless told. */
-async function signed(claims: Claims, { secret = TEST_SECRET, alg = "HS256", kid }: Signing = {}): Promise<string> {
-  return sign(claims, { kty: "oct", k: base64Url(secret), alg, kid: kid ?? (await keyIdOf(secret)) });
 }
 
 async function bearer(claims: Claims, signing: Signing = {}): Promise<string> {
