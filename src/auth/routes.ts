@@ -22,6 +22,8 @@ const TokenSchema = z
   .openapi("Token", { description: "An HS256 JWT valid for one hour; send it as `Authorization: Bearer <token>`" });
 
 const register = createRoute({
+  operationId: "register",
+  security: [],
   method: "post",
   path: "/register",
   tags: ["Auth"],
@@ -38,6 +40,8 @@ const register = createRoute({
 });
 
 const login = createRoute({
+  operationId: "login",
+  security: [],
   method: "post",
   path: "/login",
   tags: ["Auth"],

@@ -13,6 +13,7 @@ import { slotObject, type Idempotency } from "../slots/slot-booking-object";
 import { BookingSchema, CalendarBookingSchema, calendarBookingColumns, IdempotencyHeader, NewBookingSchema } from "./schemas";
 
 const createBooking = createRoute({
+  operationId: "createBooking",
   method: "post",
   path: "/bookings",
   tags: ["Bookings"],
@@ -28,6 +29,7 @@ const createBooking = createRoute({
 });
 
 const cancelBooking = createRoute({
+  operationId: "cancelBooking",
   method: "delete",
   path: "/bookings/{booking_id}",
   tags: ["Bookings"],
@@ -45,6 +47,7 @@ const cancelBooking = createRoute({
 });
 
 const listBookings = createRoute({
+  operationId: "listBookings",
   method: "get",
   path: "/bookings",
   tags: ["Bookings"],

@@ -18,6 +18,8 @@ const NewCategory = z
   .openapi("NewCategory");
 
 const listCategories = createRoute({
+  operationId: "listCategories",
+  security: [],
   method: "get",
   path: "/categories",
   tags: ["Categories"],
@@ -30,6 +32,7 @@ const listCategories = createRoute({
 });
 
 const createCategory = createRoute({
+  operationId: "createCategory",
   method: "post",
   path: "/admin/categories",
   tags: ["Admin"],

@@ -21,6 +21,7 @@ const PreferencesSchema = z
   .openapi("Preferences");
 
 const setPreferences = createRoute({
+  operationId: "setPreferences",
   method: "post",
   path: "/user/preferences",
   tags: ["Preferences"],
@@ -35,6 +36,7 @@ const setPreferences = createRoute({
 });
 
 const getPreferences = createRoute({
+  operationId: "getPreferences",
   method: "get",
   path: "/user/preferences",
   tags: ["Preferences"],
@@ -51,6 +53,7 @@ const UserSchema = z.object({ id: z.number().int(), email: z.string(), role: z.e
 const RoleChange = z.object({ role: z.enum(ROLES) }).openapi("RoleChange");
 
 const setRole = createRoute({
+  operationId: "setUserRole",
   method: "put",
   path: "/admin/users/{user_id}/role",
   tags: ["Admin"],
