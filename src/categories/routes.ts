@@ -14,7 +14,12 @@ export const CategorySchema = z.object({ id: z.number().int(), name: z.string() 
 const categoryColumns = { id: categories.id, name: categories.name };
 
 const NewCategory = z
-  .object({ name: visibleText(100).openapi({ example: "Yoga", description: "Unique, compared in any case and ignoring invisible characters" }) })
+  .object({
+    name: visibleText(100).openapi({
+      example: "Yoga",
+      description: "Unique ignoring case and invisible characters; no control characters or bidirectional overrides",
+    }),
+  })
   .openapi("NewCategory");
 
 const listCategories = createRoute({

@@ -35,11 +35,7 @@ export function visibleText(maxLength: number) {
       if (!VISIBLE.test(text)) ctx.addIssue({ code: "custom", message: "must contain a visible character" });
       else if (text.length > maxLength) ctx.addIssue({ code: "custom", message: `must be at most ${maxLength} characters` });
     })
-    .openapi({
-      type: "string",
-      maxLength,
-      description: "Stored in NFC without surrounding spaces; no control characters or bidirectional overrides; at least one visible character",
-    });
+    .openapi({ type: "string", maxLength });
 }
 
 /**
