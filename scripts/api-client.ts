@@ -43,7 +43,7 @@ export function errorCode(body: unknown): string | undefined {
 type RequestOptions = { token?: Token; json?: unknown; clientAddress?: string };
 
 /** A distinct client address for the n-th simulated client, from the IPv6 documentation range. */
-export const clientAddress = (n: number) => `2001:db8::${n.toString(16)}`;
+export const clientAddress = (n: number) => `2001:db8:${n.toString(16)}::1`;
 
 export class ApiClient {
   constructor(readonly baseUrl: string) {}

@@ -40,10 +40,7 @@ export function localTarget(persistTo?: string): string[] {
   return persistTo === undefined ? ["--local"] : ["--local", "--persist-to", persistTo];
 }
 
-/** A SQL string literal: single quotes doubled. */
-export function sqlString(value: string): string {
-  return `'${value.replaceAll("'", "''")}'`;
-}
+export { sqlString } from "./sql";
 
 /** Prints the message to stderr and ends the process with the exit code. */
 export function fail(message: string, exitCode = 1): never {

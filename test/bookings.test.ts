@@ -11,6 +11,7 @@ import {
   createUser,
   createUsers,
   expectConsistent,
+  moveSlotInD1,
   settle,
   slotCounts,
   statusCounts,
@@ -129,6 +130,27 @@ describe("DELETE /bookings/{booking_id}", () => {
     const slotId = await createSlot();
     const booking = await book(owner, slotId);
     expect((await cancel(admin, booking.body.id)).status).toBe(404);
+  });
+
+  it("refuses its owner once the slot has started: 409 slot_started, and the place stays booked", async () => {
+    const user = await createUser();
+    const slotId = await createSlot();
+    const booking = await book(user, slotId);
+    await moveSlotInD1(slotId, -0.5);
+    const response = await cancel(user, booking.body.id);
+    expect(response.status).toBe(409);
+    expect(response.body.code).toBe("slot_started");
+    expect((await slotCounts(slotId)).booked_rows).toBe(1);
+  });
+
+  it("lets an admin cancel a booking whose slot has started, freeing the place", async () => {
+    const owner = await createUser();
+    const admin = await createUser("ADMIN");
+    const slotId = await createSlot();
+    const booking = await book(owner, slotId);
+    await moveSlotInD1(slotId, -0.5);
+    expect((await cancel(admin, booking.body.id)).status).toBe(200);
+    expect((await slotCounts(slotId)).booked_rows).toBe(0);
   });
 
   it("answers 409 already_cancelled for a booking cancelled before, freeing nothing twice", async () => {

@@ -1,7 +1,8 @@
 import { env, exports } from "cloudflare:workers";
 import { hc, type ClientResponse } from "hono/client";
 import { expect } from "vitest";
-import { issueToken } from "../src/auth/jwt";
+import { sign } from "hono/jwt";
+import { AUDIENCE, ISSUER, issueToken, keyIdOf, TOKEN_LIFETIME_SECONDS } from "../src/auth/jwt";
 import type { Role } from "../src/db/schema";
 import { toUtcIso } from "../src/db/time";
 import type { ErrorBody } from "../src/http/errors";
@@ -108,6 +109,28 @@ export async function createUser(role: Role = "USER"): Promise<TestUser> {
   return user;
 }
 
+export const nowSeconds = () => Math.floor(Date.now() / 1000);
+
+export const base64Url = (text: string) => btoa(text).replace(/=+$/, "").replace(/\+/g, "-").replace(/\//g, "_");
+
+export type Claims = { sub?: string; role?: string; iss?: string; aud?: string; iat?: number; exp?: number; nbf?: number };
+
+/** The claims the server itself would issue for this user, now. */
+export function validClaims(user: TestUser): Claims {
+  const now = nowSeconds();
+  return { sub: String(user.id), role: "USER", iss: ISSUER, aud: AUDIENCE, iat: now, exp: now + TOKEN_LIFETIME_SECONDS };
+}
+
+export type Signing = { secret?: string; alg?: "HS256" | "HS512"; kid?: string };
+
+/**
+ * A token signed by hono/jwt: with the server's secret (JWT_SECRET, a single key in tests), HS256
+ * and that secret's kid unless told. With validClaims, valid in every respect but those changed.
+ */
+export async function signed(claims: Claims, { secret = env.JWT_SECRET!, alg = "HS256", kid }: Signing = {}): Promise<string> {
+  return sign(claims, { kty: "oct", k: base64Url(secret), alg, kid: kid ?? (await keyIdOf(secret)) });
+}
+
 export function hoursFromNow(hours: number): string {
   return toUtcIso(new Date(Date.now() + hours * 3_600_000));
 }
@@ -128,6 +151,26 @@ export async function createSlot(
     .bind(categoryId, start, end, capacity)
     .first<{ id: number }>();
   return row!.id;
+}
+
+/**
+ * Moves a slot straight in D1 (behind its object's back) to start `startsInHours` from now, an
+ * hour long: with a negative number, a slot that has started.
+ */
+export async function moveSlotInD1(slotId: number, startsInHours: number): Promise<void> {
+  await env.DB.prepare("UPDATE time_slots SET start_time = ?, end_time = ? WHERE id = ?")
+    .bind(hoursFromNow(startsInHours), hoursFromNow(startsInHours + 1), slotId)
+    .run();
+}
+
+/** Makes every write of one kind to `table` fail inside D1 while `run` runs: a real D1 error, no mock. */
+export async function whileWritesFail<T>(table: string, operation: "INSERT" | "UPDATE", run: () => Promise<T>): Promise<T> {
+  await env.DB.prepare(`CREATE TRIGGER injected_failure BEFORE ${operation} ON ${table} BEGIN SELECT RAISE(ABORT, 'injected storage failure'); END`).run();
+  try {
+    return await run();
+  } finally {
+    await env.DB.prepare("DROP TRIGGER injected_failure").run();
+  }
 }
 
 /** What D1 holds for a slot: the maintained count and the actual number of BOOKED rows. */

@@ -2,7 +2,7 @@ import { env } from "cloudflare:workers";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { createApp, MAX_BODY_BYTES } from "../src/http/app";
 import type { ErrorBody } from "../src/http/errors";
-import { api, createUser, type ApiResponse } from "./helpers";
+import { api, createUser, whileWritesFail, type ApiResponse } from "./helpers";
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 const json = { "Content-Type": "application/json" };
@@ -130,14 +130,11 @@ describe("storage failures outside a slot object", () => {
   it("from a failing write answer the same 503 and generic body", async () => {
     vi.spyOn(console, "error").mockImplementation(() => {});
     const admin = await createUser("ADMIN");
-    await env.DB.prepare("CREATE TRIGGER injected_failure BEFORE INSERT ON categories BEGIN SELECT RAISE(ABORT, 'injected failure'); END").run();
-    try {
-      const response = await api<ErrorBody>("POST", "/admin/categories", { token: admin.token, body: { name: "Never" } });
-      expect(response.status).toBe(503);
-      expect(response.body).toStrictEqual(storageUnavailableBody);
-    } finally {
-      await env.DB.prepare("DROP TRIGGER injected_failure").run();
-    }
+    const response = await whileWritesFail("categories", "INSERT", () =>
+      api<ErrorBody>("POST", "/admin/categories", { token: admin.token, body: { name: "Never" } }),
+    );
+    expect(response.status).toBe(503);
+    expect(response.body).toStrictEqual(storageUnavailableBody);
   });
 });
 

@@ -1,9 +1,24 @@
 import { env } from "cloudflare:workers";
-import { sign } from "hono/jwt";
 import { beforeAll, describe, expect, it } from "vitest";
+import { keyIdOf } from "../src/auth/jwt";
 import type { ErrorBody } from "../src/http/errors";
 import type { SlotView } from "../src/slots/schemas";
-import { api, availableSpotsOf, book, createSlot, createUser, createUsers, hoursFromNow, slotCounts, statusCounts, errorOf } from "./helpers";
+import {
+  api,
+  availableSpotsOf,
+  book,
+  createSlot,
+  createUser,
+  createUsers,
+  errorOf,
+  hoursFromNow,
+  nowSeconds,
+  signed,
+  slotCounts,
+  statusCounts,
+  validClaims,
+  type TestUser,
+} from "./helpers";
 
 // Storage is shared by the tests of this file, so each test places its slots in a year of its own
 // and reads them back through `from`/`to` (or by id), never relying on the whole list's content.
@@ -185,21 +200,27 @@ describe("GET /slots: deleted slots", () => {
 });
 
 describe("GET /slots: authentication", () => {
-  const claims = (expiresInSeconds: number) => {
-    const now = Math.floor(Date.now() / 1000);
-    return { sub: "1", role: "USER", iat: now, exp: now + expiresInSeconds };
-  };
-
-  it.each([
+  // Each token is valid in every respect (a real user, kid, iss, aud, exp) but the one under test.
+  it.each<[string, (user: TestUser) => Promise<string>]>([
     ["a token that is not a JWT", async () => "Bearer not-a-jwt"],
-    ["a token signed with another key", async () => `Bearer ${await sign(claims(3600), "some-other-secret-0123456789", "HS256")}`],
-    ["an expired token", async () => `Bearer ${await sign(claims(-60), env.JWT_SECRET!, "HS256")}`],
+    [
+      "a token naming the server's key but signed with another",
+      async (user) => `Bearer ${await signed(validClaims(user), { secret: "some-other-secret-0123456789", kid: await keyIdOf(env.JWT_SECRET!) })}`,
+    ],
+    ["an expired token", async (user) => `Bearer ${await signed({ ...validClaims(user), iat: nowSeconds() - 7200, exp: nowSeconds() - 60 })}`],
     ["a scheme other than Bearer", async () => "Basic dXNlcjpwYXNz"],
   ])("refuses %s with 401 invalid_token", async (_case, authorization) => {
+    const user = await createUser();
     await createSlot();
-    const response = await api<ErrorBody>("GET", "/slots", { headers: { Authorization: await authorization() } });
+    const response = await api<ErrorBody>("GET", "/slots", { headers: { Authorization: await authorization(user) } });
     expect(errorOf(response)).toEqual({ status: 401, code: "invalid_token" });
     expect(response.headers.get("WWW-Authenticate")).toBe("Bearer");
+  });
+
+  it("accepts the same kind of token when nothing is wrong with it (the control for the refusals above)", async () => {
+    const user = await createUser();
+    const response = await api("GET", "/slots", { headers: { Authorization: `Bearer ${await signed(validClaims(user))}` } });
+    expect(response.status).toBe(200);
   });
 
   it("answers a valid token like an anonymous caller when the user has no preferences", async () => {

@@ -69,6 +69,7 @@ export const capacityBelowBookings = (maxCapacity: number, booked: number) =>
   new AppError(409, "capacity_below_bookings", `max_capacity cannot be ${maxCapacity}: ${booked} places are booked`);
 export const emailTaken = () => new AppError(409, "email_taken", "Email is already registered");
 export const categoryExists = (name: string) => new AppError(409, "category_exists", `Category "${name}" already exists`);
+export const lastAdmin = () => new AppError(409, "last_admin", "This is the last admin: promote another user before demoting it");
 // 413
 export const payloadTooLarge = (maxBytes: number) => new AppError(413, "payload_too_large", `Request body must be at most ${maxBytes} bytes`);
 // 422

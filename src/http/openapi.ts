@@ -57,6 +57,8 @@ export function configureOpenApi(app: OpenAPIHono<AppEnv>) {
         "Every error is JSON: " +
         JSON.stringify({ detail: "Slot is full", code: "slot_full" } satisfies ErrorBody),
     },
+    // Relative: the API is wherever this document is served from, locally or deployed.
+    servers: [{ url: "/", description: "The origin serving this document" }],
   });
   // The page loads Swagger UI's assets from a CDN, so none of it is bundled into the Worker.
   app.get("/docs", swaggerUI({ url: "/openapi.json" }));

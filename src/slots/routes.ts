@@ -13,6 +13,7 @@ import { slotObject } from "./slot-booking-object";
 import { NewSlot, SlotIdParams, SlotQuery, SlotSchema, SlotUpdate, startNotBeforeEnd, toSlotView } from "./schemas";
 
 const listSlots = createRoute({
+  operationId: "listSlots",
   method: "get",
   path: "/slots",
   tags: ["Slots"],
@@ -31,6 +32,7 @@ const admin = { tags: ["Admin"], security: bearerAuth };
 
 const createSlot = createRoute({
   ...admin,
+  operationId: "createSlot",
   method: "post",
   path: "/admin/slots",
   summary: "Create a time slot",
@@ -46,6 +48,7 @@ const createSlot = createRoute({
 
 const updateSlot = createRoute({
   ...admin,
+  operationId: "updateSlot",
   method: "put",
   path: "/admin/slots/{slot_id}",
   summary: "Change a time slot (partial)",
@@ -60,6 +63,7 @@ const updateSlot = createRoute({
 
 const deleteSlot = createRoute({
   ...admin,
+  operationId: "deleteSlot",
   method: "delete",
   path: "/admin/slots/{slot_id}",
   summary: "Delete a time slot, cancelling its bookings",

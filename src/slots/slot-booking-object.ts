@@ -1,8 +1,8 @@
 import { DurableObject } from "cloudflare:workers";
-import { and, eq, gt, isNull, lte, sql, type SQL } from "drizzle-orm";
+import { and, eq, gt, isNull, lte, or, sql, type SQL } from "drizzle-orm";
 import type { BatchItem } from "drizzle-orm/batch";
 import type { SQLiteTable } from "drizzle-orm/sqlite-core";
-import { auditSlotDeleted, auditSlotUpdated } from "../audit/record";
+import { auditBookingCancelled, auditSlotDeleted, auditSlotUpdated } from "../audit/record";
 import { bookingColumns, type BookingView } from "../bookings/schemas";
 import { database, type Database } from "../db/client";
 import { jsonObject } from "../db/json";
@@ -111,25 +111,33 @@ export class SlotBookingObject extends DurableObject<Env> {
     );
   }
 
-  /** Cancels a live booking on this slot held by the caller, or by anyone if the caller is an admin now. */
+  /**
+   * Cancels a live booking on this slot held by the caller, or by anyone if the caller is an admin
+   * now; once the slot has started, only an admin may. An admin's cancellation of someone else's
+   * booking, or after the start, is recorded in the audit log in the same batch.
+   */
   async cancel(slotId: number, bookingId: number, callerId: number, idempotency?: Idempotency): Promise<Outcome<null>> {
     return this.#serialized(() =>
       this.#idempotent(callerId, idempotency, async (remember) => {
+        const now = nowUtcIso();
         const callerIsAdmin = sql`EXISTS (SELECT 1 FROM ${users} WHERE ${users.id} = ${callerId} AND ${users.role} = 'ADMIN')`;
         const ownedByCaller = sql`(${bookings.userId} = ${callerId} OR ${callerIsAdmin})`;
+        const notStarted = sql`EXISTS (SELECT 1 FROM ${timeSlots} WHERE ${timeSlots.id} = ${slotId} AND ${timeSlots.startTime} > ${now})`;
         const thisBooking = and(eq(bookings.id, bookingId), eq(bookings.timeSlotId, slotId));
+        const live = and(thisBooking, eq(bookings.status, "BOOKED"));
+        const audit = auditBookingCancelled(this.#db, callerId, and(live, callerIsAdmin, sql`(${bookings.userId} <> ${callerId} OR NOT ${notStarted})`));
         const update = this.#db
           .update(bookings)
-          .set({ status: "CANCELLED", cancelledAt: nowUtcIso() })
-          .where(and(thisBooking, eq(bookings.status, "BOOKED"), ownedByCaller))
+          .set({ status: "CANCELLED", cancelledAt: now })
+          .where(and(live, ownedByCaller, or(notStarted, callerIsAdmin)))
           .returning({ id: bookings.id });
         const written = { from: bookings, where: eq(bookings.id, bookingId), outcomeJson: sql`json(${JSON.stringify({ ok: true, value: null })})` };
-        const [cancelled] = await this.#db.batch([update, ...remember(written)]);
+        const [, cancelled] = await this.#db.batch([audit, update, ...remember(written)]);
         if (cancelled.length === 0) {
           // Say why, without telling a stranger that someone else's booking exists.
           const visible = await this.#db.select({ status: bookings.status }).from(bookings).where(and(thisBooking, ownedByCaller)).get();
           if (!visible) throw bookingNotFound();
-          throw alreadyCancelled();
+          throw visible.status === "BOOKED" ? slotStarted() : alreadyCancelled();
         }
         if (this.#slot) this.#slot.bookedCount -= 1;
         return null;
