@@ -39,7 +39,7 @@ export type DevServer = {
   persistTo: string;
   /** The last lines wrangler printed. */
   output(): string;
-  /** Stops the whole process group (npx, wrangler, workerd) and waits until it is gone. Idempotent. */
+  /** Stops the whole process group (wrangler, workerd) and waits until it is gone. Idempotent. */
   stop(): Promise<void>;
 };
 
@@ -211,13 +211,13 @@ type WranglerProcess = {
 };
 
 /**
- * Starts `npx wrangler <args>` in its own process group (detached), so that stopping it stops
- * npx, wrangler and workerd at once, and registers it so that nothing outlives the script.
+ * Starts `wrangler <args>` in its own process group (detached), so that stopping it stops
+ * wrangler and workerd at once, and registers it so that nothing outlives the script.
  */
 function spawnWrangler(args: string[], echo = false): WranglerProcess {
   if (interrupted) throw new Error("interrupted"); // the script is winding down: start nothing new
-  const { command, args: commandArgs, cwd, env } = wranglerCommand(args);
-  const child = spawn(command, commandArgs, { cwd, env, detached: true, stdio: ["ignore", "pipe", "pipe"] });
+  const { command, args: commandArgs, cwd } = wranglerCommand(args);
+  const child = spawn(command, commandArgs, { cwd, detached: true, stdio: ["ignore", "pipe", "pipe"] });
   const exit = new Promise<number>((resolve, reject) => {
     child.once("error", reject);
     child.once("close", (code) => resolve(code ?? 1));
