@@ -61,7 +61,8 @@ export function freshAddress(): string {
 type CallOptions = { token?: string; json?: unknown };
 
 export async function call<T = unknown>(method: string, path: string, options: CallOptions = {}): Promise<{ status: number; body: T }> {
-  const headers: Record<string, string> = { "CF-Connecting-IP": "192.0.2.1" };
+  // no-cache: past the API's micro-cache (issue 8), so a read right after a change sees it.
+  const headers: Record<string, string> = { "CF-Connecting-IP": "192.0.2.1", "Cache-Control": "no-cache" };
   if (options.token) headers.Authorization = `Bearer ${options.token}`;
   if (options.json !== undefined) headers["Content-Type"] = "application/json";
   const response = await fetch(`${baseUrl}${path}`, { method, headers, body: options.json === undefined ? undefined : JSON.stringify(options.json) });

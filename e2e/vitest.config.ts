@@ -6,6 +6,8 @@ export default defineConfig({
   test: {
     include: ["e2e/**/*.test.ts"],
     environment: "node",
+    // Every test by name, with the reason of each skip (a route this API does not have yet).
+    reporters: ["verbose"],
     globalSetup: ["./e2e/server.ts"],
     fileParallelism: false,
     testTimeout: 60_000,

@@ -42,6 +42,8 @@ export function App() {
   const [features, setFeatures] = useState<Features>(NO_FEATURES);
   const [categories, setCategories] = useState<Category[]>([]);
   const [chosen, setChosen] = useState<number[]>([]);
+  // The picker waits for the saved choice, so that a click is never overwritten by it.
+  const [chosenLoaded, setChosenLoaded] = useState(false);
   const [weekStart, setWeekStart] = useState(() => startOfWeek(new Date()));
   const [slots, setSlots] = useState<Slot[] | undefined>(undefined);
   const [bookings, setBookings] = useState<Booking[]>([]);
@@ -62,6 +64,7 @@ export function App() {
     setSession(undefined);
     setBookings([]);
     setChosen([]);
+    setChosenLoaded(false);
     setOpened([]);
     setNotices({});
     setAuthError(reason);
@@ -122,18 +125,18 @@ export function App() {
   // On sign-in: the saved category choice, then the caller's bookings.
   useEffect(() => {
     if (!session) return;
-    void asUser((token) => request<{ preferred_categories: number[] }>("GET", "/user/preferences", { token })).then(
-      (preferences) => setChosen(preferences.preferred_categories),
-      () => undefined,
-    );
+    setChosenLoaded(false);
+    void asUser((token) => request<{ preferred_categories: number[] }>("GET", "/user/preferences", { token }))
+      .then((preferences) => setChosen(preferences.preferred_categories), () => undefined)
+      .finally(() => setChosenLoaded(true));
     void loadBookings(true);
   }, [session?.token]);
 
   // The open week: at once when it or the category choice changes, then every REVALIDATE_MS.
   useEffect(() => {
-    if (!session) return;
+    if (!session || !chosenLoaded) return;
     void loadSlots();
-  }, [session?.token, weekStart.getTime(), chosen.join(",")]);
+  }, [session?.token, chosenLoaded, weekStart.getTime(), chosen.join(",")]);
 
   useEffect(() => {
     const timer = setInterval(() => {
@@ -273,7 +276,7 @@ export function App() {
           <AuthForm error={authError} onSubmit={authenticate} />
         ) : (
           <>
-            <CategoryPicker categories={categories} chosen={chosen} onChange={chooseCategories} />
+            <CategoryPicker categories={categories} chosen={chosen} disabled={!chosenLoaded} onChange={chooseCategories} />
             {loadError && (
               <p class="error" role="alert">
                 {loadError}

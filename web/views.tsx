@@ -47,13 +47,13 @@ export function AuthForm(props: { error: string; onSubmit: (action: "login" | "r
   );
 }
 
-export function CategoryPicker(props: { categories: Category[]; chosen: number[]; onChange: (ids: number[]) => void }) {
+export function CategoryPicker(props: { categories: Category[]; chosen: number[]; disabled: boolean; onChange: (ids: number[]) => void }) {
   const change = (event: Event) => {
     const boxes = (event.currentTarget as HTMLFieldSetElement).querySelectorAll<HTMLInputElement>("input:checked");
     props.onChange([...boxes].map((box) => Number(box.value)));
   };
   return (
-    <fieldset class="panel categories" onChange={change}>
+    <fieldset class="panel categories" disabled={props.disabled} onChange={change}>
       <legend>Categories</legend>
       <p class="hint">Saved for your next visit. None chosen shows every category.</p>
       <div class="choices">
