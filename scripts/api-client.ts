@@ -1,36 +1,17 @@
-// A small typed client for the slotbook HTTP API, shared by scripts/restart-check.ts and scripts/bench.ts.
-// It talks to a running server (see scripts/dev-server.ts) the way any client would: JSON over HTTP.
+// A small client for the slotbook HTTP API, shared by scripts/restart-check.ts and scripts/bench.ts.
+// It talks to a running server (see scripts/dev-server.ts) the way any client would: JSON over
+// HTTP, through Hono's `hc` typed from the Worker's routes (AppType), so a change to a route's
+// schema breaks these scripts at compile time rather than at run time.
+import { hc, type ClientResponse } from "hono/client";
+import type { AppType } from "../src/index";
 
 export type Token = string;
 
-export type Slot = {
-  id: number;
-  category_id: number;
-  start_time: string;
-  end_time: string;
-  max_capacity: number;
-  available_spots: number;
-  waitlist_length: number;
-};
+type Client = ReturnType<typeof hc<AppType>>;
 
-export type Booking = {
-  id: number;
-  user_id: number;
-  time_slot_id: number;
-  status: "BOOKED" | "HELD" | "WAITLISTED" | "CANCELLED";
-  /** WAITLISTED only. */
-  position?: number;
-  /** HELD only. */
-  expires_at?: string;
-};
-
-/** An entry of GET /bookings: a booking with its slot's category and times. */
-export type CalendarBooking = Booking & { category_id: number; start_time: string; end_time: string };
-
-export type Category = { id: number; name: string };
-
-/** The API's one error shape. */
-export type ErrorBody = { detail: string; code: string };
+/** Shapes as the routes declare them. */
+export type Slot = Awaited<ReturnType<ApiClient["slots"]>>[number];
+export type CalendarBooking = Awaited<ReturnType<ApiClient["bookings"]>>[number];
 
 export type ApiResponse = { status: number; body: unknown };
 
@@ -50,86 +31,100 @@ export function errorCode(body: unknown): string | undefined {
   return typeof body === "object" && body !== null && "code" in body && typeof body.code === "string" ? body.code : undefined;
 }
 
-type RequestOptions = { token?: Token; json?: unknown; clientAddress?: string };
+/** A distinct client address for the n-th simulated client: a /64 of its own in the IPv6 documentation range. */
+export const clientAddress = (n: number) => `2001:db8:${n.toString(16)}::1`;
 
-/** A distinct client address for the n-th simulated client, from the IPv6 documentation range. */
-export const clientAddress = (n: number) => `2001:db8::${n.toString(16)}`;
+/** Reads a response's JSON body (or its text, when it is not JSON, so that an error message can show it). */
+async function bodyOf(response: Response): Promise<unknown> {
+  const text = await response.text();
+  try {
+    return text === "" ? null : JSON.parse(text);
+  } catch {
+    return text;
+  }
+}
 
 export class ApiClient {
-  constructor(readonly baseUrl: string) {}
+  readonly #client: Client;
+
+  constructor(readonly baseUrl: string) {
+    this.#client = hc<AppType>(baseUrl, { fetch: fetchWithTimeout });
+  }
 
   /**
-   * Sends one request; a JSON body is sent as application/json. Never throws on an HTTP status.
-   * `clientAddress` poses as that client (CF-Connecting-IP), so seeding many users is not
-   * mistaken for one address registering in bulk.
+   * Sends one request with a JSON body; never throws on an HTTP status. For requests whose
+   * answer the caller inspects itself, e.g. an expected refusal.
    */
-  async send(method: string, path: string, { token, json, clientAddress }: RequestOptions = {}): Promise<ApiResponse> {
-    const headers: Record<string, string> = {};
-    if (token !== undefined) headers.authorization = `Bearer ${token}`;
-    if (clientAddress !== undefined) headers["cf-connecting-ip"] = clientAddress;
+  async send(method: string, path: string, { token, json }: { token?: Token; json?: unknown } = {}): Promise<ApiResponse> {
+    const headers: Record<string, string> = { ...auth(token) };
     if (json !== undefined) headers["content-type"] = "application/json";
-    const response = await fetch(new URL(path, this.baseUrl), {
-      method,
-      headers,
-      body: json === undefined ? undefined : JSON.stringify(json),
-      signal: AbortSignal.timeout(60_000),
-    });
-    const text = await response.text();
-    let body: unknown = text;
-    try {
-      body = text === "" ? null : JSON.parse(text);
-    } catch {
-      // Not JSON: keep the text, so that an error message can show it.
-    }
-    return { status: response.status, body };
+    const body = json === undefined ? undefined : JSON.stringify(json);
+    const response = await fetchWithTimeout(new URL(path, this.baseUrl), { method, headers, body });
+    return { status: response.status, body: await bodyOf(response) };
   }
 
-  /** Sends one request and returns its body, or throws UnexpectedResponse if the status is not `expected`. */
-  async expect<T>(expected: number, method: string, path: string, options: RequestOptions = {}): Promise<T> {
-    const response = await this.send(method, path, options);
-    if (response.status !== expected) throw new UnexpectedResponse(`${method} ${path}`, expected, response);
-    return response.body as T;
-  }
-
-  async register(email: string, password: string, clientAddress?: string): Promise<Token> {
-    return (await this.expect<{ access_token: Token }>(201, "POST", "/register", { json: { email, password }, clientAddress })).access_token;
+  async register(email: string, password: string, address?: string): Promise<Token> {
+    const headers: Record<string, string> = address === undefined ? {} : { "cf-connecting-ip": address };
+    return (await expect("POST /register", 201, this.#client.register.$post({ json: { email, password } }, { headers }))).access_token;
   }
 
   async login(email: string, password: string): Promise<Token> {
-    return (await this.expect<{ access_token: Token }>(200, "POST", "/login", { json: { email, password } })).access_token;
+    return (await expect("POST /login", 200, this.#client.login.$post({ json: { email, password } }))).access_token;
   }
 
-  async createCategory(admin: Token, name: string): Promise<Category> {
-    return this.expect<Category>(201, "POST", "/admin/categories", { token: admin, json: { name } });
+  async createCategory(admin: Token, name: string) {
+    return expect("POST /admin/categories", 201, this.#client.admin.categories.$post({ json: { name } }, { headers: auth(admin) }));
   }
 
-  async categories(): Promise<Category[]> {
-    return this.expect<Category[]>(200, "GET", "/categories");
+  async categories() {
+    return expect("GET /categories", 200, this.#client.categories.$get());
   }
 
-  async createSlot(
-    admin: Token,
-    slot: { category_id: number; start_time: string; end_time: string; max_capacity: number },
-  ): Promise<Slot> {
-    return this.expect<Slot>(201, "POST", "/admin/slots", { token: admin, json: slot });
+  async createSlot(admin: Token, slot: { category_id: number; start_time: string; end_time: string; max_capacity: number }) {
+    return expect("POST /admin/slots", 201, this.#client.admin.slots.$post({ json: slot }, { headers: auth(admin) }));
   }
 
-  /** GET /slots, by start time. Without a token and without `query`, every slot. */
-  async slots(query = ""): Promise<Slot[]> {
-    return this.expect<Slot[]>(200, "GET", `/slots${query}`);
+  /** GET /slots, by start time: every slot, as no token is sent. */
+  async slots() {
+    return expect("GET /slots", 200, this.#client.slots.$get({ query: {} }));
   }
 
-  async book(token: Token, slotId: number): Promise<Booking> {
-    return this.expect<Booking>(201, "POST", "/bookings", { token, json: { time_slot_id: slotId } });
+  async book(token: Token, slotId: number) {
+    return expect("POST /bookings", 201, this.#client.bookings.$post({ json: { time_slot_id: slotId }, header: {} }, { headers: auth(token) }));
   }
 
   async cancel(token: Token, bookingId: number): Promise<void> {
-    await this.expect(200, "DELETE", `/bookings/${bookingId}`, { token });
+    const param = { booking_id: String(bookingId) };
+    await expect("DELETE /bookings/{booking_id}", 200, this.#client.bookings[":booking_id"].$delete({ param, header: {} }, { headers: auth(token) }));
   }
 
-  async bookings(token: Token): Promise<CalendarBooking[]> {
-    return this.expect<CalendarBooking[]>(200, "GET", "/bookings", { token });
+  async bookings(token: Token) {
+    return expect("GET /bookings", 200, this.#client.bookings.$get({}, { headers: auth(token) }));
   }
+}
+
+/** Every request gives up after a minute, so that a stuck server fails the script rather than hanging it. */
+function fetchWithTimeout(input: RequestInfo | URL, init?: RequestInit): Promise<Response> {
+  return fetch(input, { ...init, signal: AbortSignal.timeout(60_000) });
+}
+
+function auth(token: Token | undefined): Record<string, string> {
+  return token === undefined ? {} : { authorization: `Bearer ${token}` };
+}
+
+/**
+ * The body of a response with the `expected` status, typed as the route declares that status;
+ * any other status throws UnexpectedResponse.
+ */
+async function expect<R extends ClientResponse<unknown, number, string>, S extends number>(
+  request: string,
+  expected: S,
+  pending: Promise<R>,
+): Promise<R extends ClientResponse<infer Body, S, "json"> ? Body : never> {
+  const response = await pending;
+  const body = await bodyOf(response as unknown as Response);
+  if (response.status !== expected) throw new UnexpectedResponse(request, expected, { status: response.status, body });
+  return body as R extends ClientResponse<infer Body, S, "json"> ? Body : never;
 }
 
 /** An instant `hours` from now, in the API's output format (UTC, whole seconds, `Z`). */

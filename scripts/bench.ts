@@ -1,4 +1,4 @@
-// Load benchmark of the main routes against a local `wrangler dev` with fresh state, with autocannon.
+// Load benchmark of the main routes against the Worker in local workerd with fresh state, with autocannon.
 // Absolute numbers depend on the machine and on whatever else runs on it; the ratios to `health`,
 // measured in the same run, are what the targets are about.
 import autocannon from "autocannon";
@@ -15,7 +15,8 @@ type ScenarioName = (typeof SCENARIO_NAMES)[number];
 
 const USAGE = `Usage: npm run bench [-- options]
 
-Builds the Worker once and serves it with \`wrangler dev\` on a free loopback port with a fresh,
+Builds the Worker once and serves it with wrangler's dev server (unstable_startWorker: workerd,
+as \`wrangler dev\`, without the DevTools inspector) on a free loopback port with a fresh,
 temporary state (edits to src/ during the run do not reload it); seeds it through the API
 (1 extra category, 100 slots in 5 categories, 1,000 users); then loads each scenario with
 autocannon after a warm-up, and prints one table with each scenario's requests/s as a ratio to
@@ -42,7 +43,8 @@ Options:
   --watchers <n>      WebSockets watching the slot in cancel-rebook-watched (default 200)
   --only <a,b>        run only these scenarios (health always runs: it is the baseline)
   --json              print the results as JSON on stdout instead of the table (progress stays on stderr)
-  --verbose           show wrangler's output as it runs
+  --verbose           wrangler logs at level "log" instead of "warn" (never "info": a line per
+                      request, printed by this process, would skew the results)
   --help              show this help
 
 Targets: book-full ≥ 0.5 × health, slots ≥ 0.4 × health, book-spread ≥ 0.2 × health (requests/s);
@@ -569,7 +571,9 @@ async function main(options: Options): Promise<void> {
   const persistTo = join(scratch.path, "state");
   // A snapshot of src/: an edit during the run must not reload the Worker under load.
   const worker = await buildWorker(join(scratch.path, "worker"));
-  const server = await startDevServer({ persistTo, worker, jwtSecret: randomSecret(), echo: options.verbose });
+  // wrangler's side of the server runs in this process, next to autocannon, but does no work per
+  // request (workerd serves them), so it does not take CPU from the load generator.
+  const server = await startDevServer({ persistTo, worker, jwtSecret: randomSecret(), logLevel: options.verbose ? "log" : undefined });
   progress(`Server up at ${server.baseUrl} (state in ${persistTo}).`);
   const api = new ApiClient(server.baseUrl);
   const seeded = await seed(api, persistTo, options.users);

@@ -1,72 +1,49 @@
-// Starts and stops throw-away `wrangler dev` servers for scripts (restart check, benchmark):
-// a free loopback port, its own state directory, its own JWT secret, and nothing left running
-// afterwards, also when the script fails or is interrupted (Ctrl-C).
-import { spawn } from "node:child_process";
+// Starts and stops throw-away local servers for scripts (restart check, benchmark) with wrangler's
+// own API, `unstable_startWorker` (what `wrangler dev` runs on): a free loopback port, its own state
+// directory and JWT secret, and nothing left running afterwards, also when the script fails or is
+// interrupted (Ctrl-C).
+import { spawn, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { mkdtempSync, rmSync } from "node:fs";
-import { createServer } from "node:net";
 import { constants, tmpdir } from "node:os";
 import { join } from "node:path";
-import { DATABASE, localTarget, projectRoot, sqlString, wranglerCommand } from "./wrangler";
+import { DATABASE, localTarget, projectRoot, sqlString, startWorker, wranglerCommand } from "./wrangler";
 
 export const LOOPBACK = "127.0.0.1";
 
 export type DevServerOptions = {
-  /** The state directory (D1 and Durable Object storage), passed as --persist-to. */
+  /** The state directory (D1 and Durable Object storage), as `wrangler dev --persist-to`. */
   persistTo: string;
-  /**
-   * A Worker built by `buildWorker`, served as it is (--no-bundle). Without it, wrangler dev builds
-   * src/ itself and reloads the Worker whenever a file there changes, also in the middle of a run.
-   */
-  worker?: string;
-  /** The JWT_SECRET the Worker signs tokens with, passed as --var JWT_SECRET:<secret>. */
+  /** A Worker built by `buildWorker`, served as it is: later edits to src/ do not reach it. */
+  worker: string;
+  /** The JWT_SECRET the Worker signs tokens with. */
   jwtSecret: string;
   /**
-   * wrangler's --log-level. Default "warn": at "info" wrangler logs every request, which costs CPU
-   * in the wrangler process and skews a benchmark.
+   * wrangler's log level. Default "warn" (warnings and errors, to stderr). At "info" wrangler logs
+   * every request, which costs CPU in this process and skews a benchmark.
    */
   logLevel?: "debug" | "info" | "log" | "warn" | "error" | "none";
-  /** How long to wait for GET /health to answer, in ms. Default 90 s. */
+  /** How long to wait for the server to answer GET /health, in ms. Default 90 s. */
   readyTimeoutMs?: number;
-  /** Also copy wrangler's output to stderr as it arrives (it is always kept for error messages). */
-  echo?: boolean;
 };
 
 export type DevServer = {
   /** e.g. http://127.0.0.1:40123 */
   baseUrl: string;
-  port: number;
   persistTo: string;
-  /** The last lines wrangler printed. */
-  output(): string;
-  /** Stops the whole process group (npx, wrangler, workerd) and waits until it is gone. Idempotent. */
+  /** Stops the server (workerd exits; the state stays on disk). Idempotent. */
   stop(): Promise<void>;
 };
 
-/** Process groups started here and still running (with how to stop each), and temporary directories not yet removed. */
-const runningGroups = new Map<number, () => Promise<void>>();
+/** Servers still running, wrangler commands still running, temporary directories not yet removed. */
+const runningServers = new Set<DevServer>();
+const runningCommands = new Set<ChildProcess>();
 const temporaryDirectories = new Set<string>();
 let handlersInstalled = false;
-/** Set by Ctrl-C and friends: nothing new may start while the script winds down. */
-let interrupted = false;
 
-/** A random secret for --var JWT_SECRET:<secret> (hex, so no ':' or shell-special characters). */
+/** A random secret for JWT_SECRET. */
 export function randomSecret(): string {
   return randomBytes(32).toString("hex");
-}
-
-/** A TCP port on the loopback address that nothing listens on right now. */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.unref();
-    server.once("error", reject);
-    server.listen(0, LOOPBACK, () => {
-      const address = server.address();
-      const port = typeof address === "object" && address !== null ? address.port : undefined;
-      server.close(() => (port === undefined ? reject(new Error("could not read the port of a listening socket")) : resolve(port)));
-    });
-  });
 }
 
 /**
@@ -101,8 +78,8 @@ export async function buildWorker(outdir: string): Promise<string> {
 
 /** Applies the D1 migrations to the local database in `persistTo`. Throws with wrangler's output on failure. */
 export async function applyMigrations(persistTo: string): Promise<void> {
-  const { status, stdout, output } = await runWrangler(["d1", "migrations", "apply", DATABASE, ...localTarget(persistTo)]);
-  if (status !== 0) throw new Error(`Applying the D1 migrations failed (wrangler exited with ${status}):\n${output || stdout}`);
+  const { status, output } = await runWrangler(["d1", "migrations", "apply", DATABASE, ...localTarget(persistTo)]);
+  if (status !== 0) throw new Error(`Applying the D1 migrations failed (wrangler exited with ${status}):\n${output}`);
 }
 
 /** Runs SQL on the local database in `persistTo` and returns the rows of its result sets. */
@@ -119,26 +96,58 @@ export async function promoteToAdmin(persistTo: string, email: string): Promise<
 }
 
 /**
- * Applies the migrations to `persistTo`, then starts `wrangler dev` on a free loopback port with
- * that state and secret, and resolves once GET /health answers. If the port was taken in the
- * meantime (wrangler exits with "Address already in use"), tries another one.
+ * Applies the migrations to `persistTo`, then serves `worker` with that state and secret on a
+ * loopback port the system picks, and resolves once GET /health answers.
  */
 export async function startDevServer(options: DevServerOptions): Promise<DevServer> {
   installHandlers();
-  await applyMigrations(options.persistTo);
-  for (let attempt = 1; ; attempt++) {
-    const port = await freePort();
-    try {
-      return await launch(port, options);
-    } catch (error) {
-      if (!(error instanceof PortTaken) || attempt === 3) throw error;
-    }
+  const { persistTo, worker: entrypoint, jwtSecret, logLevel = "warn", readyTimeoutMs = 90_000 } = options;
+  await applyMigrations(persistTo);
+  const worker = await startWorker({
+    config: join(projectRoot, "wrangler.toml"),
+    entrypoint,
+    build: { bundle: false },
+    bindings: { JWT_SECRET: { type: "plain_text", value: jwtSecret } },
+    dev: { server: { hostname: LOOPBACK, port: 0 }, inspector: false, persist: persistTo, logLevel, watch: false },
+  }).catch((error: Error) => {
+    throw new Error(`Starting the server failed: ${error.message}`); // wrangler has stopped what it started
+  });
+  let stopping: Promise<void> | undefined;
+  // teardown(), not dispose(): dispose() first waits for the server to be ready, forever if it never is.
+  const stop = () => (stopping ??= worker.raw.teardown().finally(() => runningServers.delete(server)));
+  const server: DevServer = { baseUrl: "", persistTo, stop };
+  runningServers.add(server);
+
+  // wrangler reports failures (the Worker throws at startup, say) as events, and logs them only at
+  // "debug": while starting they fail the start, afterwards they are printed.
+  let starting = true;
+  let failStart: (error: Error) => void = () => undefined;
+  const failed = new Promise<never>((_, reject) => (failStart = reject));
+  worker.raw.on("error", (event: { reason?: string; cause?: { message?: string } }) => {
+    const message = `${event.reason ?? "wrangler reported an error"}${event.cause?.message ? `: ${event.cause.message}` : ""}`;
+    if (starting) failStart(new Error(message));
+    else console.error(`wrangler: ${message}`);
+  });
+  const timer = setTimeout(() => failStart(new Error(`not ready within ${readyTimeoutMs / 1000} s`)), readyTimeoutMs);
+  try {
+    server.baseUrl = (await Promise.race([worker.url, failed])).origin;
+    const health = await Promise.race([fetch(`${server.baseUrl}/health`), failed]);
+    const body = await health.text();
+    if (health.status !== 200 || !body.includes('"ok"')) throw new Error(`GET /health answered ${health.status} ${body}`);
+  } catch (error) {
+    await stop().catch(() => undefined); // teardown rethrows the failure we are about to report
+    throw new Error(`Starting the server failed: ${(error as Error).message}`);
+  } finally {
+    starting = false;
+    clearTimeout(timer);
+    failed.catch(() => undefined);
   }
+  return server;
 }
 
 /** Stops every server started here that is still running, and removes the temporary directories. */
 export async function stopEverything(): Promise<void> {
-  await Promise.all([...runningGroups.values()].map((stop) => stop()));
+  await Promise.allSettled([...runningServers].map((server) => server.stop()));
   for (const path of temporaryDirectories) rmSync(path, { recursive: true, force: true });
   temporaryDirectories.clear();
 }
@@ -153,7 +162,6 @@ export async function runScript(main: () => Promise<void>): Promise<void> {
     await main();
   } catch (error) {
     process.exitCode = 1;
-    if (interrupted) return; // the signal handler is cleaning up and sets the exit code
     console.error(`\nFAILED: ${error instanceof Error ? error.message : String(error)}`);
     if (process.env.DEBUG && error instanceof Error) console.error(error.stack);
   } finally {
@@ -161,143 +169,27 @@ export async function runScript(main: () => Promise<void>): Promise<void> {
   }
 }
 
-class PortTaken extends Error {}
-
-async function launch(port: number, options: DevServerOptions): Promise<DevServer> {
-  const { persistTo, worker, jwtSecret, logLevel = "warn", readyTimeoutMs = 90_000, echo = false } = options;
-  // A script path given, wrangler would look for the configuration next to it: name ours.
-  const source = worker === undefined ? [] : [worker, "--no-bundle", "--config", join(projectRoot, "wrangler.toml")];
-  const args = [
-    "dev",
-    ...source,
-    "--ip",
-    LOOPBACK,
-    "--port",
-    String(port),
-    "--persist-to",
-    persistTo,
-    "--var",
-    `JWT_SECRET:${jwtSecret}`,
-    "--log-level",
-    logLevel,
-    "--show-interactive-dev-session=false",
-  ];
-  const wranglerDev = spawnWrangler(args, echo);
-  let exited = false;
-  const markExited = () => (exited = true);
-  void wranglerDev.exit.then(markExited, markExited);
-
-  const baseUrl = `http://${LOOPBACK}:${port}`;
-  try {
-    await waitForHealth(baseUrl, readyTimeoutMs, () => exited);
-  } catch (error) {
-    await wranglerDev.stop();
-    const log = wranglerDev.output();
-    if (/address already in use/i.test(log)) throw new PortTaken(`port ${port} was taken`);
-    throw new Error(`${(error as Error).message}\n--- wrangler output ---\n${log || "(none)"}\n-----------------------`);
-  }
-  return { baseUrl, port, persistTo, output: wranglerDev.output, stop: wranglerDev.stop };
-}
-
-type WranglerProcess = {
-  /** Resolves with the exit code (1 if killed by a signal) once the process has exited. */
-  exit: Promise<number>;
-  /** Everything written to stdout. */
-  stdout(): string;
-  /** The last 200 lines written to stdout and stderr. */
-  output(): string;
-  /** Stops the whole process group and waits until it is gone. Idempotent. */
-  stop(): Promise<void>;
-};
-
-/**
- * Starts `npx wrangler <args>` in its own process group (detached), so that stopping it stops
- * npx, wrangler and workerd at once, and registers it so that nothing outlives the script.
- */
-function spawnWrangler(args: string[], echo = false): WranglerProcess {
-  if (interrupted) throw new Error("interrupted"); // the script is winding down: start nothing new
-  const { command, args: commandArgs, cwd, env } = wranglerCommand(args);
-  const child = spawn(command, commandArgs, { cwd, env, detached: true, stdio: ["ignore", "pipe", "pipe"] });
-  const exit = new Promise<number>((resolve, reject) => {
-    child.once("error", reject);
-    child.once("close", (code) => resolve(code ?? 1));
-  });
-  const pgid = child.pid;
-  let stdout = "";
-  const lines: string[] = [];
-  const keep = (chunk: Buffer) => {
-    if (echo) process.stderr.write(chunk);
-    lines.push(...chunk.toString("utf8").split("\n"));
-    if (lines.length > 200) lines.splice(0, lines.length - 200);
-  };
-  child.stdout.on("data", (chunk: Buffer) => {
-    stdout += chunk.toString("utf8");
-    keep(chunk);
-  });
-  child.stderr.on("data", keep);
-
-  let stopping: Promise<void> | undefined;
-  const stop = () =>
-    (stopping ??= pgid === undefined ? Promise.resolve() : stopGroup(pgid, exit).finally(() => runningGroups.delete(pgid)));
-  if (pgid !== undefined) {
-    runningGroups.set(pgid, stop);
-    // A group whose leader exited may still hold children (workerd): stop() makes sure of it.
-    void exit.then(stop, stop);
-  }
-  return { exit, stdout: () => stdout, output: () => lines.join("\n").trim(), stop };
-}
-
-/** Runs a short wrangler command (migrations, SQL) to completion and returns its exit code and output. */
+/** Runs a short wrangler command (build, migrations, SQL) to completion; returns its exit code, stdout, and stdout and stderr together. */
 async function runWrangler(args: string[]): Promise<{ status: number; stdout: string; output: string }> {
-  const run = spawnWrangler(args);
-  const status = await run.exit;
-  await run.stop();
-  return { status, stdout: run.stdout(), output: run.output() };
-}
-
-async function waitForHealth(baseUrl: string, timeoutMs: number, hasExited: () => boolean): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    if (hasExited()) throw new Error("wrangler dev exited before the API answered GET /health");
-    try {
-      const response = await fetch(`${baseUrl}/health`, { signal: AbortSignal.timeout(2_000) });
-      const body = await response.text();
-      if (response.status === 200 && body.includes('"ok"')) return;
-    } catch {
-      // Not listening yet.
-    }
-    if (Date.now() > deadline) throw new Error(`GET ${baseUrl}/health did not answer within ${timeoutMs / 1000} s`);
-    await sleep(150);
-  }
-}
-
-/** SIGTERM to the group, SIGKILL if it is still there after 10 s; resolves when the whole group is gone. */
-async function stopGroup(pgid: number, leaderExit: Promise<unknown>): Promise<void> {
-  if (signalGroup(pgid, "SIGTERM") && !(await groupGone(pgid, 10_000))) {
-    signalGroup(pgid, "SIGKILL");
-    if (!(await groupGone(pgid, 5_000))) console.error(`warning: process group ${pgid} (wrangler) is still there after SIGKILL`);
-  }
-  await leaderExit.catch(() => undefined);
-}
-
-/** Sends a signal to a process group; false if the group no longer exists. */
-function signalGroup(pgid: number, signal: NodeJS.Signals | 0): boolean {
+  const { command, args: commandArgs, cwd } = wranglerCommand(args);
+  const child = spawn(command, commandArgs, { cwd, stdio: ["ignore", "pipe", "pipe"] });
+  runningCommands.add(child);
+  let stdout = "";
+  let output = "";
+  child.stdout.on("data", (chunk: Buffer) => {
+    stdout += chunk;
+    output += chunk;
+  });
+  child.stderr.on("data", (chunk: Buffer) => (output += chunk));
   try {
-    process.kill(-pgid, signal);
-    return true;
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === "ESRCH") return false;
-    throw error;
+    const status = await new Promise<number>((resolve, reject) => {
+      child.once("error", reject);
+      child.once("close", (code) => resolve(code ?? 1));
+    });
+    return { status, stdout, output: output.trim() };
+  } finally {
+    runningCommands.delete(child);
   }
-}
-
-async function groupGone(pgid: number, timeoutMs: number): Promise<boolean> {
-  const deadline = Date.now() + timeoutMs;
-  while (signalGroup(pgid, 0)) {
-    if (Date.now() > deadline) return false;
-    await sleep(50);
-  }
-  return true;
 }
 
 export function sleep(ms: number): Promise<void> {
@@ -305,29 +197,21 @@ export function sleep(ms: number): Promise<void> {
 }
 
 /**
- * Ctrl-C, SIGTERM and SIGHUP stop the servers gracefully and then exit; a second signal, or an
- * exit through process.exit() with servers still up, kills their groups at once.
+ * Ctrl-C, SIGTERM and SIGHUP end the script at once (exit code 128 + the signal's number); on
+ * exit, wrangler's own exit hook kills the servers' workerd processes, and the handler below ends
+ * the wrangler commands still running and removes the temporary directories.
  */
 function installHandlers(): void {
   if (handlersInstalled) return;
   handlersInstalled = true;
   for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"] as const) {
     process.on(signal, () => {
-      const code = 128 + constants.signals[signal];
-      if (interrupted) process.exit(code); // the "exit" handler below kills what is left
-      interrupted = true;
-      console.error(`\n${signal}: stopping the dev server(s) and cleaning up...`);
-      void stopEverything().finally(() => process.exit(code));
+      console.error(`\n${signal}: stopping the server(s) and cleaning up...`);
+      process.exit(128 + constants.signals[signal]);
     });
   }
   process.on("exit", () => {
-    for (const pgid of runningGroups.keys()) {
-      try {
-        signalGroup(pgid, "SIGKILL");
-      } catch {
-        // Best effort: the process is exiting.
-      }
-    }
+    for (const child of runningCommands) child.kill("SIGTERM"); // wrangler stops its own workerd on SIGTERM
     for (const path of temporaryDirectories) rmSync(path, { recursive: true, force: true, maxRetries: 3 });
   });
 }

@@ -8,18 +8,19 @@ import { buildWorker, promoteToAdmin, randomSecret, runScript, startDevServer, t
 const USAGE = `Usage: npm run test:restart [-- --help] [-- --keep-state] [-- --verbose]
 
 Checks that the API's state is durable across a restart of the server:
-  1. builds the Worker once, then serves it with \`wrangler dev\` on a free loopback port with a
-     fresh, temporary state directory
+  1. builds the Worker once, then serves it with wrangler's dev server (unstable_startWorker:
+     workerd, as \`wrangler dev\`) on a free loopback port with a fresh, temporary state directory
   2. through the API: registers users and an admin (promoted with wrangler d1 execute), creates
      slots, books (a slot to full, others partly), cancels some bookings, and records GET /slots
      and every user's GET /bookings
-  3. stops the server and starts it again on the same state directory and JWT secret
+  3. stops the server (its workerd processes exit; the old address must stop answering) and
+     starts it again on the same state directory and JWT secret
   4. checks that every booking and every available_spots is unchanged, that booking the full slot
      still answers 409 slot_full (its Durable Object rebuilt the count from D1), and that booking
      a slot with room still succeeds
 
   --keep-state   keep the state directory (its path is printed) instead of deleting it
-  --verbose      show wrangler's output as it runs
+  --verbose      wrangler logs at level "info" (every request) instead of "warn"
   --help         show this help
 
 Exit code 0 when everything matches, 1 with a description of the first mismatch otherwise.`;
@@ -75,7 +76,7 @@ async function main(options: Options): Promise<void> {
   // Both servers run the same build of the Worker, whatever happens to src/ meanwhile.
   const worker = await buildWorker(join(scratch.path, "worker"));
   const jwtSecret = randomSecret();
-  const serverOptions = { persistTo, worker, jwtSecret, echo: options.verbose };
+  const serverOptions = { persistTo, worker, jwtSecret, logLevel: options.verbose ? ("info" as const) : undefined };
   const log = (message: string) => console.log(message);
   const run = `${Date.now().toString(36)}`;
   const emailOf = (name: string) => `${name}-${run}@restart-check.test`;
@@ -140,7 +141,10 @@ async function main(options: Options): Promise<void> {
   log(`Before the restart: ${slotsBefore.length} slots, ${bookingCount} bookings (${liveCount} live, ${bookingCount - liveCount} cancelled).`);
 
   await server.stop();
-  log("Server 1 stopped.");
+  // A real restart: nothing may answer on the old address any more.
+  const stillUp = await fetch(`${server.baseUrl}/health`, { signal: AbortSignal.timeout(5_000) }).then(() => true, () => false);
+  check(!stillUp, `Server 1 still answers at ${server.baseUrl} after it was stopped`);
+  log("Server 1 stopped (its address no longer answers).");
 
   server = await startDevServer(serverOptions);
   log(`Server 2 up at ${server.baseUrl} (same state directory, same JWT secret)`);

@@ -7,6 +7,7 @@ import { parseArgs } from "node:util";
 import { hashPassword } from "../src/auth/password";
 import type { Role } from "../src/db/schema";
 import { toUtcIso as utcIso } from "../src/db/time";
+import { DEMO_ACCOUNTS } from "./demo-accounts";
 import { DATABASE, fail, projectRoot, sqlString, wrangler } from "./wrangler";
 
 const USAGE = `Usage: npm run setup [-- --help]
@@ -16,12 +17,6 @@ Prepares the local development environment; running it again changes nothing:
   2. applies the D1 migrations to the local database
   3. adds a demo admin, a demo user and, unless upcoming slots exist, a week of slots`;
 
-type DemoUser = { email: string; password: string; role: Role };
-
-const DEMO_USERS: DemoUser[] = [
-  { email: "admin@slotbook.dev", password: "slotbook-admin", role: "ADMIN" },
-  { email: "user@slotbook.dev", password: "slotbook-user", role: "USER" },
-];
 /** The default categories inserted by migrations/0001_initial.sql. */
 const CATEGORIES = ["Fitness", "Consultation", "Workshop", "Venue"];
 const SLOT_HOURS_UTC = [9, 12, 17];
@@ -77,7 +72,7 @@ function createDevVars(): void {
 
 async function seed(): Promise<void> {
   const users = await Promise.all(
-    DEMO_USERS.map(async ({ email, password, role }) => ({ email, role, passwordHash: await hashPassword(password) })),
+    DEMO_ACCOUNTS.map(async ({ email, password, role }) => ({ email, role, passwordHash: await hashPassword(password) })),
   );
   const directory = mkdtempSync(join(tmpdir(), "slotbook-seed-"));
   const file = join(directory, "seed.sql");
@@ -113,12 +108,13 @@ async function main(): Promise<void> {
   await seed();
 
   console.log(`
-Local setup done. Start the API with \`npm start\` (or \`npx wrangler dev\`), then open:
+Local setup done. Start the API with \`npm start\`, then open:
+  Page  ${BASE_URL}/
   API   ${BASE_URL}
   Docs  ${BASE_URL}/docs
 
 Demo accounts:`);
-  for (const { email, password, role } of DEMO_USERS) console.log(`  ${role.padEnd(5)}  ${email}  password: ${password}`);
+  for (const { email, password, role } of DEMO_ACCOUNTS) console.log(`  ${role.padEnd(5)}  ${email}  password: ${password}`);
 }
 
 await main();

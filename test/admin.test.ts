@@ -3,7 +3,7 @@ import { beforeAll, describe, expect, it } from "vitest";
 import type { ErrorBody } from "../src/http/errors";
 import type { BookingView } from "../src/bookings/schemas";
 import type { SlotView } from "../src/slots/schemas";
-import { api, availableSpotsOf, book, createSlot, createUser, createUsers, slotCounts, statusCounts, type TestUser } from "./helpers";
+import { api, availableSpotsOf, book, createSlot, createUser, createUsers, slotCounts, statusCounts, type TestUser, errorOf } from "./helpers";
 
 type NewSlot = { category_id: unknown; start_time: unknown; end_time: unknown; max_capacity: unknown };
 type DeleteAnswer = { message: string; cancelled_bookings: number };
@@ -55,10 +55,6 @@ async function bookAll(users: TestUser[], slotId: number): Promise<BookingView[]
     bookings.push(response.body);
   }
   return bookings;
-}
-
-function errorOf(response: { status: number; body: unknown }) {
-  return { status: response.status, code: (response.body as Partial<ErrorBody> | undefined)?.code };
 }
 
 function failingFields(response: { body: unknown }) {

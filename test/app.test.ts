@@ -3,7 +3,7 @@ import { MAX_BODY_BYTES } from "../src/http/app";
 import type { ErrorBody } from "../src/http/errors";
 import { api, createUser, type ApiResponse } from "./helpers";
 
-type Operation = { responses: Record<string, unknown> };
+type Operation = { responses: Record<string, unknown>; operationId?: string; security?: Record<string, string[]>[] };
 type OpenApiDocument = {
   openapi: string;
   components: { securitySchemes: Record<string, { type: string; scheme?: string }> };
@@ -65,6 +65,28 @@ describe("GET /openapi.json", () => {
 
   it("lists every path of the API", async () => {
     expect(Object.keys((await openApiDocument()).paths)).toEqual(expect.arrayContaining(CONTRACT_PATHS));
+  });
+
+  it("names every operation with a unique camelCase operationId, for client generators", async () => {
+    const operations = Object.values((await openApiDocument()).paths).flatMap((methods) => Object.values(methods));
+    const ids = operations.map((operation) => operation.operationId);
+    expect(ids.filter((id) => !/^[a-z][a-zA-Z0-9]*$/.test(id ?? ""))).toEqual([]);
+    expect(new Set(ids).size).toBe(operations.length);
+  });
+
+  it("declares the security of every operation: none for the public ones, bearerAuth (optional on GET /slots) for the rest", async () => {
+    const { paths } = await openApiDocument();
+    const securityOf = (path: string, method: string) => paths[path][method].security;
+    for (const [path, method] of [["/health", "get"], ["/register", "post"], ["/login", "post"], ["/categories", "get"]]) {
+      expect(securityOf(path, method)).toEqual([]);
+    }
+    expect(securityOf("/slots", "get")).toEqual([{}, { bearerAuth: [] }]);
+    const undeclared = Object.entries(paths).flatMap(([path, methods]) =>
+      Object.entries(methods)
+        .filter(([, operation]) => !Array.isArray(operation.security))
+        .map(([method]) => `${method.toUpperCase()} ${path}`),
+    );
+    expect(undeclared).toEqual([]);
   });
 
   it("documents at least one 4xx response for every operation a client can get wrong", async () => {

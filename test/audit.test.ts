@@ -2,7 +2,7 @@ import { env } from "cloudflare:workers";
 import { afterEach, beforeAll, describe, expect, it, vi } from "vitest";
 import type { ErrorBody } from "../src/http/errors";
 import type { SlotView } from "../src/slots/schemas";
-import { api, book, createSlot, createUser, createUsers, type TestUser } from "./helpers";
+import { api, book, createSlot, createUser, createUsers, moveSlotInD1, uniqueName, whileWritesFail, type TestUser } from "./helpers";
 
 type AuditEntry = {
   id: number;
@@ -26,8 +26,6 @@ afterEach(() => {
   vi.restoreAllMocks();
 });
 
-let nameCounter = 0;
-const uniqueName = (base: string) => `${base} ${Date.now()}-${++nameCounter}`;
 
 function asAdmin<T>(method: string, path: string, body?: unknown) {
   return api<T>(method, path, { token: admin.token, body });
@@ -47,15 +45,10 @@ async function auditRowCount(): Promise<number> {
   return (await env.DB.prepare("SELECT COUNT(*) AS n FROM audit_log").first<{ n: number }>())!.n;
 }
 
-/** Makes every INSERT into audit_log fail inside D1 while `run` runs: a real D1 error, no mock. */
-async function whileAuditFails<T>(run: () => Promise<T>): Promise<T> {
+/** Makes every INSERT into audit_log fail inside D1 while `run` runs, without logging the 503s. */
+function whileAuditFails<T>(run: () => Promise<T>): Promise<T> {
   vi.spyOn(console, "error").mockImplementation(() => {});
-  await env.DB.prepare("CREATE TRIGGER injected_audit_failure BEFORE INSERT ON audit_log BEGIN SELECT RAISE(ABORT, 'injected audit failure'); END").run();
-  try {
-    return await run();
-  } finally {
-    await env.DB.prepare("DROP TRIGGER injected_audit_failure").run();
-  }
+  return whileWritesFail("audit_log", "INSERT", run);
 }
 
 async function newSlot(): Promise<SlotView> {
@@ -113,6 +106,23 @@ describe("the audit log records each admin action with its actor, target, before
       expect.objectContaining({ actor_id: admin.id, action: "user.promote", before: { role: "USER" }, after: { role: "ADMIN" } }),
       expect.objectContaining({ actor_id: admin.id, action: "user.demote", before: { role: "ADMIN" }, after: { role: "USER" } }),
     ]);
+  });
+
+  it("booking cancel: booking.cancel when an admin cancels someone else's booking or one whose slot has started, before and after", async () => {
+    const [owner, ownerToo] = await createUsers(2);
+    const slotId = await createSlot();
+    const [others, ownStarted] = [await book(owner, slotId), await book(admin, slotId)];
+    const ownBeforeStart = await book(ownerToo, slotId);
+    expect((await api("DELETE", `/bookings/${others.body.id}`, { token: admin.token })).status).toBe(200);
+    expect((await api("DELETE", `/bookings/${ownBeforeStart.body.id}`, { token: ownerToo.token })).status).toBe(200);
+    await moveSlotInD1(slotId, -0.5);
+    expect((await api("DELETE", `/bookings/${ownStarted.body.id}`, { token: admin.token })).status).toBe(200);
+    const booking = (id: number, userId: number) => ({ id, user_id: userId, time_slot_id: slotId, status: "BOOKED" });
+    expect(await entriesFor(`booking:${others.body.id}`)).toEqual([
+      expect.objectContaining({ actor_id: admin.id, action: "booking.cancel", before: booking(others.body.id, owner.id), after: { ...booking(others.body.id, owner.id), status: "CANCELLED" } }),
+    ]);
+    expect(await entriesFor(`booking:${ownStarted.body.id}`)).toEqual([expect.objectContaining({ actor_id: admin.id, action: "booking.cancel" })]);
+    expect(await entriesFor(`booking:${ownBeforeStart.body.id}`)).toEqual([]);
   });
 
   it("records nothing for a role the user already has", async () => {
@@ -177,6 +187,15 @@ describe("a change and its audit entry exist together or not at all", () => {
     expect(await slotRow(slotId)).toEqual({ max_capacity: 5, deleted_at: null });
     const live = await env.DB.prepare("SELECT COUNT(*) AS n FROM bookings WHERE time_slot_id = ? AND status = 'BOOKED'").bind(slotId).first<{ n: number }>();
     expect(live!.n).toBe(1);
+  });
+
+  it("an admin's cancellation whose entry cannot be written cancels nothing", async () => {
+    const slotId = await createSlot();
+    const [owner] = await createUsers(1);
+    const booking = await book(owner, slotId);
+    expect((await whileAuditFails(() => asAdmin("DELETE", `/bookings/${booking.body.id}`))).status).toBe(503);
+    const row = await env.DB.prepare("SELECT status FROM bookings WHERE id = ?").bind(booking.body.id).first<{ status: string }>();
+    expect(row!.status).toBe("BOOKED");
   });
 
   it("a role change whose entry cannot be written changes no role", async () => {

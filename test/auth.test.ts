@@ -1,32 +1,31 @@
 import { env } from "cloudflare:workers";
-import { sign } from "hono/jwt";
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { AUDIENCE, ISSUER, issueToken, keyIdOf, TOKEN_LIFETIME_SECONDS } from "../src/auth/jwt";
+import { issueToken, keyIdOf } from "../src/auth/jwt";
 import { hashPassword, PBKDF2_ITERATIONS, verifyPassword } from "../src/auth/password";
 import app from "../src/index";
 import { AppError, type ErrorBody } from "../src/http/errors";
-import { api, createUser, type ApiResponse, type TestUser } from "./helpers";
+import {
+  api,
+  base64Url,
+  createUser,
+  login,
+  nowSeconds,
+  PASSWORD,
+  register,
+  signed,
+  uniqueEmail,
+  validClaims,
+  type ApiResponse,
+  type Claims,
+  type Signing,
+  type TestUser,
+} from "./helpers";
 
 // The secret vitest.config.ts gives the Worker; tokens signed with it are the server's own.
 const TEST_SECRET = "test-secret-not-for-production-0123456789";
 const OTHER_SECRET = "another-secret-not-for-production-012345";
-const PASSWORD = "correct horse battery";
 
-type Token = { access_token: string; token_type: string };
-type Claims = { sub?: string; role?: string; iss?: string; aud?: string; iat?: number; exp?: number; nbf?: number };
 type Header = { alg: string; typ?: string; kid?: string };
-
-let emailCounter = 0;
-const uniqueEmail = () => `auth-${Date.now()}-${++emailCounter}@example.com`;
-const nowSeconds = () => Math.floor(Date.now() / 1000);
-
-function register(email: string, password = PASSWORD): Promise<ApiResponse<Token & ErrorBody>> {
-  return api("POST", "/register", { body: { email, password } });
-}
-
-function login(email: string, password = PASSWORD): Promise<ApiResponse<Token & ErrorBody>> {
-  return api("POST", "/login", { body: { email, password } });
-}
 
 /** GET /user/preferences, the simplest route that needs a signed-in caller. */
 function withAuthorization(authorization?: string): Promise<ApiResponse<ErrorBody>> {
@@ -39,7 +38,6 @@ async function statusWithSecret(jwtSecret: string, token: string): Promise<numbe
   return response.status;
 }
 
-const base64Url = (text: string) => btoa(text).replace(/=+$/, "").replace(/\+/g, "-").replace(/\//g, "_");
 const base64UrlEncode = (value: unknown) => base64Url(JSON.stringify(value));
 
 function base64UrlDecode<T>(part: string): T {
@@ -47,26 +45,31 @@ function base64UrlDecode<T>(part: string): T {
   return JSON.parse(atob(base64.padEnd(Math.ceil(base64.length / 4) * 4, "=")));
 }
 
+const BASE64URL_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+
+/**
+ * The token with the last character of its signature replaced by one that decodes to the same
+ * bytes: an HS256 signature is 32 bytes, 43 characters, whose last carries 2 bits that no byte uses.
+ */
+function withOtherTrailingBits(token: string): string {
+  const last = token.at(-1)!;
+  const other = BASE64URL_ALPHABET[BASE64URL_ALPHABET.indexOf(last) ^ 1];
+  expect(base64UrlDecodeBytes(token.split(".")[2].slice(0, -1) + other)).toEqual(base64UrlDecodeBytes(token.split(".")[2]));
+  return token.slice(0, -1) + other;
+}
+
+function base64UrlDecodeBytes(part: string): number[] {
+  const base64 = part.replace(/-/g, "+").replace(/_/g, "/");
+  return Array.from(atob(base64.padEnd(Math.ceil(base64.length / 4) * 4, "=")), (char) => char.charCodeAt(0));
+}
+
 const headerOf = (token: string) => base64UrlDecode<Header>(token.split(".")[0]);
 const claimsOf = (token: string) => base64UrlDecode<Claims>(token.split(".")[1]);
-
-/** The claims the server itself would issue for this user, now. */
-function validClaims(user: TestUser): Claims {
-  const now = nowSeconds();
-  return { sub: String(user.id), role: "USER", iss: ISSUER, aud: AUDIENCE, iat: now, exp: now + TOKEN_LIFETIME_SECONDS };
-}
 
 function validClaimsWithout(user: TestUser, claim: keyof Claims): Claims {
   const claims = validClaims(user);
   delete claims[claim];
   return claims;
-}
-
-type Signing = { secret?: string; alg?: "HS256" | "HS512"; kid?: string };
-
-/** A token signed by hono/jwt: with the server's secret, HS256 and that secret's kid unless told. */
-async function signed(claims: Claims, { secret = TEST_SECRET, alg = "HS256", kid }: Signing = {}): Promise<string> {
-  return sign(claims, { kty: "oct", k: base64Url(secret), alg, kid: kid ?? (await keyIdOf(secret)) });
 }
 
 async function bearer(claims: Claims, signing: Signing = {}): Promise<string> {
@@ -348,7 +351,13 @@ describe("bearer token checks", () => {
         return `Bearer ${user.token}`;
       },
     },
+    { rule: "a valid token with = padding appended to its signature", authorization: async (user) => `Bearer ${user.token}=` },
+    {
+      rule: "a valid token whose signature's last character differs only in its unused trailing bits",
+      authorization: async (user) => `Bearer ${withOtherTrailingBits(user.token)}`,
+    },
     { rule: "a string that is not a JWT", authorization: async () => "Bearer not.a.jwt" },
+    { rule: "a token whose signature has a length that no bytes have", authorization: async (user) => `Bearer ${user.token}AA` },
     { rule: "a Basic Authorization header", authorization: async () => "Basic xyz" },
   ];
 

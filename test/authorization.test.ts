@@ -1,7 +1,7 @@
 import { env } from "cloudflare:workers";
 import { beforeAll, describe, expect, it } from "vitest";
 import type { ErrorBody } from "../src/http/errors";
-import { api, book, createSlot, createUser, hold, type TestUser } from "./helpers";
+import { api, book, createSlot, createUser, hold, uniqueEmail, type TestUser } from "./helpers";
 
 // Who may call what: every route of the API against every kind of caller. The same table is in
 // the README. "another user" is a USER other than the owner, only for routes scoped to an owner.
@@ -24,8 +24,6 @@ const anyone = (status: number) => ({ anonymous: status, user: status, admin: st
 const signedIn = (status: number) => ({ anonymous: 401, user: status, admin: status, "demoted admin": status });
 const adminOnly = (status: number) => ({ anonymous: 401, user: 403, admin: status, "demoted admin": 403 });
 
-let emailCounter = 0;
-const uniqueEmail = () => `matrix-${Date.now()}-${++emailCounter}@example.com`;
 
 const MATRIX: Row[] = [
   { route: "GET /health", request: async () => ({ method: "GET", path: "/health" }), expected: anyone(200) },

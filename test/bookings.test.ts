@@ -2,17 +2,21 @@ import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import {
   api,
+  as,
   availableSpotsOf,
   book,
-  type Booking,
   cancel,
+  client,
   createSlot,
   createUser,
   createUsers,
   expectConsistent,
+  moveSlotInD1,
+  settle,
   slotCounts,
   statusCounts,
 } from "./helpers";
+import type { ErrorBody } from "../src/http/errors";
 
 describe("POST /bookings", () => {
   it("books a place and answers 201 with the seed's booking shape", async () => {
@@ -75,14 +79,14 @@ describe("POST /bookings", () => {
     ["no id", {}],
   ])("rejects %s with 422 naming time_slot_id", async (_, body) => {
     const user = await createUser();
-    const response = await api("POST", "/bookings", { token: user.token, body });
+    const response = await api<ErrorBody>("POST", "/bookings", { token: user.token, body });
     expect(response.status).toBe(422);
-    expect(response.body.errors[0].field).toBe("time_slot_id");
+    expect(response.body.errors?.[0].field).toBe("time_slot_id");
   });
 
   it("requires authentication", async () => {
     const slotId = await createSlot();
-    const response = await api("POST", "/bookings", { body: { time_slot_id: slotId } });
+    const response = await api<ErrorBody>("POST", "/bookings", { body: { time_slot_id: slotId } });
     expect(response.status).toBe(401);
     expect(response.body.code).toBe("not_authenticated");
   });
@@ -128,6 +132,27 @@ describe("DELETE /bookings/{booking_id}", () => {
     expect((await cancel(admin, booking.body.id)).status).toBe(404);
   });
 
+  it("refuses its owner once the slot has started: 409 slot_started, and the place stays booked", async () => {
+    const user = await createUser();
+    const slotId = await createSlot();
+    const booking = await book(user, slotId);
+    await moveSlotInD1(slotId, -0.5);
+    const response = await cancel(user, booking.body.id);
+    expect(response.status).toBe(409);
+    expect(response.body.code).toBe("slot_started");
+    expect((await slotCounts(slotId)).booked_rows).toBe(1);
+  });
+
+  it("lets an admin cancel a booking whose slot has started, freeing the place", async () => {
+    const owner = await createUser();
+    const admin = await createUser("ADMIN");
+    const slotId = await createSlot();
+    const booking = await book(owner, slotId);
+    await moveSlotInD1(slotId, -0.5);
+    expect((await cancel(admin, booking.body.id)).status).toBe(200);
+    expect((await slotCounts(slotId)).booked_rows).toBe(0);
+  });
+
   it("answers 409 already_cancelled for a booking cancelled before, freeing nothing twice", async () => {
     const [user, other] = await createUsers(2);
     const slotId = await createSlot({ capacity: 2 });
@@ -142,7 +167,7 @@ describe("DELETE /bookings/{booking_id}", () => {
 
   it.each(["abc", "0", "-1", "1.5", "1e3"])("rejects the path id %s without a 500", async (id) => {
     const user = await createUser();
-    const response = await api("DELETE", `/bookings/${id}`, { token: user.token });
+    const response = await api<ErrorBody>("DELETE", `/bookings/${id}`, { token: user.token });
     expect([404, 422]).toContain(response.status);
     expect(response.body.code).toEqual(expect.any(String));
   });
@@ -157,9 +182,7 @@ describe("GET /bookings", () => {
     await cancel(user, cancelled.body.id);
     await book(user, sooner);
     await book(other, sooner);
-    const response = await api<(Booking & { category_id: number; start_time: string; end_time: string })[]>("GET", "/bookings", {
-      token: user.token,
-    });
+    const response = await settle(client.bookings.$get({}, as(user)));
     expect(response.status).toBe(200);
     expect(response.body.map((b) => [b.time_slot_id, b.status, b.category_id])).toEqual([
       [sooner, "BOOKED", 2],

@@ -1,7 +1,7 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import type { ErrorBody } from "../src/http/errors";
-import { api, createUser } from "./helpers";
+import { api, createUser , uniqueName } from "./helpers";
 
 type Category = { id: number; name: string };
 
@@ -12,8 +12,6 @@ const SEEDED: Category[] = [
   { id: 4, name: "Venue" },
 ];
 
-let nameCounter = 0;
-const uniqueName = (base: string) => `${base} ${Date.now()}-${++nameCounter}`;
 
 const listCategories = () => api<Category[]>("GET", "/categories");
 
@@ -105,6 +103,75 @@ describe("POST /admin/categories", () => {
     const { status, body } = await createCategory(uniqueName("After demotion"), admin.token);
     expect(status).toBe(403);
     expect(body.code).toBe("forbidden");
+  });
+});
+
+describe("POST /admin/categories: names as people see them", () => {
+  it.each([
+    ["a lone zero-width space", "\u200B"],
+    ["only invisible characters", "\u200B\u200C\u2060\uFEFF"],
+    ["only a Hangul filler", "\u3164"],
+    ["only a combining mark", "\u0301"],
+    ["a NUL", "Yo\u0000ga"],
+    ["a newline", "Yo\nga"],
+    ["a trailing newline", "Yoga\n"],
+    ["a tab", "Yo\tga"],
+    ["a C1 control character", "Yo\u0085ga"],
+    ["a right-to-left override", "\u202EagoY"],
+    ["a left-to-right embedding", "Yo\u202Aga"],
+    ["a bidirectional isolate", "Yo\u2066ga\u2069"],
+    ["an unpaired surrogate", "Yo\uD800ga"],
+  ])("refuses a name with %s with 422 naming the field name", async (_, name) => {
+    const admin = await createUser("ADMIN");
+    const { status, body } = await createCategory(`${name}`, admin.token);
+    expect(status).toBe(422);
+    expect(body.code).toBe("validation_error");
+    expect(body.errors?.map((error) => error.field)).toEqual(["name"]);
+  });
+
+  it("stores the name in NFC, without the spaces and invisible characters around it", async () => {
+    const admin = await createUser("ADMIN");
+    const name = uniqueName("Cafe\u0301");
+    const { status, body } = await createCategory(`\u200B ${name}\u00A0\uFEFF`, admin.token);
+    expect(status).toBe(201);
+    expect(body.name).toBe(name.normalize("NFC"));
+    expect(body.name.startsWith("Café")).toBe(true);
+  });
+
+  it.each([
+    ["a zero-width space inside", (name: string) => `${name.slice(0, 2)}\u200B${name.slice(2)}`],
+    ["a word joiner and a soft hyphen inside", (name: string) => `${name.slice(0, 1)}\u2060${name.slice(1, 3)}\u00AD${name.slice(3)}`],
+    ["its decomposed (NFD) form", (name: string) => name.normalize("NFD")],
+    ["other letter case beyond ASCII", (name: string) => name.toUpperCase()],
+  ])("refuses a name that differs from an existing one only by %s with 409 category_exists", async (_, variant) => {
+    const admin = await createUser("ADMIN");
+    const name = uniqueName("école");
+    expect((await createCategory(name, admin.token)).status).toBe(201);
+    const { status, body } = await createCategory(variant(name), admin.token);
+    expect(status).toBe(409);
+    expect(body.code).toBe("category_exists");
+  });
+
+  it("compares with the categories that existed before the comparison key (keyed by migration 0004)", async () => {
+    const admin = await createUser("ADMIN");
+    const { status, body } = await createCategory("fit\u200BNESS", admin.token);
+    expect(status).toBe(409);
+    expect(body.code).toBe("category_exists");
+  });
+
+  it("accepts emoji sequences joined by a zero-width joiner, and keeps them as given", async () => {
+    const admin = await createUser("ADMIN");
+    const name = uniqueName("\u{1F469}\u200D\u{1F4BB} Coding \u{1F3F3}\uFE0F\u200D\u{1F308}");
+    const { status, body } = await createCategory(name, admin.token);
+    expect(status).toBe(201);
+    expect(body.name).toBe(name);
+  });
+
+  it("is enforced by D1 itself: two categories with one comparison key cannot both exist", async () => {
+    const insert = env.DB.prepare("INSERT INTO categories (name, name_key) VALUES (?, ?)");
+    const key = uniqueName("key");
+    await insert.bind(`${key} a`, key).run();
+    await expect(insert.bind(`${key} b`, key).run()).rejects.toThrow(/UNIQUE constraint failed: categories.name_key/);
   });
 });
 

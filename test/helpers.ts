@@ -1,18 +1,42 @@
 import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { env, exports } from "cloudflare:workers";
+import { hc, type ClientResponse } from "hono/client";
 import { expect } from "vitest";
-import { issueToken } from "../src/auth/jwt";
+import { sign } from "hono/jwt";
+import { AUDIENCE, ISSUER, issueToken, keyIdOf, TOKEN_LIFETIME_SECONDS } from "../src/auth/jwt";
 import type { Role } from "../src/db/schema";
-import type { ErrorBody } from "../src/http/errors";
-import type { BookingView } from "../src/bookings/schemas";
 import { toUtcIso } from "../src/db/time";
+import type { ErrorBody } from "../src/http/errors";
+import type { AppType } from "../src/index";
 import { slotObject } from "../src/slots/slot-booking-object";
 import type { SlotAvailability } from "../src/slots/schemas";
 
-export type ApiResponse<T = any> = { status: number; body: T; headers: Headers };
+export type ApiResponse<T = unknown> = { status: number; body: T; headers: Headers };
 
-/** Calls the Worker as a client would, through its fetch handler. */
-export async function api<T = any>(
+const ORIGIN = "http://slotbook.test";
+
+/**
+ * The API as a typed client (Hono's `hc`, typed from the routes), calling the Worker through its
+ * fetch handler: a route whose schema changes breaks the tests that depend on it at compile time.
+ */
+export const client = hc<AppType>(ORIGIN, { fetch: (input: RequestInfo | URL, init?: RequestInit) => exports.default.fetch(new Request(input, init)) });
+
+/** Request options for `client` calls made as `user` (and with more headers, e.g. an Idempotency-Key). */
+export function as(user: { token: string } | undefined, headers: Record<string, string> = {}) {
+  return { headers: user ? { ...headers, Authorization: `Bearer ${user.token}` } : headers };
+}
+
+/**
+ * A `client` response read once: its status, headers and JSON body. The body is typed as the
+ * route's success shape, with the error body's fields optional, so a test can check either.
+ */
+export async function settle<Success>(pending: Promise<ClientResponse<Success | ErrorBody>>): Promise<ApiResponse<Success & Partial<ErrorBody>>> {
+  const response = await pending;
+  return { status: response.status, headers: response.headers, body: (await response.json()) as Success & Partial<ErrorBody> };
+}
+
+/** Calls the Worker with any method, path, headers and raw body: for requests a typed client would not send. */
+export async function api<T = unknown>(
   method: string,
   path: string,
   options: { token?: string; body?: unknown; rawBody?: string; headers?: Record<string, string> } = {},
@@ -24,13 +48,39 @@ export async function api<T = any>(
     body = JSON.stringify(options.body);
     headers.set("Content-Type", "application/json");
   }
-  const response = await exports.default.fetch(new Request(`http://slotbook.test${path}`, { method, headers, body }));
+  const response = await exports.default.fetch(new Request(`${ORIGIN}${path}`, { method, headers, body }));
   const text = await response.text();
   const contentType = response.headers.get("Content-Type") ?? "";
   return { status: response.status, body: contentType.includes("json") ? JSON.parse(text) : text, headers: response.headers };
 }
 
-let userCounter = 0;
+let uniqueCounter = 0;
+const unique = () => `${Date.now()}-${++uniqueCounter}`;
+
+/** An email no other test uses. */
+export const uniqueEmail = (prefix = "user") => `${prefix}-${unique()}@example.com`;
+
+/** A name (of a category, say) no other test uses. */
+export const uniqueName = (base: string) => `${base} ${unique()}`;
+
+/** The password of users registered through the API by tests. */
+export const PASSWORD = "correct horse battery";
+
+/** `CF-Connecting-IP`, as Cloudflare's edge sets it, when `address` is given. */
+const fromAddress = (address?: string): Record<string, string> => (address ? { "CF-Connecting-IP": address } : {});
+
+export function register(email: string, password = PASSWORD, address?: string) {
+  return settle(client.register.$post({ json: { email, password } }, { headers: fromAddress(address) }));
+}
+
+export function login(email: string, password = PASSWORD, address?: string) {
+  return settle(client.login.$post({ json: { email, password } }, { headers: fromAddress(address) }));
+}
+
+/** A refusal's status and code, to compare in one assertion. */
+export function errorOf(response: { status: number; body: unknown }) {
+  return { status: response.status, code: (response.body as Partial<ErrorBody> | undefined)?.code };
+}
 
 export type TestUser = { id: number; email: string; token: string };
 
@@ -39,7 +89,7 @@ export type TestUser = { id: number; email: string; token: string };
  * of users. Their password hash is not a real one; tests of login register through the API.
  */
 export async function createUsers(count: number, role: Role = "USER"): Promise<TestUser[]> {
-  const batchId = `${Date.now()}-${++userCounter}`;
+  const batchId = unique();
   const emails = Array.from({ length: count }, (_, i) => `user-${batchId}-${i}@test.example`);
   const statements = emails.map((email) =>
     env.DB.prepare("INSERT INTO users (email, password_hash, role, created_at) VALUES (?, 'not-a-hash', ?, ?) RETURNING id").bind(
@@ -62,19 +112,68 @@ export async function createUser(role: Role = "USER"): Promise<TestUser> {
   return user;
 }
 
+export const nowSeconds = () => Math.floor(Date.now() / 1000);
+
+export const base64Url = (text: string) => btoa(text).replace(/=+$/, "").replace(/\+/g, "-").replace(/\//g, "_");
+
+export type Claims = { sub?: string; role?: string; iss?: string; aud?: string; iat?: number; exp?: number; nbf?: number };
+
+/** The claims the server itself would issue for this user, now. */
+export function validClaims(user: TestUser): Claims {
+  const now = nowSeconds();
+  return { sub: String(user.id), role: "USER", iss: ISSUER, aud: AUDIENCE, iat: now, exp: now + TOKEN_LIFETIME_SECONDS };
+}
+
+export type Signing = { secret?: string; alg?: "HS256" | "HS512"; kid?: string };
+
+/**
+ * A token signed by hono/jwt: with the server's secret (JWT_SECRET, a single key in tests), HS256
+ * and that secret's kid unless told. With validClaims, valid in every respect but those changed.
+ */
+export async function signed(claims: Claims, { secret = env.JWT_SECRET!, alg = "HS256", kid }: Signing = {}): Promise<string> {
+  return sign(claims, { kty: "oct", k: base64Url(secret), alg, kid: kid ?? (await keyIdOf(secret)) });
+}
+
 export function hoursFromNow(hours: number): string {
   return toUtcIso(new Date(Date.now() + hours * 3_600_000));
 }
 
-/** A slot written straight to D1 (category 1 unless given), starting `startsInHours` from now. */
-export async function createSlot(options: { capacity?: number; startsInHours?: number; categoryId?: number } = {}): Promise<number> {
+/**
+ * A slot written straight to D1 (category 1 unless given): starting `startsInHours` from now, or at
+ * `start`; an hour long unless `end` is given.
+ */
+export async function createSlot(
+  options: { capacity?: number; startsInHours?: number; categoryId?: number; start?: string; end?: string } = {},
+): Promise<number> {
   const { capacity = 10, startsInHours = 24, categoryId = 1 } = options;
+  const start = options.start ?? hoursFromNow(startsInHours);
+  const end = options.end ?? toUtcIso(new Date(Date.parse(start) + 3_600_000));
   const row = await env.DB.prepare(
     "INSERT INTO time_slots (category_id, start_time, end_time, max_capacity) VALUES (?, ?, ?, ?) RETURNING id",
   )
-    .bind(categoryId, hoursFromNow(startsInHours), hoursFromNow(startsInHours + 1), capacity)
+    .bind(categoryId, start, end, capacity)
     .first<{ id: number }>();
   return row!.id;
+}
+
+/**
+ * Moves a slot straight in D1 (behind its object's back) to start `startsInHours` from now, an
+ * hour long: with a negative number, a slot that has started.
+ */
+export async function moveSlotInD1(slotId: number, startsInHours: number): Promise<void> {
+  await env.DB.prepare("UPDATE time_slots SET start_time = ?, end_time = ? WHERE id = ?")
+    .bind(hoursFromNow(startsInHours), hoursFromNow(startsInHours + 1), slotId)
+    .run();
+}
+
+/** Makes every write of one kind to `table` fail inside D1 while `run` runs: a real D1 error, no mock. */
+export async function whileWritesFail<T>(table: string, operation: "INSERT" | "UPDATE", run: () => Promise<T>): Promise<T> {
+  await env.DB.prepare(`CREATE TRIGGER injected_failure BEFORE ${operation} ON ${table} BEGIN SELECT RAISE(ABORT, 'injected storage failure'); END`).run();
+  try {
+    return await run();
+  } finally {
+    await env.DB.prepare("DROP TRIGGER injected_failure").run();
+  }
 }
 
 /** What D1 holds for a slot: the maintained count and the actual number of BOOKED rows. */
@@ -89,8 +188,8 @@ export async function slotCounts(slotId: number) {
 }
 
 export async function availableSpotsOf(slotId: number): Promise<number | undefined> {
-  const { body } = await api<{ id: number; available_spots: number }[]>("GET", "/slots");
-  return body.find((slot) => slot.id === slotId)?.available_spots;
+  const slots = await (await client.slots.$get({ query: {} })).json();
+  return Array.isArray(slots) ? slots.find((slot) => slot.id === slotId)?.available_spots : undefined;
 }
 
 /** Counts how many times each status occurs, e.g. { 201: 10, 409: 90 }. */
@@ -100,28 +199,26 @@ export function statusCounts(responses: { status: number }[]): Record<number, nu
   return counts;
 }
 
-export type Booking = BookingView;
-
 export function book(user: TestUser, slotId: number, headers: Record<string, string> = {}) {
-  return api<Booking & Partial<ErrorBody>>("POST", "/bookings", { token: user.token, body: { time_slot_id: slotId }, headers });
+  return settle(client.bookings.$post({ json: { time_slot_id: slotId }, header: {} }, as(user, headers)));
 }
 
 export function cancel(user: TestUser, bookingId: number, headers: Record<string, string> = {}) {
-  return api<{ message: string } & Partial<ErrorBody>>("DELETE", `/bookings/${bookingId}`, { token: user.token, headers });
+  return settle(client.bookings[":booking_id"].$delete({ param: { booking_id: String(bookingId) }, header: {} }, as(user, headers)));
 }
 
 /** POST /bookings with `waitlist: true`: 202 WAITLISTED on a full slot, 201 BOOKED on one with room. */
 export function joinWaitlist(user: TestUser, slotId: number, headers: Record<string, string> = {}) {
-  return api<Booking & Partial<ErrorBody>>("POST", "/bookings", { token: user.token, body: { time_slot_id: slotId, waitlist: true }, headers });
+  return settle(client.bookings.$post({ json: { time_slot_id: slotId, waitlist: true }, header: {} }, as(user, headers)));
 }
 
 /** POST /bookings with `hold: true`: 201 HELD with expires_at. */
 export function hold(user: TestUser, slotId: number) {
-  return api<Booking & Partial<ErrorBody>>("POST", "/bookings", { token: user.token, body: { time_slot_id: slotId, hold: true } });
+  return settle(client.bookings.$post({ json: { time_slot_id: slotId, hold: true }, header: {} }, as(user)));
 }
 
 export function confirm(user: TestUser, bookingId: number) {
-  return api<Booking & Partial<ErrorBody>>("POST", `/bookings/${bookingId}/confirm`, { token: user.token });
+  return settle(client.bookings[":booking_id"].confirm.$post({ param: { booking_id: String(bookingId) } }, as(user)));
 }
 
 /**
@@ -190,8 +287,8 @@ export async function expectConsistent(slotId: number) {
   const taken = entries.booked_rows + entries.held_rows;
   expect(taken).toBeLessThanOrEqual(entries.max_capacity);
   if (entries.waiting_rows > 0) expect(taken, "no place is free while someone waits").toBe(entries.max_capacity);
-  const { body } = await api<{ id: number; available_spots: number; waitlist_length: number }[]>("GET", "/slots");
-  const listed = body.find((slot) => slot.id === slotId);
+  const slots = await (await client.slots.$get({ query: {} })).json();
+  const listed = Array.isArray(slots) ? slots.find((slot) => slot.id === slotId) : undefined;
   expect(listed && { available_spots: listed.available_spots, waitlist_length: listed.waitlist_length }).toEqual({
     available_spots: entries.max_capacity - taken,
     waitlist_length: entries.waiting_rows,

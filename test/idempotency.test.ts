@@ -1,10 +1,16 @@
 import { env } from "cloudflare:workers";
-import { describe, expect, it } from "vitest";
-import { api, book, cancel, createSlot, createUser, createUsers, expectConsistent, slotCounts, statusCounts, type TestUser } from "./helpers";
+import { afterEach, describe, expect, it, vi } from "vitest";
+import { toUtcIso } from "../src/db/time";
+import { api, book, cancel, createSlot, createUser, createUsers, expectConsistent, slotCounts, statusCounts, whileWritesFail, type TestUser } from "./helpers";
 
 let keyCounter = 0;
 const newKey = () => ({ "Idempotency-Key": `key-${Date.now()}-${++keyCounter}` });
 const replayed = (response: { headers: Headers }) => response.headers.get("Idempotent-Replayed") === "true";
+
+/** Makes the user's recorded keys look `minutes` old. */
+async function ageKeysOf(user: TestUser, minutes: number): Promise<void> {
+  await env.DB.prepare("UPDATE idempotency_keys SET created_at = ? WHERE user_id = ?").bind(toUtcIso(new Date(Date.now() - minutes * 60_000)), user.id).run();
+}
 
 async function liveBookingsOf(user: TestUser): Promise<number> {
   const row = await env.DB.prepare("SELECT COUNT(*) AS n FROM bookings WHERE user_id = ? AND status = 'BOOKED'").bind(user.id).first<{ n: number }>();
@@ -105,6 +111,33 @@ describe("Idempotency-Key on POST /bookings", () => {
     expect(replayed(later)).toBe(false);
   });
 
+  it("replays a key used 23 h 59 min ago: the 24-hour window still holds it", async () => {
+    const user = await createUser();
+    const slotId = await createSlot();
+    const key = newKey();
+    const first = await book(user, slotId, key);
+    await cancel(user, first.body.id);
+    await ageKeysOf(user, 24 * 60 - 1);
+    const repeat = await book(user, slotId, key);
+    expect(repeat.status).toBe(201);
+    expect(repeat.body.id).toBe(first.body.id);
+    expect(replayed(repeat)).toBe(true);
+    expect(await liveBookingsOf(user)).toBe(0);
+  });
+
+  it("acts on a key used 24 h 1 min ago: the window has let it go", async () => {
+    const user = await createUser();
+    const slotId = await createSlot();
+    const key = newKey();
+    const first = await book(user, slotId, key);
+    await cancel(user, first.body.id);
+    await ageKeysOf(user, 24 * 60 + 1);
+    const later = await book(user, slotId, key);
+    expect(later.status).toBe(201);
+    expect(later.body.id).not.toBe(first.body.id);
+    expect(replayed(later)).toBe(false);
+  });
+
   it.each(["", "with space", "x".repeat(256), "ünïcode"])("rejects the malformed key %j with 422", async (badKey) => {
     const user = await createUser();
     const slotId = await createSlot();
@@ -151,9 +184,56 @@ describe("Idempotency-Key on DELETE /bookings/{booking_id}", () => {
   });
 });
 
+describe("Idempotency-Key and the change it records, in one batch", () => {
+  const whileKeysCannotBeRecorded = <T>(run: () => Promise<T>) => {
+    vi.spyOn(console, "error").mockImplementation(() => {});
+    return whileWritesFail("idempotency_keys", "INSERT", run);
+  };
+
+  afterEach(() => {
+    vi.restoreAllMocks();
+  });
+
+  it("a booking whose key cannot be recorded books nothing (503); the retry with the key books once, then replays", async () => {
+    const user = await createUser();
+    const slotId = await createSlot({ capacity: 5 });
+    const key = newKey();
+    const failed = await whileKeysCannotBeRecorded(() => book(user, slotId, key));
+    expect(failed.status).toBe(503);
+    expect(failed.body.code).toBe("storage_unavailable");
+    expect((await expectConsistent(slotId)).booked_rows).toBe(0);
+    const retry = await book(user, slotId, key);
+    expect(retry.status).toBe(201);
+    expect(replayed(retry)).toBe(false);
+    const again = await book(user, slotId, key);
+    expect(again.status).toBe(201);
+    expect(again.body.id).toBe(retry.body.id);
+    expect(replayed(again)).toBe(true);
+    expect((await expectConsistent(slotId)).booked_rows).toBe(1);
+  });
+
+  it("a cancellation whose key cannot be recorded cancels nothing (503); the retry with the key cancels once, then replays", async () => {
+    const user = await createUser();
+    const slotId = await createSlot({ capacity: 5 });
+    const booking = await book(user, slotId);
+    const key = newKey();
+    const failed = await whileKeysCannotBeRecorded(() => cancel(user, booking.body.id, key));
+    expect(failed.status).toBe(503);
+    expect((await expectConsistent(slotId)).booked_rows).toBe(1);
+    const retry = await cancel(user, booking.body.id, key);
+    expect(retry.status).toBe(200);
+    expect(replayed(retry)).toBe(false);
+    const again = await cancel(user, booking.body.id, key);
+    expect(again.status).toBe(200);
+    expect(replayed(again)).toBe(true);
+    expect((await expectConsistent(slotId)).booked_rows).toBe(0);
+  });
+});
+
 describe("documentation", () => {
   it("declares the Idempotency-Key header on both operations in the OpenAPI document", async () => {
-    const { body } = await api("GET", "/openapi.json");
+    type Operation = { parameters: { name: string; in: string }[] };
+    const { body } = await api<{ paths: Record<string, Record<string, Operation>> }>("GET", "/openapi.json");
     for (const operation of [body.paths["/bookings"].post, body.paths["/bookings/{booking_id}"].delete]) {
       expect(operation.parameters).toContainEqual(expect.objectContaining({ name: "idempotency-key", in: "header" }));
     }

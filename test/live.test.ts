@@ -11,6 +11,7 @@ import {
   createSlot,
   createUser,
   createUsers,
+  errorOf,
   expireHolds,
   hold,
   joinWaitlist,
@@ -40,10 +41,10 @@ describe("connecting", () => {
 
   it("an unknown or deleted slot is 404 slot_not_found; a bad id is 422", async () => {
     const upgrade = { headers: { Upgrade: "websocket" } };
-    expect((await api("GET", "/slots/999999999/live", upgrade)).body.code).toBe("slot_not_found");
+    expect(errorOf(await api("GET", "/slots/999999999/live", upgrade))).toEqual({ status: 404, code: "slot_not_found" });
     const slotId = await createSlot();
     await api("DELETE", `/admin/slots/${slotId}`, { token: admin.token });
-    expect((await api("GET", `/slots/${slotId}/live`, upgrade)).body.code).toBe("slot_not_found");
+    expect(errorOf(await api("GET", `/slots/${slotId}/live`, upgrade))).toEqual({ status: 404, code: "slot_not_found" });
     expect((await api("GET", "/slots/abc/live", upgrade)).status).toBe(422);
   });
 
@@ -66,7 +67,9 @@ describe("connecting", () => {
   });
 
   it("is described in the OpenAPI document with its message schema", async () => {
-    const { body } = await api("GET", "/openapi.json");
+    type Operation = { operationId: string; responses: Record<string, { content: Record<string, { schema: { $ref: string } }> }> };
+    type Document = { paths: Record<string, Record<string, Operation>>; components: { schemas: Record<string, { properties: object }> } };
+    const { body } = await api<Document>("GET", "/openapi.json");
     const route = body.paths["/slots/{slot_id}/live"].get;
     expect(route.operationId).toBe("watchSlot");
     expect(Object.keys(route.responses)).toEqual(expect.arrayContaining(["101", "404", "426"]));

@@ -6,6 +6,7 @@ import type { BookingStatus } from "../src/db/schema";
 import type { ErrorBody } from "../src/http/errors";
 import type { SlotView } from "../src/slots/schemas";
 import { slotObject, type SlotState } from "../src/slots/slot-booking-object";
+import { comparisonKey } from "../src/http/text";
 import {
   alarmOf,
   api,
@@ -140,8 +141,9 @@ const positionOf = (model: Model, b: ModelBooking) =>
 let categoryCounter = 0;
 async function newWorld(capacities: number[]): Promise<World> {
   const [users, admin] = await Promise.all([createUsers(USERS), createUser("ADMIN")]);
-  const category = await env.DB.prepare("INSERT INTO categories (name) VALUES (?) RETURNING id")
-    .bind(`model-${Date.now()}-${++categoryCounter}`)
+  const name = `model-${Date.now()}-${++categoryCounter}`;
+  const category = await env.DB.prepare("INSERT INTO categories (name, name_key) VALUES (?, ?) RETURNING id")
+    .bind(name, comparisonKey(name))
     .first<{ id: number }>();
   const categoryId = category!.id;
   const ids = await Promise.all(capacities.map((capacity, i) => createSlot({ capacity, categoryId, startsInHours: 24 + i })));

@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import type { ErrorBody } from "../src/http/errors";
 import { api, createSlot, createUser } from "./helpers";
 
 const BOOKMARK = /^[0-9a-f]{8}-[0-9a-f]{8}-[0-9a-f]{8}-[0-9a-f]{32}$/;
@@ -31,8 +32,8 @@ describe("D1 sessions and the x-d1-bookmark header", () => {
   });
 
   it("refuses a malformed bookmark with 422 naming the header", async () => {
-    const response = await api("GET", "/slots", { headers: { "x-d1-bookmark": "not-a-bookmark" } });
+    const response = await api<ErrorBody>("GET", "/slots", { headers: { "x-d1-bookmark": "not-a-bookmark" } });
     expect(response.status).toBe(422);
-    expect(response.body.errors[0].field).toBe("x-d1-bookmark");
+    expect(response.body.errors?.[0].field).toBe("x-d1-bookmark");
   });
 });

@@ -2,21 +2,23 @@ import { abortAllDurableObjects, evictDurableObject, runInDurableObject } from "
 import { env } from "cloudflare:workers";
 import { describe, expect, it, vi } from "vitest";
 import { slotObject, type SlotBookingObject } from "../src/slots/slot-booking-object";
-import { book, cancel, createSlot, createUsers, expectConsistent, slotCounts, statusCounts } from "./helpers";
+import {
+  api,
+  book,
+  cancel,
+  createSlot,
+  createUser,
+  createUsers,
+  expectConsistent,
+  hoursFromNow,
+  slotCounts,
+  statusCounts,
+  whileWritesFail,
+} from "./helpers";
 
 const inspect = (slotId: number) => slotObject(env, slotId).inspect();
 
-/** Makes every write of one kind to `bookings` fail inside D1 while `run` runs: a real D1 error, no mock. */
-async function whileBookingWritesFail<T>(operation: "INSERT" | "UPDATE", run: () => Promise<T>): Promise<T> {
-  await env.DB.prepare(
-    `CREATE TRIGGER injected_failure BEFORE ${operation} ON bookings BEGIN SELECT RAISE(ABORT, 'injected storage failure'); END`,
-  ).run();
-  try {
-    return await run();
-  } finally {
-    await env.DB.prepare("DROP TRIGGER injected_failure").run();
-  }
-}
+const whileBookingWritesFail = <T>(operation: "INSERT" | "UPDATE", run: () => Promise<T>) => whileWritesFail("bookings", operation, run);
 
 describe("memory", () => {
   it("answers a full slot from memory without writing to D1", async () => {
@@ -35,6 +37,32 @@ describe("memory", () => {
     const [first] = await Promise.all(users.map((user) => book(user, slotId)));
     await cancel(users[0], first.body.id);
     expect(await inspect(slotId)).toMatchObject({ maxCapacity: 5, bookedCount: 2, deleted: false });
+  });
+});
+
+describe("memory after an admin moves the slot", () => {
+  const moveSlot = async (slotId: number, startsInHours: number) => {
+    const admin = await createUser("ADMIN");
+    const times = { start_time: hoursFromNow(startsInHours), end_time: hoursFromNow(startsInHours + 1) };
+    expect((await api("PUT", `/admin/slots/${slotId}`, { token: admin.token, body: times })).status).toBe(200);
+  };
+
+  it("books a started slot moved into the future: 201, its new start time is what the object knows", async () => {
+    const [first, second] = await createUsers(2);
+    const slotId = await createSlot({ startsInHours: -0.5 });
+    expect((await book(first, slotId)).body.code).toBe("slot_started");
+    await moveSlot(slotId, 24);
+    expect((await book(second, slotId)).status).toBe(201);
+  });
+
+  it("refuses a future slot moved into the past with 409 slot_started", async () => {
+    const [first, second] = await createUsers(2);
+    const slotId = await createSlot({ startsInHours: 24 });
+    expect((await book(first, slotId)).status).toBe(201);
+    await moveSlot(slotId, -0.5);
+    const response = await book(second, slotId);
+    expect(response.status).toBe(409);
+    expect(response.body.code).toBe("slot_started");
   });
 });
 

@@ -1,24 +1,30 @@
 import { env } from "cloudflare:workers";
-import { sign } from "hono/jwt";
 import { beforeAll, describe, expect, it } from "vitest";
+import { keyIdOf } from "../src/auth/jwt";
 import type { ErrorBody } from "../src/http/errors";
 import type { SlotView } from "../src/slots/schemas";
-import { api, availableSpotsOf, book, createSlot, createUser, createUsers, hoursFromNow, slotCounts, statusCounts } from "./helpers";
+import {
+  api,
+  availableSpotsOf,
+  book,
+  createSlot,
+  createUser,
+  createUsers,
+  errorOf,
+  hoursFromNow,
+  nowSeconds,
+  signed,
+  slotCounts,
+  statusCounts,
+  validClaims,
+  type TestUser,
+} from "./helpers";
 
 // Storage is shared by the tests of this file, so each test places its slots in a year of its own
 // and reads them back through `from`/`to` (or by id), never relying on the whole list's content.
 
 const SLOT_FIELDS = ["available_spots", "category_id", "end_time", "id", "max_capacity", "start_time", "waitlist_length"];
 const UTC_INSTANT = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$/;
-
-/** A slot written straight to D1 with exact times (an hour long unless `end` is given). */
-async function insertSlot(start: string, options: { end?: string; capacity?: number; categoryId?: number } = {}): Promise<number> {
-  const { end = new Date(Date.parse(start) + 3_600_000).toISOString().slice(0, 19) + "Z", capacity = 10, categoryId = 1 } = options;
-  const row = await env.DB.prepare("INSERT INTO time_slots (category_id, start_time, end_time, max_capacity) VALUES (?, ?, ?, ?) RETURNING id")
-    .bind(categoryId, start, end, capacity)
-    .first<{ id: number }>();
-  return row!.id;
-}
 
 function getSlots<T = SlotView[]>(query: Record<string, string> = {}, token?: string) {
   const search = new URLSearchParams(query).toString();
@@ -36,13 +42,9 @@ async function idsListed(query: Record<string, string>): Promise<number[]> {
   return body.map((slot) => slot.id);
 }
 
-function errorOf(response: { status: number; body: unknown }) {
-  return { status: response.status, code: (response.body as Partial<ErrorBody> | undefined)?.code };
-}
-
 describe("GET /slots: shape", () => {
   it("lists a slot as exactly {id, category_id, start_time, end_time, max_capacity, available_spots, waitlist_length}", async () => {
-    const id = await insertSlot("2041-03-01T10:00:00Z", { end: "2041-03-01T11:30:00Z", capacity: 7, categoryId: 2 });
+    const id = await createSlot({ start: "2041-03-01T10:00:00Z", end: "2041-03-01T11:30:00Z", capacity: 7, categoryId: 2 });
     const { status, body } = await getSlots();
     expect(status).toBe(200);
     expect(body.find((slot) => slot.id === id)).toStrictEqual({
@@ -75,15 +77,15 @@ describe("GET /slots: shape", () => {
 
 describe("GET /slots: order", () => {
   it("orders slots by start_time, not by creation order", async () => {
-    const third = await insertSlot("2042-05-03T09:00:00Z");
-    const first = await insertSlot("2042-05-01T09:00:00Z");
-    const second = await insertSlot("2042-05-02T09:00:00Z");
+    const third = await createSlot({ start: "2042-05-03T09:00:00Z" });
+    const first = await createSlot({ start: "2042-05-01T09:00:00Z" });
+    const second = await createSlot({ start: "2042-05-02T09:00:00Z" });
     expect(await idsListed(year(2042))).toEqual([first, second, third]);
   });
 
   it("keeps the whole unfiltered list in start_time order", async () => {
-    await insertSlot("2042-06-02T00:00:00Z");
-    await insertSlot("2042-06-01T00:00:00Z");
+    await createSlot({ start: "2042-06-02T00:00:00Z" });
+    await createSlot({ start: "2042-06-01T00:00:00Z" });
     const starts = (await getSlots()).body.map((slot) => slot.start_time);
     expect(starts).toEqual([...starts].sort());
   });
@@ -92,16 +94,16 @@ describe("GET /slots: order", () => {
 describe("GET /slots?categories", () => {
   it("lists only the slots of the categories given", async () => {
     const [fitness, consultation, workshop] = [
-      await insertSlot("2043-01-10T10:00:00Z", { categoryId: 1 }),
-      await insertSlot("2043-01-11T10:00:00Z", { categoryId: 2 }),
-      await insertSlot("2043-01-12T10:00:00Z", { categoryId: 3 }),
+      await createSlot({ start: "2043-01-10T10:00:00Z", categoryId: 1 }),
+      await createSlot({ start: "2043-01-11T10:00:00Z", categoryId: 2 }),
+      await createSlot({ start: "2043-01-12T10:00:00Z", categoryId: 3 }),
     ];
     expect(await idsListed({ ...year(2043), categories: "1,2" })).toEqual([fitness, consultation]);
     expect(await idsListed({ ...year(2043), categories: "3" })).toEqual([workshop]);
   });
 
   it("answers an unknown category id with an empty list", async () => {
-    await insertSlot("2043-02-01T10:00:00Z");
+    await createSlot({ start: "2043-02-01T10:00:00Z" });
     const { status, body } = await getSlots({ categories: "999999" });
     expect({ status, body }).toEqual({ status: 200, body: [] });
   });
@@ -118,9 +120,9 @@ describe("GET /slots?from&to", () => {
   const DAY = "2044-06-01";
   let ten: number, eleven: number, noon: number;
   beforeAll(async () => {
-    ten = await insertSlot(`${DAY}T10:00:00Z`);
-    eleven = await insertSlot(`${DAY}T11:00:00Z`);
-    noon = await insertSlot(`${DAY}T12:00:00Z`);
+    ten = await createSlot({ start: `${DAY}T10:00:00Z` });
+    eleven = await createSlot({ start: `${DAY}T11:00:00Z` });
+    noon = await createSlot({ start: `${DAY}T12:00:00Z` });
   });
 
   it("keeps slots with start_time >= from and < to", async () => {
@@ -188,8 +190,8 @@ describe("GET /slots: available_spots", () => {
 describe("GET /slots: deleted slots", () => {
   it("does not list a deleted slot, filtered or not", async () => {
     const admin = await createUser("ADMIN");
-    const kept = await insertSlot("2045-04-01T10:00:00Z");
-    const deleted = await insertSlot("2045-04-02T10:00:00Z");
+    const kept = await createSlot({ start: "2045-04-01T10:00:00Z" });
+    const deleted = await createSlot({ start: "2045-04-02T10:00:00Z" });
     expect((await api("DELETE", `/admin/slots/${deleted}`, { token: admin.token })).status).toBe(200);
 
     expect(await idsListed(year(2045))).toEqual([kept]);
@@ -199,26 +201,32 @@ describe("GET /slots: deleted slots", () => {
 });
 
 describe("GET /slots: authentication", () => {
-  const claims = (expiresInSeconds: number) => {
-    const now = Math.floor(Date.now() / 1000);
-    return { sub: "1", role: "USER", iat: now, exp: now + expiresInSeconds };
-  };
-
-  it.each([
+  // Each token is valid in every respect (a real user, kid, iss, aud, exp) but the one under test.
+  it.each<[string, (user: TestUser) => Promise<string>]>([
     ["a token that is not a JWT", async () => "Bearer not-a-jwt"],
-    ["a token signed with another key", async () => `Bearer ${await sign(claims(3600), "some-other-secret-0123456789", "HS256")}`],
-    ["an expired token", async () => `Bearer ${await sign(claims(-60), env.JWT_SECRET!, "HS256")}`],
+    [
+      "a token naming the server's key but signed with another",
+      async (user) => `Bearer ${await signed(validClaims(user), { secret: "some-other-secret-0123456789", kid: await keyIdOf(env.JWT_SECRET!) })}`,
+    ],
+    ["an expired token", async (user) => `Bearer ${await signed({ ...validClaims(user), iat: nowSeconds() - 7200, exp: nowSeconds() - 60 })}`],
     ["a scheme other than Bearer", async () => "Basic dXNlcjpwYXNz"],
   ])("refuses %s with 401 invalid_token", async (_case, authorization) => {
+    const user = await createUser();
     await createSlot();
-    const response = await api<ErrorBody>("GET", "/slots", { headers: { Authorization: await authorization() } });
+    const response = await api<ErrorBody>("GET", "/slots", { headers: { Authorization: await authorization(user) } });
     expect(errorOf(response)).toEqual({ status: 401, code: "invalid_token" });
     expect(response.headers.get("WWW-Authenticate")).toBe("Bearer");
   });
 
+  it("accepts the same kind of token when nothing is wrong with it (the control for the refusals above)", async () => {
+    const user = await createUser();
+    const response = await api("GET", "/slots", { headers: { Authorization: `Bearer ${await signed(validClaims(user))}` } });
+    expect(response.status).toBe(200);
+  });
+
   it("answers a valid token like an anonymous caller when the user has no preferences", async () => {
     const user = await createUser();
-    const id = await insertSlot("2046-01-01T10:00:00Z");
+    const id = await createSlot({ start: "2046-01-01T10:00:00Z" });
     const signedIn = await getSlots(year(2046), user.token);
     expect(signedIn.status).toBe(200);
     expect(signedIn.body.map((slot) => slot.id)).toEqual([id]);

@@ -1,5 +1,7 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
+import type { ErrorBody } from "../src/http/errors";
+import type { SlotView } from "../src/slots/schemas";
 import {
   api,
   book,
@@ -39,7 +41,7 @@ const listedBookings = async (user: TestUser) => (await api<Record<string, unkno
 
 const admin = await createUser("ADMIN");
 const setCapacity = (slotId: number, maxCapacity: number) =>
-  api("PUT", `/admin/slots/${slotId}`, { token: admin.token, body: { max_capacity: maxCapacity } });
+  api<Partial<SlotView & ErrorBody>>("PUT", `/admin/slots/${slotId}`, { token: admin.token, body: { max_capacity: maxCapacity } });
 
 describe("joining", () => {
   it("on a full slot, waitlist: true answers 202 WAITLISTED with the position; without it, 409 slot_full as before", async () => {

@@ -1,7 +1,8 @@
 import { and, eq, isNull, ne, sql, type SQL } from "drizzle-orm";
 import type { SQLiteTable } from "drizzle-orm/sqlite-core";
+import { bookingJson } from "../bookings/schemas";
 import type { Database } from "../db/client";
-import { auditLog, categories, timeSlots, users, type AuditAction, type Role, type SlotChanges } from "../db/schema";
+import { auditLog, bookings, categories, timeSlots, users, type AuditAction, type Role, type SlotChanges } from "../db/schema";
 import { nowUtcIso } from "../db/time";
 
 // The statements that record admin actions in audit_log. Each goes into the same D1 batch as the
@@ -85,15 +86,32 @@ export function auditSlotDeleted(db: Database, actorId: number, slotId: number) 
   });
 }
 
-/** Goes before the UPDATE that gives the user `role`; records nothing if they have it already. */
-export function auditRoleChanged(db: Database, actorId: number, userId: number, role: Role) {
+/** Goes before the UPDATE that cancels the bookings `where` selects (an admin's cancellation). */
+export function auditBookingCancelled(db: Database, actorId: number, where: SQL | undefined) {
+  return record(db, {
+    actorId,
+    action: "booking.cancel",
+    target: sql`'booking:' || ${bookings.id}`,
+    before: bookingJson,
+    // As the API shows a cancelled entry: no waitlist position, no hold end.
+    after: sql`json_patch(${bookingJson}, '{"status":"CANCELLED","position":null,"expires_at":null}')`,
+    from: bookings,
+    where,
+  });
+}
+
+/**
+ * Goes before the UPDATE that gives `role` to the users `where` selects (the UPDATE's own
+ * condition); records nothing for a user who has that role already.
+ */
+export function auditRoleChanged(db: Database, actorId: number, role: Role, where: SQL | undefined) {
   return record(db, {
     actorId,
     action: role === "ADMIN" ? "user.promote" : "user.demote",
-    target: sql`${`user:${userId}`}`,
+    target: sql`'user:' || ${users.id}`,
     before: sql`json_object('role', ${users.role})`,
     after: sql`json_object('role', ${role})`,
     from: users,
-    where: and(eq(users.id, userId), ne(users.role, role)),
+    where: and(where, ne(users.role, role)),
   });
 }

@@ -31,6 +31,7 @@ const AuditQuery = z.object({
 });
 
 const listAudit = createRoute({
+  operationId: "listAuditEntries",
   method: "get",
   path: "/admin/audit",
   tags: ["Admin"],

@@ -1,5 +1,5 @@
 import { decode, sign, verify } from "hono/jwt";
-import { encodeBase64Url } from "hono/utils/encode";
+import { decodeBase64Url, encodeBase64Url } from "hono/utils/encode";
 import { invalidToken, serverMisconfigured } from "../http/errors";
 import type { AuthUser } from "../http/types";
 
@@ -62,6 +62,22 @@ export async function issueToken(env: Env, user: AuthUser): Promise<string> {
 }
 
 /**
+ * Whether the token is three segments each in the one base64url spelling of its bytes: no padding,
+ * and zero in the bits of the last character that no byte uses. Otherwise one token would have
+ * many accepted spellings (hono/jwt decodes them all to the same bytes), which a client or a
+ * cache keyed on the token could be fooled by.
+ */
+function isCanonical(token: string): boolean {
+  const segments = token.split(".");
+  const reencoded = (segment: string) => encodeBase64Url(decodeBase64Url(segment).buffer).replace(/=+$/, "");
+  try {
+    return segments.length === 3 && segments.every((segment) => /^[\w-]*$/.test(segment) && reencoded(segment) === segment);
+  } catch {
+    return false; // atob refuses a length that no bytes have
+  }
+}
+
+/**
  * The id of the user a token was issued to. Checks the key named by `kid`, the algorithm (HS256
  * only), signature, issuer, audience, expiry and not-before. Every failure is the same 401.
  * auth/middleware.ts then checks that the user still exists (an isolate trusts its own read of D1
@@ -69,6 +85,7 @@ export async function issueToken(env: Env, user: AuthUser): Promise<string> {
  */
 export async function readToken(env: Env, token: string): Promise<number> {
   const { byId } = await keyRing(env);
+  if (!isCanonical(token)) throw invalidToken();
   let kid: unknown;
   try {
     kid = decode(token).header.kid;

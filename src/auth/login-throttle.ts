@@ -1,17 +1,27 @@
 import { DurableObject } from "cloudflare:workers";
 import { tooManyAttempts } from "../http/errors";
+import { addressKey } from "./client-address";
 
 type Limit = { attempts: number; windowSeconds: number };
 
 /**
  * The limits on sign-in and sign-up attempts: each rule counts the attempts of one subject (an
- * email or a client address) within a sliding window.
+ * email, a client address, or both) within a sliding window. Addresses are counted by their
+ * `addressKey` (auth/client-address.ts).
  */
 export const LIMITS = {
-  /** Failed logins for one email, from anywhere: stops guessing one account's password. */
-  "login-email": { attempts: 5, windowSeconds: 15 * 60 },
+  /**
+   * Failed logins for one email from one address: stops guessing one account's password from one
+   * place, without letting that place lock the account's owner out everywhere else.
+   */
+  "login-email-address": { attempts: 5, windowSeconds: 15 * 60 },
   /** Failed logins from one address, for any email: stops trying one password on many accounts. */
   "login-address": { attempts: 5, windowSeconds: 15 * 60 },
+  /**
+   * Failed logins for one email from all addresses together: slows a guess spread over many
+   * addresses, and is high enough that a few strangers cannot lock the owner out.
+   */
+  "login-email": { attempts: 50, windowSeconds: 15 * 60 },
   /** Registrations from one address, successful or not: stops mass sign-ups and probing which emails exist. */
   "registration-address": { attempts: 10, windowSeconds: 60 * 60 },
 } as const satisfies Record<string, Limit>;
@@ -21,7 +31,7 @@ export type ThrottleRule = keyof typeof LIMITS;
 /** An admitted attempt is identified by when it leaves the window. */
 export type Admission = { admitted: true; attempt: number } | { admitted: false; retryAfterSeconds: number };
 
-/** The object counting one rule's attempts for one subject, e.g. ("login-email", "ada@example.com"). */
+/** The object counting one rule's attempts for one subject, e.g. ("login-address", "198.51.100.7"). */
 export function throttleCounter(env: Env, rule: ThrottleRule, subject: string) {
   return env.LOGIN_THROTTLE.getByName(`${rule}:${subject}`);
 }
@@ -78,7 +88,7 @@ export class LoginThrottleObject extends DurableObject<Env> {
   }
 }
 
-type Counter = { rule: ThrottleRule; subject: string };
+export type Counter = { rule: ThrottleRule; subject: string };
 type AdmittedAttempt = Counter & { attempt: number };
 
 /** Counts an attempt on every counter, or on none: if one refuses, the others are uncounted and it is a 429. */
@@ -96,22 +106,37 @@ async function admitAll(env: Env, counters: Counter[]): Promise<AdmittedAttempt[
 }
 
 /**
+ * The counters of a login for `email` from `address` (CF-Connecting-IP). A request without that
+ * header did not come through Cloudflare's edge (a test's): its email is counted, alone and as
+ * the pair's subject, and no address is.
+ */
+export function loginCounters(email: string, address: string | undefined): Counter[] {
+  if (address === undefined) return [{ rule: "login-email-address", subject: email }, { rule: "login-email", subject: email }];
+  const key = addressKey(address);
+  return [
+    // An email holds no space, so this never equals a subject of the request without an address.
+    { rule: "login-email-address", subject: `${email} ${key}` },
+    { rule: "login-address", subject: key },
+    { rule: "login-email", subject: email },
+  ];
+}
+
+/**
  * Admits a login attempt for `email` from `address` (if known), or throws a 429 with Retry-After,
  * before any password is checked. The attempt counts as a failure until `succeeded` is called:
  * so parallel guesses cannot all slip in before the first failure is counted.
  */
 export async function admitLogin(env: Env, email: string, address: string | undefined): Promise<{ succeeded(): Promise<void> }> {
-  const counters: Counter[] = [{ rule: "login-email", subject: email }];
-  if (address) counters.push({ rule: "login-address", subject: address });
-  const admitted = await admitAll(env, counters);
+  const admitted = await admitAll(env, loginCounters(email, address));
   return {
-    // A success clears the email's failures; for the address it only uncounts itself, so one
-    // working account cannot clear the failures an address piled up on other accounts.
+    // A success clears the failures of its email from its address; on the address and on the
+    // email as a whole it only uncounts itself, so one working account cannot clear what an
+    // address piled up on other accounts, nor the owner what others piled up on the email.
     async succeeded() {
       await Promise.all(
         admitted.map(({ rule, subject, attempt }) => {
           const counter = throttleCounter(env, rule, subject);
-          return rule === "login-email" ? counter.reset() : counter.release(attempt);
+          return rule === "login-email-address" ? counter.reset() : counter.release(attempt);
         }),
       );
     },
@@ -120,5 +145,5 @@ export async function admitLogin(env: Env, email: string, address: string | unde
 
 /** Admits a registration from `address` (if known), or throws a 429 with Retry-After. */
 export async function admitRegistration(env: Env, address: string | undefined): Promise<void> {
-  if (address) await admitAll(env, [{ rule: "registration-address", subject: address }]);
+  if (address !== undefined) await admitAll(env, [{ rule: "registration-address", subject: addressKey(address) }]);
 }

@@ -22,6 +22,8 @@ const TokenSchema = z
   .openapi("Token", { description: "An HS256 JWT valid for one hour; send it as `Authorization: Bearer <token>`" });
 
 const register = createRoute({
+  operationId: "register",
+  security: [],
   method: "post",
   path: "/register",
   tags: ["Auth"],
@@ -38,14 +40,19 @@ const register = createRoute({
 });
 
 const login = createRoute({
+  operationId: "login",
+  security: [],
   method: "post",
   path: "/login",
   tags: ["Auth"],
   summary: "Exchange email and password for a bearer token",
   description:
-    `After ${LIMITS["login-email"].attempts} failed logins for one email within ${LIMITS["login-email"].windowSeconds / 60} minutes, ` +
-    `or ${LIMITS["login-address"].attempts} from one client address within ${LIMITS["login-address"].windowSeconds / 60} minutes, ` +
-    "further attempts are refused (429) until the oldest failure leaves the window. A successful login clears the email's failures.",
+    `Failed logins are limited, each within ${LIMITS["login-email"].windowSeconds / 60} minutes: ` +
+    `${LIMITS["login-email-address"].attempts} for one email from one client address, ` +
+    `${LIMITS["login-address"].attempts} from one address for any emails, ` +
+    `${LIMITS["login-email"].attempts} for one email from all addresses together. ` +
+    "Past a limit, attempts are refused (429) before any password is checked, until the oldest failure leaves the window. " +
+    "An IPv6 address counts by its /64. A successful login clears its email's failures from its address.",
   request: { body: jsonBody(Login) },
   responses: {
     200: jsonResponse(TokenSchema, "Signed in"),
@@ -56,7 +63,7 @@ const login = createRoute({
 /**
  * The client's address, which Cloudflare's edge sets on every request it forwards (replacing any
  * value the client sent). Only a request that did not come through the edge, such as a test's,
- * lacks it; then only the per-email login limit applies.
+ * lacks it; then only the limits on the email apply (auth/login-throttle.ts, `loginCounters`).
  */
 const clientAddress = (c: Context) => c.req.header("CF-Connecting-IP");
 

@@ -13,6 +13,7 @@ import { slotObject, type Idempotency } from "../slots/slot-booking-object";
 import { BookingSchema, CalendarBookingSchema, calendarBookingColumns, IdempotencyHeader, NewBookingSchema, toBookingView } from "./schemas";
 
 const createBooking = createRoute({
+  operationId: "createBooking",
   method: "post",
   path: "/bookings",
   tags: ["Bookings"],
@@ -35,6 +36,7 @@ const createBooking = createRoute({
 const BookingIdParams = z.object({ booking_id: PathId });
 
 const cancelBooking = createRoute({
+  operationId: "cancelBooking",
   method: "delete",
   path: "/bookings/{booking_id}",
   tags: ["Bookings"],
@@ -46,7 +48,9 @@ const cancelBooking = createRoute({
     200: jsonResponse(MessageSchema, "Booking cancelled"),
     ...errorResponses(401, 404, 409, 422, 503),
   },
-  description: "Another user's booking answers 404, as if it did not exist. 409 `already_cancelled`.",
+  description:
+    "Another user's booking answers 404, as if it did not exist. 409 codes: `already_cancelled`, and `slot_started` once the slot " +
+    "has started: then only an admin may cancel, and that is recorded in the audit log (as is an admin cancelling someone else's booking).",
 });
 
 const confirmHold = createRoute({
@@ -68,6 +72,7 @@ const confirmHold = createRoute({
 });
 
 const listBookings = createRoute({
+  operationId: "listBookings",
   method: "get",
   path: "/bookings",
   tags: ["Bookings"],

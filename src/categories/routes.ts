@@ -7,13 +7,24 @@ import { d1Session } from "../db/session";
 import { createRouter } from "../http/app";
 import { brokenConstraint, categoryExists } from "../http/errors";
 import { bearerAuth, errorResponses, jsonBody, jsonResponse } from "../http/openapi";
+import { comparisonKey, visibleText } from "../http/text";
 
-/** A category as the API shows it: the row itself. */
+/** A category as the API shows it. */
 export const CategorySchema = z.object({ id: z.number().int(), name: z.string() }).openapi("Category");
+const categoryColumns = { id: categories.id, name: categories.name };
 
-const NewCategory = z.object({ name: z.string().trim().min(1).max(100).openapi({ example: "Yoga" }) }).openapi("NewCategory");
+const NewCategory = z
+  .object({
+    name: visibleText(100).openapi({
+      example: "Yoga",
+      description: "Unique ignoring case and invisible characters; no control characters or bidirectional overrides",
+    }),
+  })
+  .openapi("NewCategory");
 
 const listCategories = createRoute({
+  operationId: "listCategories",
+  security: [],
   method: "get",
   path: "/categories",
   tags: ["Categories"],
@@ -26,6 +37,7 @@ const listCategories = createRoute({
 });
 
 const createCategory = createRoute({
+  operationId: "createCategory",
   method: "post",
   path: "/admin/categories",
   tags: ["Admin"],
@@ -41,14 +53,15 @@ const createCategory = createRoute({
 
 export const categoryRoutes = createRouter()
   .openapi(listCategories, async (c) => {
-    const rows = await c.var.db.select().from(categories).orderBy(asc(categories.id));
+    const rows = await c.var.db.select(categoryColumns).from(categories).orderBy(asc(categories.id));
     return c.json(rows, 200);
   })
   .openapi(createCategory, async (c) => {
     const { name } = c.req.valid("json");
     const db = c.var.db;
+    const insert = db.insert(categories).values({ name, nameKey: comparisonKey(name) }).returning(categoryColumns);
     const [[category]] = await db
-      .batch([db.insert(categories).values({ name }).returning(), auditCategoryCreated(db, c.get("user").id)])
+      .batch([insert, auditCategoryCreated(db, c.get("user").id)])
       .catch((error: unknown) => {
         if (brokenConstraint(error)?.kind === "unique") throw categoryExists(name);
         throw error;

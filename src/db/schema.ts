@@ -22,6 +22,8 @@ export const users = sqliteTable("users", {
 export const categories = sqliteTable("categories", {
   id: integer("id").primaryKey({ autoIncrement: true }),
   name: text("name").notNull().unique(),
+  /** `comparisonKey(name)` (http/text.ts), unique: names are compared as people read them. */
+  nameKey: text("name_key").notNull().unique(),
 });
 
 export const userPreferences = sqliteTable(
@@ -74,7 +76,7 @@ export const idempotencyKeys = sqliteTable(
   (table) => [primaryKey({ columns: [table.userId, table.key] })],
 );
 
-export const AUDIT_ACTIONS = ["category.create", "slot.create", "slot.update", "slot.delete", "user.promote", "user.demote"] as const;
+export const AUDIT_ACTIONS = ["category.create", "slot.create", "slot.update", "slot.delete", "booking.cancel", "user.promote", "user.demote"] as const;
 export type AuditAction = (typeof AUDIT_ACTIONS)[number];
 
 /** Written only by audit/record.ts and scripts/admin.ts; `before` and `after` are JSON. */

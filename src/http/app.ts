@@ -5,6 +5,7 @@ import { createMiddleware } from "hono/factory";
 import { requestId } from "hono/request-id";
 import { secureHeaders } from "hono/secure-headers";
 import { handleError, handleNotFound, payloadTooLarge, validationFailed } from "./errors";
+import { pageSecurityHeaders } from "./page-security";
 import type { AppEnv } from "./types";
 
 /** Requests carry small JSON documents; anything larger is refused before it is read. */
@@ -27,30 +28,8 @@ const apiSecurityHeaders = secureHeaders({
   xFrameOptions: "DENY",
 });
 
-/** Where Swagger UI's script and stylesheet come from: @hono/swagger-ui's default CDN. */
-const SWAGGER_UI_ASSETS = "https://cdn.jsdelivr.net";
-
-/**
- * The Swagger UI page at /docs (http/openapi.ts) loads its script and stylesheet from the CDN, starts
- * itself with an inline script, styles with inline styles and data: images, and fetches the
- * document and "Try it out" requests from this origin.
- */
-const docsSecurityHeaders = secureHeaders({
-  contentSecurityPolicy: {
-    defaultSrc: ["'none'"],
-    scriptSrc: [SWAGGER_UI_ASSETS, "'unsafe-inline'"],
-    styleSrc: [SWAGGER_UI_ASSETS, "'unsafe-inline'"],
-    imgSrc: ["'self'", "data:"],
-    connectSrc: ["'self'"],
-    baseUri: ["'none'"],
-    formAction: ["'none'"],
-    frameAncestors: ["'none'"],
-  },
-  xFrameOptions: "DENY",
-});
-
 const securityHeaders = createMiddleware<AppEnv>((c, next) =>
-  (c.req.path === "/docs" ? docsSecurityHeaders : apiSecurityHeaders)(c, next),
+  (c.req.path === "/docs" ? pageSecurityHeaders : apiSecurityHeaders)(c, next),
 );
 
 export function createRouter() {

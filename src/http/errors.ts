@@ -72,6 +72,7 @@ export const holdExpired = () => new AppError(409, "hold_expired", "The hold has
 export const notHeld = () => new AppError(409, "not_held", "Only a held place can be confirmed");
 export const emailTaken = () => new AppError(409, "email_taken", "Email is already registered");
 export const categoryExists = (name: string) => new AppError(409, "category_exists", `Category "${name}" already exists`);
+export const lastAdmin = () => new AppError(409, "last_admin", "This is the last admin: promote another user before demoting it");
 // 413, 426
 export const payloadTooLarge = (maxBytes: number) => new AppError(413, "payload_too_large", `Request body must be at most ${maxBytes} bytes`);
 export const webSocketRequired = () =>

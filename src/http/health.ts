@@ -3,6 +3,8 @@ import { createRouter } from "./app";
 import { jsonResponse } from "./openapi";
 
 const health = createRoute({
+  operationId: "getHealth",
+  security: [],
   method: "get",
   path: "/health",
   tags: ["Operations"],

@@ -4,9 +4,13 @@ import { toUtcIso } from "../db/time";
 // ISO 8601 date and time with an optional fraction and an optional zone (Z or ±HH:MM / ±HHMM).
 const ISO_INSTANT = /^(\d{4})-(\d{2})-(\d{2})[Tt ](\d{2}):(\d{2})(?::(\d{2})(?:\.\d+)?)?([Zz]|[+-]\d{2}:?\d{2})?$/;
 
+/** The years whose instants have the stored shape (db/time.ts), which orders them as text. */
+const YEARS = { first: 1970, last: 9999 };
+
 /**
  * Parses an ISO 8601 instant; a value without a zone is taken as UTC. Fractions of a second are
- * dropped. Returns undefined for anything that is not a real calendar instant (2024-02-30, 25:00).
+ * dropped. Returns undefined for anything that is not a real calendar instant (2024-02-30, 25:00),
+ * and for one whose UTC year is outside 1970 to 9999 (9999-12-31T23:00:00-05:00 is in 10000).
  */
 export function parseInstant(text: string): string | undefined {
   const match = ISO_INSTANT.exec(text);
@@ -24,7 +28,9 @@ export function parseInstant(text: string): string | undefined {
     if (offsetHours > 23 || offsetMins > 59) return undefined;
     offsetMinutes = sign * (offsetHours * 60 + offsetMins);
   }
-  return toUtcIso(new Date(utc.getTime() - offsetMinutes * 60_000));
+  const instant = new Date(utc.getTime() - offsetMinutes * 60_000);
+  if (instant.getUTCFullYear() < YEARS.first || instant.getUTCFullYear() > YEARS.last) return undefined;
+  return toUtcIso(instant);
 }
 
 /** A request field holding an instant, normalized to the stored UTC shape. */
@@ -33,7 +39,10 @@ export const InstantInput = z
   .transform((text, ctx) => {
     const instant = parseInstant(text);
     if (instant === undefined) {
-      ctx.addIssue({ code: "custom", message: "Expected an ISO 8601 date-time, e.g. 2030-01-01T10:00:00Z" });
+      ctx.addIssue({
+        code: "custom",
+        message: `Expected an ISO 8601 date-time from ${YEARS.first} to ${YEARS.last} in UTC, e.g. 2030-01-01T10:00:00Z`,
+      });
       return z.NEVER;
     }
     return instant;
@@ -42,7 +51,7 @@ export const InstantInput = z
     type: "string",
     format: "date-time",
     example: "2030-01-01T10:00:00Z",
-    description: "ISO 8601; Z or an offset; without one the time is taken as UTC",
+    description: `ISO 8601; Z or an offset; without one the time is taken as UTC. In UTC, from ${YEARS.first} to ${YEARS.last}.`,
   });
 
 /** An instant in a response: always UTC with `Z`. */

@@ -1,5 +1,5 @@
-import { swaggerUI } from "@hono/swagger-ui";
 import type { OpenAPIHono } from "@hono/zod-openapi";
+import { DOCS_PAGE } from "./docs";
 import { ErrorSchema, type ErrorBody } from "./errors";
 import type { AppEnv } from "./types";
 
@@ -58,7 +58,9 @@ export function configureOpenApi(app: OpenAPIHono<AppEnv>) {
         "Every error is JSON: " +
         JSON.stringify({ detail: "Slot is full", code: "slot_full" } satisfies ErrorBody),
     },
+    // Relative: the API is wherever this document is served from, locally or deployed.
+    servers: [{ url: "/", description: "The origin serving this document" }],
   });
-  // The page loads Swagger UI's assets from a CDN, so none of it is bundled into the Worker.
-  app.get("/docs", swaggerUI({ url: "/openapi.json" }));
+  // Swagger UI itself is static assets (http/docs.ts), so none of it is bundled into the Worker.
+  app.get("/docs", (c) => c.html(DOCS_PAGE));
 }

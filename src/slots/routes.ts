@@ -14,6 +14,7 @@ import { slotObject } from "./slot-booking-object";
 import { NewSlot, SlotAvailabilitySchema, type SlotAvailability, SlotIdParams, SlotQuery, SlotSchema, SlotUpdate, startNotBeforeEnd, toSlotView } from "./schemas";
 
 const listSlots = createRoute({
+  operationId: "listSlots",
   method: "get",
   path: "/slots",
   tags: ["Slots"],
@@ -33,6 +34,7 @@ const watchSlot = createRoute({
   path: "/slots/{slot_id}/live",
   operationId: "watchSlot",
   tags: ["Slots"],
+  security: [],
   summary: "Watch a slot's availability live (WebSocket)",
   description:
     "Upgrades to a WebSocket (send `Upgrade: websocket`); no authentication. The server sends a `SlotAvailability` " +
@@ -53,6 +55,7 @@ const admin = { tags: ["Admin"], security: bearerAuth };
 
 const createSlot = createRoute({
   ...admin,
+  operationId: "createSlot",
   method: "post",
   path: "/admin/slots",
   summary: "Create a time slot",
@@ -68,6 +71,7 @@ const createSlot = createRoute({
 
 const updateSlot = createRoute({
   ...admin,
+  operationId: "updateSlot",
   method: "put",
   path: "/admin/slots/{slot_id}",
   summary: "Change a time slot (partial)",
@@ -82,6 +86,7 @@ const updateSlot = createRoute({
 
 const deleteSlot = createRoute({
   ...admin,
+  operationId: "deleteSlot",
   method: "delete",
   path: "/admin/slots/{slot_id}",
   summary: "Delete a time slot, cancelling its bookings",

@@ -1,8 +1,8 @@
 import { DurableObject } from "cloudflare:workers";
-import { and, eq, gt, isNull, lte, min, ne, sql, type SQL } from "drizzle-orm";
+import { and, eq, gt, isNull, lte, min, ne, or, sql, type SQL } from "drizzle-orm";
 import type { BatchItem } from "drizzle-orm/batch";
 import type { SQLiteTable } from "drizzle-orm/sqlite-core";
-import { auditSlotDeleted, auditSlotUpdated } from "../audit/record";
+import { auditBookingCancelled, auditSlotDeleted, auditSlotUpdated } from "../audit/record";
 import { bookingColumns, bookingJson, toBookingView, type BookingOptions, type BookingView } from "../bookings/schemas";
 import { database, type Database } from "../db/client";
 import { bookings, idempotencyKeys, timeSlots, users, WAITLIST_LIMIT, type SlotChanges, type TimeSlotRow } from "../db/schema";
@@ -148,26 +148,32 @@ export class SlotBookingObject extends DurableObject<Env> {
 
   /**
    * Cancels a live entry (booked, held or waitlisted) on this slot held by the caller, or by
-   * anyone if the caller is an admin now; a freed place goes to the earliest waiter.
+   * anyone if the caller is an admin now; once the slot has started, only an admin may. A freed
+   * place goes to the earliest waiter. An admin's cancellation of someone else's entry, or after
+   * the start, is recorded in the audit log in the same batch.
    */
   async cancel(slotId: number, bookingId: number, callerId: number, idempotency?: Idempotency): Promise<Outcome<null>> {
     return this.#serialized(() =>
       this.#idempotent(callerId, idempotency, async (remember) => {
+        const now = nowUtcIso();
         const callerIsAdmin = sql`EXISTS (SELECT 1 FROM ${users} WHERE ${users.id} = ${callerId} AND ${users.role} = 'ADMIN')`;
         const ownedByCaller = sql`(${bookings.userId} = ${callerId} OR ${callerIsAdmin})`;
+        const notStarted = sql`EXISTS (SELECT 1 FROM ${timeSlots} WHERE ${timeSlots.id} = ${slotId} AND ${timeSlots.startTime} > ${now})`;
         const thisBooking = and(eq(bookings.id, bookingId), eq(bookings.timeSlotId, slotId));
+        const live = and(thisBooking, ne(bookings.status, "CANCELLED"));
+        const audit = auditBookingCancelled(this.#db, callerId, and(live, callerIsAdmin, sql`(${bookings.userId} <> ${callerId} OR NOT ${notStarted})`));
         const update = this.#db
           .update(bookings)
-          .set({ status: "CANCELLED", cancelledAt: nowUtcIso() })
-          .where(and(thisBooking, ne(bookings.status, "CANCELLED"), ownedByCaller))
+          .set({ status: "CANCELLED", cancelledAt: now })
+          .where(and(live, ownedByCaller, or(notStarted, callerIsAdmin)))
           .returning({ id: bookings.id });
         const written = { from: bookings, where: eq(bookings.id, bookingId), outcomeJson: sql`json(${JSON.stringify({ ok: true, value: null })})` };
-        const [cancelled, , , [row]] = await this.#db.batch([update, remember(written), this.#promoteWaiters(slotId), this.#slotRow(slotId)]);
+        const [, cancelled, , , [row]] = await this.#db.batch([audit, update, remember(written), this.#promoteWaiters(slotId), this.#slotRow(slotId)]);
         if (cancelled.length === 0) {
           // Say why, without telling a stranger that someone else's booking exists.
           const visible = await this.#db.select({ status: bookings.status }).from(bookings).where(and(thisBooking, ownedByCaller)).get();
           if (!visible) throw bookingNotFound();
-          throw alreadyCancelled();
+          throw visible.status === "CANCELLED" ? alreadyCancelled() : slotStarted();
         }
         this.#slot = stateOf(row);
         this.#announce(slotId);

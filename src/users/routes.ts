@@ -1,11 +1,11 @@
 import { createRoute, z } from "@hono/zod-openapi";
-import { asc, eq, inArray } from "drizzle-orm";
+import { and, asc, eq, inArray, sql, type SQL } from "drizzle-orm";
 import { auditRoleChanged } from "../audit/record";
 import { requireAdmin, requireUser } from "../auth/middleware";
-import { categories, ROLES, userPreferences, users } from "../db/schema";
+import { categories, ROLES, userPreferences, users, type Role } from "../db/schema";
 import { d1Session } from "../db/session";
 import { createRouter } from "../http/app";
-import { unknownCategory, userNotFound } from "../http/errors";
+import { lastAdmin, unknownCategory, userNotFound } from "../http/errors";
 import { bearerAuth, errorResponses, jsonBody, jsonResponse } from "../http/openapi";
 import { MessageSchema, PathId } from "../http/schemas";
 
@@ -21,6 +21,7 @@ const PreferencesSchema = z
   .openapi("Preferences");
 
 const setPreferences = createRoute({
+  operationId: "setPreferences",
   method: "post",
   path: "/user/preferences",
   tags: ["Preferences"],
@@ -35,6 +36,7 @@ const setPreferences = createRoute({
 });
 
 const getPreferences = createRoute({
+  operationId: "getPreferences",
   method: "get",
   path: "/user/preferences",
   tags: ["Preferences"],
@@ -51,19 +53,34 @@ const UserSchema = z.object({ id: z.number().int(), email: z.string(), role: z.e
 const RoleChange = z.object({ role: z.enum(ROLES) }).openapi("RoleChange");
 
 const setRole = createRoute({
+  operationId: "setUserRole",
   method: "put",
   path: "/admin/users/{user_id}/role",
   tags: ["Admin"],
   summary: "Promote a user to ADMIN or demote one to USER",
-  description: "Applies at once, also to tokens already issued: admin routes read the caller's role from D1 on every request.",
+  description:
+    "Applies at once, also to tokens already issued: admin routes read the caller's role from D1 on every request. " +
+    "An admin may demote itself; demoting the last admin is 409 `last_admin`.",
   security: bearerAuth,
   middleware: [requireAdmin, d1Session] as const,
   request: { params: z.object({ user_id: PathId }), body: jsonBody(RoleChange) },
   responses: {
     200: jsonResponse(UserSchema, "The user with the role now held"),
-    ...errorResponses(401, 403, 404, 413, 422, 503),
+    ...errorResponses(401, 403, 404, 409, 413, 422, 503),
   },
 });
+
+const userColumns = { id: users.id, email: users.email, role: users.role };
+
+/**
+ * Whether a user may be given `role`: always, except taking ADMIN away from the last admin. D1
+ * evaluates it inside the UPDATE itself, so admins demoting themselves or each other at once can
+ * never leave none.
+ */
+function leavesAnAdmin(role: Role): SQL {
+  return sql`(${role} = 'ADMIN' OR ${users.role} <> 'ADMIN'
+    OR EXISTS (SELECT 1 FROM ${users} AS others WHERE others.role = 'ADMIN' AND others.id <> ${users.id}))`;
+}
 
 export const userRoutes = createRouter()
   .openapi(setPreferences, async (c) => {
@@ -94,10 +111,14 @@ export const userRoutes = createRouter()
     const userId = c.req.valid("param").user_id;
     const { role } = c.req.valid("json");
     const db = c.var.db;
-    const [, [user]] = await db.batch([
-      auditRoleChanged(db, c.get("user").id, userId, role),
-      db.update(users).set({ role }).where(eq(users.id, userId)).returning({ id: users.id, email: users.email, role: users.role }),
+    const target = and(eq(users.id, userId), leavesAnAdmin(role));
+    // One batch: the entry, the change, and the user as it then is, which says why nothing changed.
+    const [, [changed], [user]] = await db.batch([
+      auditRoleChanged(db, c.get("user").id, role, target),
+      db.update(users).set({ role }).where(target).returning(userColumns),
+      db.select(userColumns).from(users).where(eq(users.id, userId)),
     ]);
     if (!user) throw userNotFound();
-    return c.json(user, 200);
+    if (!changed) throw lastAdmin();
+    return c.json(changed, 200);
   });
