@@ -47,7 +47,8 @@ export function slotObject(env: Env, slotId: number) {
 
 /**
  * The row a successful change wrote (`where` selects it in `from`) and its outcome as SQL JSON:
- * the statement that records that outcome in the same batch as the change, right after it.
+ * the statement that records that outcome in the same batch as the change, after it with no
+ * other write in between (its `changes()` must still be the change's).
  */
 type Remember = (written: { from: SQLiteTable; where: SQL | undefined; outcomeJson: SQL }) => BatchItem<"sqlite">;
 
