@@ -37,11 +37,14 @@ const watchSlot = createRoute({
   security: [],
   summary: "Watch a slot's availability live (WebSocket)",
   description:
-    "Upgrades to a WebSocket (send `Upgrade: websocket`); no authentication. The server sends a `SlotAvailability` " +
-    "JSON message at once, then one after every change to the slot (booking, hold, cancellation, promotion, " +
-    "expiry, capacity or time change, deletion). After the message with `deleted: true` it closes the socket " +
-    "(1000). A client may send `ping` (answered `pong`) or any other text to get the current availability again.",
-  request: { params: SlotIdParams },
+    "Upgrades to a WebSocket; no authentication. The server sends a `SlotAvailability` JSON message at once, then " +
+    "one after every change to the slot (changes committed before it goes out are sent together, as the latest " +
+    "state). After the message with `deleted: true` it closes the socket (1000). `ping` is answered `pong`; any " +
+    "other message asks for the current availability.",
+  request: {
+    params: SlotIdParams,
+    headers: z.object({ upgrade: z.string().optional().openapi({ description: "`websocket`; without it, 426", example: "websocket" }) }),
+  },
   responses: {
     101: {
       description: "Switching Protocols: every message the server sends is one SlotAvailability object",
@@ -121,7 +124,7 @@ export const slotRoutes = createRouter()
     return c.json(rows.map(toSlotView), 200);
   })
   .openapi(watchSlot, async (c) => {
-    if (c.req.header("Upgrade")?.toLowerCase() !== "websocket") throw webSocketRequired();
+    if (c.req.valid("header").upgrade?.toLowerCase() !== "websocket") throw webSocketRequired();
     const slotId = c.req.valid("param").slot_id;
     // The slot's object accepts the socket itself (hibernation API), and answers 404 for a missing
     // slot. Its 101 carries the socket; the route's 101 entry documents the messages sent on it.
