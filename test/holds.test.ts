@@ -193,6 +193,20 @@ describe("the alarm", () => {
     await expectConsistent(slotId);
   });
 
+  it("is set again when a restarted object finds live holds in D1 and no alarm", async () => {
+    const slotId = await createSlot({ capacity: 2 });
+    const held = await hold(await createUser(), slotId);
+    const stub = slotObject(env, slotId);
+    // As if the alarm had been lost: deleted, and the object restarted.
+    await runInDurableObject(stub, (_, state) => state.storage.deleteAlarm());
+    await evictDurableObject(stub);
+    expect(await alarmOf(slotId)).toBeNull();
+    expect((await book(await createUser(), slotId)).status).toBe(201);
+    // The object loaded its slot, saw a hold and no alarm, and set one; it has run, and set the next for the hold's end.
+    await eventually(async () => (await alarmOf(slotId)) === Date.parse(held.body.expires_at!));
+    expect(await statusOf(held.body.id)).toBe("HELD");
+  });
+
   it("tries again 10 s later when D1 fails, and then releases the hold", async () => {
     const slotId = await createSlot({ capacity: 1 });
     const held = await hold(await createUser(), slotId);

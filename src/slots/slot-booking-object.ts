@@ -318,6 +318,9 @@ export class SlotBookingObject extends DurableObject<Env> {
       // A missing slot is not remembered: it may be an id that is yet to be created.
       if (!row) throw slotNotFound();
       this.#slot = stateOf(row);
+      // Every hold gets its alarm before it is written, and the alarm outlives restarts; should one
+      // be missing all the same, run it now: it releases what has expired and sets the next one.
+      if (row.heldCount > 0 && (await this.ctx.storage.getAlarm()) === null) await this.ctx.storage.setAlarm(Date.now());
     }
     if (this.#slot.deleted) throw slotNotFound();
     return this.#slot;
