@@ -301,6 +301,11 @@ export type Watcher = {
   socket: WebSocket;
   /** The next message not yet taken; fails after `timeoutMs` without one. */
   next(timeoutMs?: number): Promise<SlotAvailability>;
+  /**
+   * Takes messages until one equals `expected`: for a state reached by changes made while
+   * watching, whose messages may come one per change or together.
+   */
+  until(expected: SlotAvailability): Promise<void>;
   /** Resolves when the server closes the socket, with the close code. */
   closed: Promise<number>;
 };
@@ -336,7 +341,10 @@ export async function watch(slotId: number): Promise<Watcher> {
       readers.push(reader);
     });
   };
-  return { socket, next, closed };
+  const until = async (expected: SlotAvailability) => {
+    while (JSON.stringify(await next()) !== JSON.stringify(expected));
+  };
+  return { socket, next, until, closed };
 }
 
 /**

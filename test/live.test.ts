@@ -113,10 +113,10 @@ describe("pushes after every change", () => {
   it("a capacity increase that promotes waiters is one message with the new state", async () => {
     const slotId = await createSlot({ capacity: 1 });
     const users = await createUsers(4);
+    const watcher = await watch(slotId);
     await book(users[0], slotId);
     for (const user of users.slice(1)) await joinWaitlist(user, slotId);
-    const watcher = await watch(slotId);
-    expect(await watcher.next()).toEqual(availability(slotId, 0, 1, 3));
+    await watcher.until(availability(slotId, 0, 1, 3));
     await api("PUT", `/admin/slots/${slotId}`, { token: admin.token, body: { max_capacity: 3 } });
     expect(await watcher.next()).toEqual(availability(slotId, 0, 3, 1));
   });
@@ -151,9 +151,9 @@ describe("pushes after every change", () => {
   it("sends nothing for a refused request: no message announces a change that did not commit", async () => {
     const slotId = await createSlot({ capacity: 1 });
     const [first, second] = await createUsers(2);
-    await book(first, slotId);
     const watcher = await watch(slotId);
-    await watcher.next();
+    await book(first, slotId);
+    await watcher.until(availability(slotId, 0, 1));
     expect((await book(second, slotId)).status).toBe(409);
     expect((await book(first, slotId)).status).toBe(409);
     await expect(watcher.next(300)).rejects.toThrow(/no message/);
@@ -177,10 +177,10 @@ describe("hibernation and eviction", () => {
   it("after an eviction the hold still expires on the alarm, the waiter is promoted, and the watchers hear of it", async () => {
     const slotId = await createSlot({ capacity: 1 });
     const [holder, waiter] = await createUsers(2);
+    const watcher = await watch(slotId);
     const held = await hold(holder, slotId);
     await joinWaitlist(waiter, slotId);
-    const watcher = await watch(slotId);
-    expect(await watcher.next()).toEqual(availability(slotId, 0, 1, 1));
+    await watcher.until(availability(slotId, 0, 1, 1));
     await evictDurableObject(slotObject(env, slotId));
     expect(await alarmOf(slotId)).toBe(Date.parse(held.body.expires_at!));
     await expireHolds(slotId);
