@@ -3,7 +3,7 @@ import { sign } from "hono/jwt";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { AUDIENCE, ISSUER, issueToken, keyIdOf, TOKEN_LIFETIME_SECONDS } from "../src/auth/jwt";
 import { hashPassword, PBKDF2_ITERATIONS, verifyPassword } from "../src/auth/password";
-import app from "../src/index";
+import { app } from "../src/index";
 import { AppError, type ErrorBody } from "../src/http/errors";
 import { api, createUser, login, PASSWORD, register, uniqueEmail, type ApiResponse, type TestUser } from "./helpers";
 

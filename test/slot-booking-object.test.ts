@@ -2,21 +2,9 @@ import { abortAllDurableObjects, evictDurableObject, runInDurableObject } from "
 import { env } from "cloudflare:workers";
 import { describe, expect, it, vi } from "vitest";
 import { slotObject, type SlotBookingObject } from "../src/slots/slot-booking-object";
-import { book, cancel, createSlot, createUsers, expectConsistent, slotCounts, statusCounts } from "./helpers";
+import { book, cancel, createSlot, createUsers, expectConsistent, slotCounts, statusCounts, whileBookingWritesFail } from "./helpers";
 
 const inspect = (slotId: number) => slotObject(env, slotId).inspect();
-
-/** Makes every write of one kind to `bookings` fail inside D1 while `run` runs: a real D1 error, no mock. */
-async function whileBookingWritesFail<T>(operation: "INSERT" | "UPDATE", run: () => Promise<T>): Promise<T> {
-  await env.DB.prepare(
-    `CREATE TRIGGER injected_failure BEFORE ${operation} ON bookings BEGIN SELECT RAISE(ABORT, 'injected storage failure'); END`,
-  ).run();
-  try {
-    return await run();
-  } finally {
-    await env.DB.prepare("DROP TRIGGER injected_failure").run();
-  }
-}
 
 describe("memory", () => {
   it("answers a full slot from memory without writing to D1", async () => {

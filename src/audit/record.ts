@@ -1,7 +1,7 @@
 import { and, eq, isNull, ne, sql, type SQL } from "drizzle-orm";
 import type { SQLiteTable } from "drizzle-orm/sqlite-core";
 import type { Database } from "../db/client";
-import { auditLog, categories, timeSlots, users, type AuditAction, type Role, type SlotChanges } from "../db/schema";
+import { auditLog, categories, timeSlots, users, webhooks, type AuditAction, type Role, type SlotChanges } from "../db/schema";
 import { nowUtcIso } from "../db/time";
 
 // The statements that record admin actions in audit_log. Each goes into the same D1 batch as the
@@ -95,5 +95,34 @@ export function auditRoleChanged(db: Database, actorId: number, userId: number, 
     after: sql`json_object('role', ${role})`,
     from: users,
     where: and(eq(users.id, userId), ne(users.role, role)),
+  });
+}
+
+/** A webhook as audit entries show it: never its secret. */
+const webhookJson = sql`json_object('url', ${webhooks.url}, 'events', json(${webhooks.events}))`;
+
+/** Goes right after the INSERT INTO webhooks. */
+export function auditWebhookCreated(db: Database, actorId: number) {
+  return record(db, {
+    actorId,
+    action: "webhook.create",
+    target: sql`'webhook:' || ${webhooks.id}`,
+    before: sql`NULL`,
+    after: webhookJson,
+    from: webhooks,
+    where: sql`${webhooks.id} = last_insert_rowid()`,
+  });
+}
+
+/** Goes before the DELETE of the webhook. */
+export function auditWebhookDeleted(db: Database, actorId: number, webhookId: number) {
+  return record(db, {
+    actorId,
+    action: "webhook.delete",
+    target: sql`${`webhook:${webhookId}`}`,
+    before: webhookJson,
+    after: sql`NULL`,
+    from: webhooks,
+    where: eq(webhooks.id, webhookId),
   });
 }

@@ -25,15 +25,23 @@ export const bookingColumns = {
   status: bookings.status,
 } satisfies Record<keyof BookingView, unknown>;
 
+const RescheduledTo = z.number().int().openapi({ description: "The booking that replaced this one when it was moved to another slot" });
+
+/** A booking moved to another slot: CANCELLED, naming its replacement (the data of a booking.rescheduled webhook). */
+export const RescheduledBookingSchema = BookingSchema.extend({ rescheduled_to: RescheduledTo }).openapi("RescheduledBooking");
+
+export const rescheduledBookingColumns = { ...bookingColumns, rescheduled_to: bookings.rescheduledTo };
+
 /** An entry of GET /bookings: the booking with its slot's category and times. */
 export const CalendarBookingSchema = BookingSchema.extend({
+  rescheduled_to: RescheduledTo.nullable(),
   category_id: z.number().int(),
   start_time: InstantOutput,
   end_time: InstantOutput,
 }).openapi("CalendarBooking");
 
 export const calendarBookingColumns = {
-  ...bookingColumns,
+  ...rescheduledBookingColumns,
   category_id: timeSlots.categoryId,
   start_time: timeSlots.startTime,
   end_time: timeSlots.endTime,

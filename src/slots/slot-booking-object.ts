@@ -23,6 +23,8 @@ import {
   unknownCategory,
 } from "../http/errors";
 import { attempt, failure, type Outcome } from "../http/outcome";
+import { dispatcher } from "../webhooks/dispatch";
+import { bookingCreated, bookingsCancelled, slotDeleted, slotUpdated } from "../webhooks/outbox";
 import { startNotBeforeEnd, toSlotView, type SlotView } from "./schemas";
 
 /** What the object remembers of its slot between requests. D1 stays the system of record. */
@@ -63,6 +65,8 @@ export class SlotBookingObject extends DurableObject<Env> {
    */
   #session: D1DatabaseSession = this.env.DB.withSession("first-primary");
   #db: Database = database(this.#session);
+  /** Passes on a committed batch's results and sends the webhook events it wrote (webhooks/outbox.ts). */
+  #dispatch = dispatcher(this.env, this.ctx);
 
   async book(slotId: number, userId: number, idempotency?: Idempotency): Promise<Outcome<BookingView>> {
     // A full slot is answered from memory, without waiting in the queue: memory changes only
@@ -76,6 +80,7 @@ export class SlotBookingObject extends DurableObject<Env> {
         const now = nowUtcIso();
         if (slot.startTime <= now) throw slotStarted();
         if (slot.bookedCount >= slot.maxCapacity) throw slotFull();
+        const bookable = and(eq(timeSlots.id, slotId), isNull(timeSlots.deletedAt), sql`${timeSlots.startTime} > ${now}`);
         const insert = this.#db
           .insert(bookings)
           .select(
@@ -87,9 +92,10 @@ export class SlotBookingObject extends DurableObject<Env> {
                 status: sql<"BOOKED">`'BOOKED'`.as("status"),
                 createdAt: sql<string>`${now}`.as("created_at"),
                 cancelledAt: sql<null>`NULL`.as("cancelled_at"),
+                rescheduledTo: sql<null>`NULL`.as("rescheduled_to"),
               })
               .from(timeSlots)
-              .where(and(eq(timeSlots.id, slotId), isNull(timeSlots.deletedAt), sql`${timeSlots.startTime} > ${now}`)),
+              .where(bookable),
           )
           .returning(bookingColumns);
         const written = {
@@ -97,7 +103,8 @@ export class SlotBookingObject extends DurableObject<Env> {
           where: sql`${bookings.id} = last_insert_rowid()`,
           outcomeJson: sql`json_object('ok', json('true'), 'value', ${jsonObject(bookingColumns)})`,
         };
-        const [[booking]] = await this.#db.batch([insert, ...remember(written)]).catch((error: unknown) => {
+        const created = bookingCreated(this.#db, slotId, userId, bookable);
+        const [[booking]] = await this.#db.batch([insert, ...remember(written), created]).then(this.#dispatch).catch((error: unknown) => {
           const broken = brokenConstraint(error);
           if (broken?.kind === "unique" && broken.on.startsWith("bookings.")) throw alreadyBooked();
           if (broken?.kind === "check") throw this.#forget(slotFull());
@@ -118,13 +125,14 @@ export class SlotBookingObject extends DurableObject<Env> {
         const callerIsAdmin = sql`EXISTS (SELECT 1 FROM ${users} WHERE ${users.id} = ${callerId} AND ${users.role} = 'ADMIN')`;
         const ownedByCaller = sql`(${bookings.userId} = ${callerId} OR ${callerIsAdmin})`;
         const thisBooking = and(eq(bookings.id, bookingId), eq(bookings.timeSlotId, slotId));
+        const cancellable = and(thisBooking, eq(bookings.status, "BOOKED"), ownedByCaller);
         const update = this.#db
           .update(bookings)
           .set({ status: "CANCELLED", cancelledAt: nowUtcIso() })
-          .where(and(thisBooking, eq(bookings.status, "BOOKED"), ownedByCaller))
+          .where(cancellable)
           .returning({ id: bookings.id });
         const written = { from: bookings, where: eq(bookings.id, bookingId), outcomeJson: sql`json(${JSON.stringify({ ok: true, value: null })})` };
-        const [cancelled] = await this.#db.batch([update, ...remember(written)]);
+        const [, cancelled] = await this.#db.batch([bookingsCancelled(this.#db, cancellable), update, ...remember(written)]).then(this.#dispatch);
         if (cancelled.length === 0) {
           // Say why, without telling a stranger that someone else's booking exists.
           const visible = await this.#db.select({ status: bookings.status }).from(bookings).where(and(thisBooking, ownedByCaller)).get();
@@ -153,7 +161,9 @@ export class SlotBookingObject extends DurableObject<Env> {
               .set(changes)
               .where(and(eq(timeSlots.id, slotId), isNull(timeSlots.deletedAt)))
               .returning(),
+            slotUpdated(this.#db, slotId),
           ])
+          .then(this.#dispatch)
           .catch((error: unknown) => {
             if (brokenConstraint(error)?.kind === "foreign_key") throw unknownCategory("category_id");
             throw error;
@@ -171,15 +181,18 @@ export class SlotBookingObject extends DurableObject<Env> {
       attempt(async () => {
         const slot = await this.#load(slotId);
         const now = nowUtcIso();
-        const [, cancelled] = await this.#db.batch([
+        const live = and(eq(bookings.timeSlotId, slotId), eq(bookings.status, "BOOKED"));
+        const [, , cancelled] = await this.#db.batch([
           auditSlotDeleted(this.#db, actorId, slotId),
+          bookingsCancelled(this.#db, live),
           this.#db
             .update(bookings)
             .set({ status: "CANCELLED", cancelledAt: now })
-            .where(and(eq(bookings.timeSlotId, slotId), eq(bookings.status, "BOOKED")))
+            .where(live)
             .returning({ id: bookings.id }),
           this.#db.update(timeSlots).set({ deletedAt: now }).where(eq(timeSlots.id, slotId)),
-        ]);
+          slotDeleted(this.#db, slotId),
+        ]).then(this.#dispatch);
         slot.deleted = true;
         slot.bookedCount = 0;
         return { cancelledBookings: cancelled.length };
