@@ -40,3 +40,13 @@ CREATE INDEX webhook_deliveries_by_event ON webhook_deliveries (event_id);
 
 -- A booking moved to another slot is CANCELLED and names the booking that replaced it.
 ALTER TABLE bookings ADD COLUMN rescheduled_to INTEGER REFERENCES bookings (id);
+
+-- Moves in progress. Rescheduling books the place in the target slot and writes this row in one
+-- batch, then cancels the source booking and deletes the row in another; if that fails, the
+-- target booking is cancelled and the row deleted instead. A row left by a crash is rolled back
+-- by the cron. At most one move per booking at a time.
+CREATE TABLE booking_moves (
+  from_booking_id INTEGER PRIMARY KEY REFERENCES bookings (id),
+  to_booking_id   INTEGER NOT NULL UNIQUE REFERENCES bookings (id),
+  created_at      TEXT    NOT NULL
+);

@@ -1,5 +1,6 @@
 import { auditRoutes } from "./audit/routes";
 import { authRoutes } from "./auth/routes";
+import { undoInterruptedMoves } from "./bookings/reschedule";
 import { bookingRoutes } from "./bookings/routes";
 import { categoryRoutes } from "./categories/routes";
 import { createApp } from "./http/app";
@@ -34,7 +35,7 @@ export default {
   queue: deliverWebhooks,
   /** Every minute (wrangler.toml, [triggers]): what a crash may have left half-done. */
   async scheduled(controller, env) {
-    const results = await Promise.allSettled([sweepOutbox(env, controller.scheduledTime)]);
+    const results = await Promise.allSettled([sweepOutbox(env, controller.scheduledTime), undoInterruptedMoves(env, controller.scheduledTime)]);
     for (const result of results) if (result.status === "rejected") console.error("scheduled sweep failed; the next run retries", result.reason);
   },
 } satisfies ExportedHandler<Env, WebhookMessage>;

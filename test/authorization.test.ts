@@ -62,6 +62,15 @@ const MATRIX: Row[] = [
   },
   { route: "GET /bookings", request: async () => ({ method: "GET", path: "/bookings" }), expected: signedIn(200) },
   {
+    route: "POST /bookings/{booking_id}/reschedule (the user's booking)",
+    request: async ({ user }) => {
+      const booking = await book(user, await createSlot());
+      expect(booking.status).toBe(201);
+      return { method: "POST", path: `/bookings/${booking.body.id}/reschedule`, body: { time_slot_id: await createSlot() } };
+    },
+    expected: { anonymous: 401, user: 200, "another user": 404, admin: 200, "demoted admin": 404 },
+  },
+  {
     route: "DELETE /bookings/{booking_id} (the user's booking)",
     request: async ({ user }) => {
       const booking = await book(user, await createSlot());

@@ -19,7 +19,7 @@ type Caller = "none" | "user" | "admin" | "malformed";
 type FuzzRequest = { method: Method; path: string; caller: Caller; headers: Record<string, string>; body?: string };
 
 /** The data a refused request must not change. idempotency_keys is left out: it records refusals by design. */
-const GUARDED_TABLES = ["users", "categories", "time_slots", "bookings", "user_preferences", "webhooks"] as const;
+const GUARDED_TABLES = ["users", "categories", "time_slots", "bookings", "user_preferences", "webhooks", "booking_moves"] as const;
 type Fingerprint = Record<(typeof GUARDED_TABLES)[number], { rows: number; sha256: string }>;
 
 async function fingerprint(): Promise<Fingerprint> {
@@ -167,6 +167,7 @@ const BODY_ROUTES: Route[] = [
     },
   },
   { method: "POST", path: () => "/bookings", fields: { time_slot_id: id } },
+  { method: "POST", path: (id) => `/bookings/${id}/reschedule`, fields: { time_slot_id: id } },
   { method: "POST", path: () => "/admin/webhooks", fields: WEBHOOK_FIELDS },
   { method: "POST", path: () => "/admin/categories", fields: { name: plausible(fc.string({ minLength: 1, maxLength: 30 }), fc.constantFrom("Fitness", " fitness ", "Yoga", "x".repeat(101))) } },
   { method: "POST", path: () => "/admin/slots", fields: SLOT_FIELDS },
@@ -261,6 +262,7 @@ const ID_ROUTES: Omit<Route, "fields">[] = [
   { method: "PUT", path: (id) => `/admin/slots/${id}` },
   { method: "DELETE", path: (id) => `/bookings/${id}` },
   { method: "DELETE", path: (id) => `/admin/slots/${id}` },
+  { method: "POST", path: (id) => `/bookings/${id}/reschedule` },
   { method: "DELETE", path: (id) => `/admin/webhooks/${id}` },
   { method: "GET", path: (id) => `/admin/webhooks/${id}/deliveries` },
 ];
@@ -340,13 +342,13 @@ describe("bad input never hurts", () => {
   });
 
   it(
-    "POST /register, /login, /user/preferences, /bookings, /admin/categories, /admin/slots, /admin/webhooks and PUT /admin/slots/{id} answer any body, content type, caller, Idempotency-Key and stray path or query with no 5xx, and refuse with a JSON {detail, code} that changed no data",
+    "POST /register, /login, /user/preferences, /bookings, /bookings/{id}/reschedule, /admin/categories, /admin/slots, /admin/webhooks and PUT /admin/slots/{id} answer any body, content type, caller, Idempotency-Key and stray path or query with no 5xx, and refuse with a JSON {detail, code} that changed no data",
     property(bodyRequest, 1_500),
     120_000,
   );
 
   it(
-    "PUT and DELETE /admin/slots/{x}, DELETE /bookings/{x}, DELETE /admin/webhooks/{x} and GET /admin/webhooks/{x}/deliveries answer any path segment (unicode, %-encodings, long, reshaping the URL) with no 5xx, and refuse with a JSON {detail, code} that changed no data",
+    "PUT and DELETE /admin/slots/{x}, DELETE /bookings/{x}, POST /bookings/{x}/reschedule, DELETE /admin/webhooks/{x} and GET /admin/webhooks/{x}/deliveries answer any path segment (unicode, %-encodings, long, reshaping the URL) with no 5xx, and refuse with a JSON {detail, code} that changed no data",
     property(pathRequest, 300),
     120_000,
   );

@@ -47,7 +47,11 @@ export const calendarBookingColumns = {
   end_time: timeSlots.endTime,
 } satisfies Record<keyof z.infer<typeof CalendarBookingSchema>, unknown>;
 
-export const NewBookingSchema = z.object({ time_slot_id: z.number().int().positive().openapi({ example: 1 }) }).openapi("NewBooking");
+const TimeSlotId = z.number().int().positive().openapi({ example: 1 });
+
+export const NewBookingSchema = z.object({ time_slot_id: TimeSlotId }).openapi("NewBooking");
+
+export const RescheduleSchema = z.object({ time_slot_id: TimeSlotId.openapi({ description: "The slot to move the booking to", example: 2 }) }).openapi("Reschedule");
 
 export const IdempotencyHeader = z.object({
   "idempotency-key": z

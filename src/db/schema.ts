@@ -132,3 +132,10 @@ export const webhookDeliveries = sqliteTable("webhook_deliveries", {
   error: text("error"),
   createdAt: text("created_at").notNull(),
 });
+
+/** Moves in progress (bookings/reschedule.ts): the source booking and the booking that takes its place. */
+export const bookingMoves = sqliteTable("booking_moves", {
+  fromBookingId: integer("from_booking_id").primaryKey().references(() => bookings.id),
+  toBookingId: integer("to_booking_id").notNull().unique().references(() => bookings.id),
+  createdAt: text("created_at").notNull(),
+});

@@ -3,6 +3,7 @@ import { and, eq, gt, isNull, lte, sql, type SQL } from "drizzle-orm";
 import type { BatchItem } from "drizzle-orm/batch";
 import type { SQLiteTable } from "drizzle-orm/sqlite-core";
 import { auditSlotDeleted, auditSlotUpdated } from "../audit/record";
+import { completeMoveStatements, releasePlaceStatements, takePlaceStatements } from "../bookings/moves";
 import { bookingColumns, type BookingView } from "../bookings/schemas";
 import { database, type Database } from "../db/client";
 import { jsonObject } from "../db/json";
@@ -16,6 +17,7 @@ import {
   brokenConstraint,
   capacityBelowBookings,
   idempotencyKeyReused,
+  rescheduleInProgress,
   slotFull,
   slotNotFound,
   slotStarted,
@@ -196,6 +198,64 @@ export class SlotBookingObject extends DurableObject<Env> {
         slot.deleted = true;
         slot.bookedCount = 0;
         return { cancelledBookings: cancelled.length };
+      }),
+    );
+  }
+
+  /**
+   * Rescheduling, step 1, in the target slot's object: a place here for the owner of
+   * `fromBookingId`, recorded as a move in progress (bookings/moves.ts). The caller must own that
+   * booking or be an admin; the route has checked that it is live and in another slot.
+   */
+  async takeForMove(slotId: number, fromBookingId: number, callerId: number): Promise<Outcome<BookingView>> {
+    const known = this.#slot;
+    if (known && !known.deleted && known.bookedCount >= known.maxCapacity) return failure(slotFull());
+    return this.#serialized(() =>
+      attempt(async () => {
+        const slot = await this.#load(slotId);
+        const now = nowUtcIso();
+        if (slot.startTime <= now) throw slotStarted();
+        if (slot.bookedCount >= slot.maxCapacity) throw slotFull();
+        const [[booking], , [from]] = await this.#db.batch(takePlaceStatements(this.#db, slotId, fromBookingId, callerId, now)).catch((error: unknown) => {
+          const broken = brokenConstraint(error);
+          if (broken?.kind === "unique" && broken.on.startsWith("bookings.")) throw alreadyBooked();
+          if (broken?.kind === "unique" && broken.on.startsWith("booking_moves.")) throw rescheduleInProgress();
+          if (broken?.kind === "check") throw this.#forget(slotFull());
+          throw error;
+        });
+        if (!booking) {
+          if (from?.status !== "BOOKED") throw alreadyCancelled();
+          // The slot was deleted or moved behind this object's back.
+          throw this.#forget(slotNotFound());
+        }
+        slot.bookedCount += 1;
+        return booking;
+      }),
+    );
+  }
+
+  /** Rescheduling, step 2, in the source slot's object: cancels `fromBookingId` as moved, if its move is still in progress. */
+  async completeMove(slotId: number, fromBookingId: number): Promise<Outcome<null>> {
+    return this.#serialized(() =>
+      attempt(async () => {
+        const [, , moved] = await this.#db.batch(completeMoveStatements(this.#db, slotId, fromBookingId, nowUtcIso())).then(this.#dispatch);
+        if (moved.length === 0) throw alreadyCancelled();
+        if (this.#slot) this.#slot.bookedCount -= 1;
+        return null;
+      }),
+    );
+  }
+
+  /**
+   * Rescheduling, undone, in the target slot's object: frees the place step 1 took, if the move of
+   * `fromBookingId` is still in progress. `undone` is false if the move had completed or been undone before.
+   */
+  async releaseMove(slotId: number, fromBookingId: number): Promise<Outcome<{ undone: boolean }>> {
+    return this.#serialized(() =>
+      attempt(async () => {
+        const [released, deleted] = await this.#db.batch(releasePlaceStatements(this.#db, slotId, fromBookingId, nowUtcIso()));
+        if (released.length > 0 && this.#slot) this.#slot.bookedCount -= 1;
+        return { undone: deleted.length > 0 };
       }),
     );
   }
