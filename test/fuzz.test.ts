@@ -18,12 +18,16 @@ type Method = "GET" | "POST" | "PUT" | "DELETE";
 type Caller = "none" | "user" | "admin" | "malformed";
 type FuzzRequest = { method: Method; path: string; caller: Caller; headers: Record<string, string>; body?: string };
 
-/** The data a refused request must not change. idempotency_keys is left out: it records refusals by design. */
+/**
+ * The data a refused request must not change. idempotency_keys is left out: it records refusals by
+ * design; so are the columns of webhooks that deliveries update in the background.
+ */
 const GUARDED_TABLES = ["users", "categories", "time_slots", "bookings", "user_preferences", "webhooks", "booking_moves"] as const;
+const GUARDED_COLUMNS: Partial<Record<(typeof GUARDED_TABLES)[number], string>> = { webhooks: "id, url, events, secret, created_at" };
 type Fingerprint = Record<(typeof GUARDED_TABLES)[number], { rows: number; sha256: string }>;
 
 async function fingerprint(): Promise<Fingerprint> {
-  const results = await env.DB.batch<Record<string, unknown>>(GUARDED_TABLES.map((table) => env.DB.prepare(`SELECT * FROM ${table} ORDER BY rowid`)));
+  const results = await env.DB.batch<Record<string, unknown>>(GUARDED_TABLES.map((table) => env.DB.prepare(`SELECT ${GUARDED_COLUMNS[table] ?? "*"} FROM ${table} ORDER BY rowid`)));
   const entries = await Promise.all(
     results.map(async ({ results: rows }, i) => {
       const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(JSON.stringify(rows)));
@@ -145,7 +149,6 @@ const WEBHOOK_FIELDS = {
   url: plausible(
     fc.constant(`${inject("webhookReceiver")}/ok/fuzz`),
     fc.constantFrom("http://example.com/", "https://10.0.0.1/", "https://[::1]/", "ftp://example.com/", `https://example.com/${"a".repeat(2050)}`),
-    fc.webUrl(),
   ),
   events: plausible(fc.subarray([...WEBHOOK_EVENT_TYPES], { minLength: 1 }), fc.array(nastyString, { maxLength: 3 })),
 };

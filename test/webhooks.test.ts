@@ -46,8 +46,8 @@ function verified(secret: string, received: ReceivedWebhook): Payload {
 }
 
 /** Waits until `path` has received `count` webhooks and answers their verified payloads. */
-async function payloadsOn(hook: { path: string; secret: string }, count: number): Promise<Payload[]> {
-  const received = await eventually(() => receivedOn(hook.path), (list) => list.length >= count);
+async function payloadsOn(hook: { path: string; secret: string }, count: number, timeoutMs?: number): Promise<Payload[]> {
+  const received = await eventually(() => receivedOn(hook.path), (list) => list.length >= count, timeoutMs);
   return received.map((one) => verified(hook.secret, one));
 }
 
@@ -224,7 +224,7 @@ describe("the outbox: an event exists exactly when its change committed", () => 
       .bind(slotId)
       .all<{ id: number }>();
     expect(events.results.map(({ id }) => id).sort((a, b) => a - b)).toEqual([...bookedIds].sort((a, b) => a - b));
-    const payloads = await payloadsOn(hook, 100);
+    const payloads = await payloadsOn(hook, 100, 60_000);
     expect(new Set(payloads.map(({ data }) => data.id))).toEqual(new Set(bookedIds));
     const received = await receivedOn(hook.path);
     expect(new Set(received.map(({ headers }) => headers["webhook-id"])).size).toBe(100);
