@@ -9,6 +9,8 @@ export default defineConfig(async () => ({
       miniflare: {
         bindings: {
           JWT_SECRET: "test-secret-not-for-production-0123456789",
+          // As in local development: webhooks may point to the receiver of test/global-setup.ts on 127.0.0.1.
+          WEBHOOKS_ALLOW_LOOPBACK: "true",
           // Applied by test/setup.ts: every test file starts from the real schema.
           TEST_MIGRATIONS: await readD1Migrations("./migrations"),
         },
@@ -20,6 +22,7 @@ export default defineConfig(async () => ({
   test: {
     include: ["test/**/*.test.ts"],
     setupFiles: ["./test/setup.ts"],
+    globalSetup: ["./test/global-setup.ts"],
     testTimeout: 60_000,
   },
 }));

@@ -1,12 +1,15 @@
+import { createScheduledController } from "cloudflare:test";
 import { env, exports } from "cloudflare:workers";
 import { hc, type ClientResponse } from "hono/client";
-import { expect } from "vitest";
 import { sign } from "hono/jwt";
+import { expect, inject } from "vitest";
 import { AUDIENCE, ISSUER, issueToken, keyIdOf, TOKEN_LIFETIME_SECONDS } from "../src/auth/jwt";
 import type { Role } from "../src/db/schema";
 import { toUtcIso } from "../src/db/time";
 import type { ErrorBody } from "../src/http/errors";
-import type { AppType } from "../src/index";
+import type { WebhookEventType } from "../src/db/schema";
+import worker, { type AppType } from "../src/index";
+import type { ReceivedWebhook } from "./webhook-receiver";
 
 export type ApiResponse<T = unknown> = { status: number; body: T; headers: Headers };
 
@@ -163,16 +166,6 @@ export async function moveSlotInD1(slotId: number, startsInHours: number): Promi
     .run();
 }
 
-/** Makes every write of one kind to `table` fail inside D1 while `run` runs: a real D1 error, no mock. */
-export async function whileWritesFail<T>(table: string, operation: "INSERT" | "UPDATE", run: () => Promise<T>): Promise<T> {
-  await env.DB.prepare(`CREATE TRIGGER injected_failure BEFORE ${operation} ON ${table} BEGIN SELECT RAISE(ABORT, 'injected storage failure'); END`).run();
-  try {
-    return await run();
-  } finally {
-    await env.DB.prepare("DROP TRIGGER injected_failure").run();
-  }
-}
-
 /** What D1 holds for a slot: the maintained count and the actual number of BOOKED rows. */
 export async function slotCounts(slotId: number) {
   return (await env.DB.prepare(
@@ -204,6 +197,27 @@ export function cancel(user: TestUser, bookingId: number, headers: Record<string
   return settle(client.bookings[":booking_id"].$delete({ param: { booking_id: String(bookingId) }, header: {} }, as(user, headers)));
 }
 
+/**
+ * Makes the writes of one kind to `table` fail inside D1 while `run` runs (those to rows matching
+ * `when`, a condition on OLD or NEW, if given): a real D1 error from a trigger, no mock.
+ */
+export async function whileWritesFail<T>(table: string, operation: "INSERT" | "UPDATE", run: () => Promise<T>, when?: string): Promise<T> {
+  const condition = when === undefined ? "" : ` WHEN ${when}`;
+  await env.DB.prepare(
+    `CREATE TRIGGER injected_failure BEFORE ${operation} ON ${table}${condition} BEGIN SELECT RAISE(ABORT, 'injected storage failure'); END`,
+  ).run();
+  try {
+    return await run();
+  } finally {
+    await env.DB.prepare("DROP TRIGGER injected_failure").run();
+  }
+}
+
+/** Makes every write of one kind to `bookings` fail inside D1 while `run` runs. */
+export function whileBookingWritesFail<T>(operation: "INSERT" | "UPDATE", run: () => Promise<T>): Promise<T> {
+  return whileWritesFail("bookings", operation, run);
+}
+
 /** Invariants 1 and 3, read from D1 and from the API; returns D1's counts. */
 export async function expectConsistent(slotId: number) {
   const counts = await slotCounts(slotId);
@@ -226,4 +240,41 @@ export function propertyRunSettings(numRuns: number): { seed: number; path?: str
   const seed = variables.VITE_FC_SEED ? Number(variables.VITE_FC_SEED) : (Date.now() ^ (Math.random() * 0x1_0000_0000)) | 0;
   const path = variables.VITE_FC_PATH || undefined;
   return { seed, path, numRuns: variables.VITE_FC_RUNS ? Number(variables.VITE_FC_RUNS) : numRuns };
+}
+
+/** Polls `read` every 100 ms until `done` accepts its value (or `timeoutMs` passes, then fails); answers that value. */
+export async function eventually<T>(read: () => Promise<T>, done: (value: T) => boolean, timeoutMs = 15_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await read();
+    if (done(value)) return value;
+    if (Date.now() > deadline) {
+      expect.fail(`still not there after ${timeoutMs} ms: ${JSON.stringify(value).slice(0, 500)}`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+/** The webhook receiver started by test/global-setup.ts: a real HTTP server on 127.0.0.1. */
+const RECEIVER = inject("webhookReceiver");
+
+/**
+ * A webhook made through the API, pointing to a fresh path of the test receiver: /ok/... answers
+ * 204, /fail-first/... 503 to the first attempt of each event, /fail/... always 500.
+ */
+export async function createWebhook(admin: TestUser, events: WebhookEventType[], behaviour: "ok" | "fail-first" | "fail" = "ok") {
+  const path = `/${behaviour}/${unique()}`;
+  const response = await settle(client.admin.webhooks.$post({ json: { url: `${RECEIVER}${path}`, events } }, as(admin)));
+  expect(response.status).toBe(201);
+  return { ...response.body, path };
+}
+
+/** What the receiver has got on `path` so far, oldest first. */
+export async function receivedOn(path: string): Promise<ReceivedWebhook[]> {
+  return (await fetch(`${RECEIVER}/received?path=${encodeURIComponent(path)}`)).json();
+}
+
+/** Runs the Worker's cron (src/index.ts, `scheduled`) as if it fired at `at`, and waits for it. */
+export async function runCron(at = Date.now()): Promise<void> {
+  await worker.scheduled(createScheduledController({ scheduledTime: at }), env);
 }

@@ -3,7 +3,7 @@ import type { SQLiteTable } from "drizzle-orm/sqlite-core";
 import { bookingColumns } from "../bookings/schemas";
 import type { Database } from "../db/client";
 import { jsonObject } from "../db/json";
-import { auditLog, bookings, categories, timeSlots, users, type AuditAction, type Role, type SlotChanges } from "../db/schema";
+import { auditLog, bookings, categories, timeSlots, users, webhooks, type AuditAction, type Role, type SlotChanges } from "../db/schema";
 import { nowUtcIso } from "../db/time";
 
 // The statements that record admin actions in audit_log. Each goes into the same D1 batch as the
@@ -114,5 +114,34 @@ export function auditRoleChanged(db: Database, actorId: number, role: Role, wher
     after: sql`json_object('role', ${role})`,
     from: users,
     where: and(where, ne(users.role, role)),
+  });
+}
+
+/** A webhook as audit entries show it: never its secret. */
+const webhookJson = sql`json_object('url', ${webhooks.url}, 'events', json(${webhooks.events}))`;
+
+/** Goes right after the INSERT INTO webhooks. */
+export function auditWebhookCreated(db: Database, actorId: number) {
+  return record(db, {
+    actorId,
+    action: "webhook.create",
+    target: sql`'webhook:' || ${webhooks.id}`,
+    before: sql`NULL`,
+    after: webhookJson,
+    from: webhooks,
+    where: sql`${webhooks.id} = last_insert_rowid()`,
+  });
+}
+
+/** Goes before the DELETE of the webhook. */
+export function auditWebhookDeleted(db: Database, actorId: number, webhookId: number) {
+  return record(db, {
+    actorId,
+    action: "webhook.delete",
+    target: sql`${`webhook:${webhookId}`}`,
+    before: webhookJson,
+    after: sql`NULL`,
+    from: webhooks,
+    where: eq(webhooks.id, webhookId),
   });
 }

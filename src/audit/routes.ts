@@ -6,6 +6,7 @@ import { d1Session } from "../db/session";
 import { createRouter } from "../http/app";
 import { InstantOutput } from "../http/instant";
 import { bearerAuth, errorResponses, jsonResponse } from "../http/openapi";
+import { LimitQuery } from "../http/schemas";
 
 const AuditEntrySchema = z
   .object({
@@ -20,15 +21,6 @@ const AuditEntrySchema = z
   .openapi("AuditEntry");
 
 const AUDIT_PAGE = { default: 50, max: 500 };
-const AuditQuery = z.object({
-  limit: z
-    .string()
-    .regex(/^\d{1,9}$/, "Expected a whole number")
-    .transform(Number)
-    .pipe(z.number().int().min(1).max(AUDIT_PAGE.max))
-    .optional()
-    .openapi({ type: "integer", minimum: 1, maximum: AUDIT_PAGE.max, default: AUDIT_PAGE.default, description: "How many entries" }),
-});
 
 const listAudit = createRoute({
   operationId: "listAuditEntries",
@@ -38,7 +30,7 @@ const listAudit = createRoute({
   summary: "The audit log of admin actions, newest first",
   security: bearerAuth,
   middleware: [requireAdmin, d1Session] as const,
-  request: { query: AuditQuery },
+  request: { query: LimitQuery(AUDIT_PAGE) },
   responses: {
     200: jsonResponse(z.array(AuditEntrySchema), "Entries, newest first"),
     ...errorResponses(401, 403, 422, 503),

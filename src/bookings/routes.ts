@@ -10,7 +10,8 @@ import { bearerAuth, errorResponses, jsonBody, jsonResponse } from "../http/open
 import { unwrap } from "../http/outcome";
 import { MessageSchema, PathId } from "../http/schemas";
 import { slotObject, type Idempotency } from "../slots/slot-booking-object";
-import { BookingSchema, CalendarBookingSchema, calendarBookingColumns, IdempotencyHeader, NewBookingSchema } from "./schemas";
+import { reschedule } from "./reschedule";
+import { BookingSchema, CalendarBookingSchema, calendarBookingColumns, IdempotencyHeader, NewBookingSchema, RescheduleSchema } from "./schemas";
 
 const createBooking = createRoute({
   operationId: "createBooking",
@@ -46,6 +47,25 @@ const cancelBooking = createRoute({
     "has started: then only an admin may cancel, and that is recorded in the audit log (as is an admin cancelling someone else's booking).",
 });
 
+const rescheduleBooking = createRoute({
+  method: "post",
+  path: "/bookings/{booking_id}/reschedule",
+  operationId: "rescheduleBooking",
+  tags: ["Bookings"],
+  summary: "Move a booking to another slot (its owner, or an admin)",
+  security: bearerAuth,
+  middleware: [requireUser] as const,
+  request: { params: z.object({ booking_id: PathId }), body: jsonBody(RescheduleSchema) },
+  responses: {
+    200: jsonResponse(BookingSchema, "The new booking, for the same user; the old one is CANCELLED with `rescheduled_to` naming it"),
+    ...errorResponses(401, 404, 409, 413, 422, 503),
+  },
+  description:
+    "Either the whole move happens or none of it: on any refusal the old booking stays as it was. Another user's booking " +
+    "answers 404. 409 codes: `slot_full`, `slot_started` (the target slot), `already_booked` (the user already holds a " +
+    "booking on the target slot), `already_cancelled`, `reschedule_in_progress`. 422 `same_slot`.",
+});
+
 const listBookings = createRoute({
   operationId: "listBookings",
   method: "get",
@@ -78,6 +98,10 @@ export const bookingRoutes = createRouter()
     const idempotency = idempotencyOf(c.req.valid("header")["idempotency-key"], `DELETE /bookings/${bookingId}`);
     unwrap(c, await slotObject(c.env, booking.slotId).cancel(booking.slotId, bookingId, c.get("user").id, idempotency));
     return c.json({ message: "Booking cancelled" }, 200);
+  })
+  .openapi(rescheduleBooking, async (c) => {
+    const booking = await reschedule(c, c.req.valid("param").booking_id, c.req.valid("json").time_slot_id);
+    return c.json(booking, 200);
   })
   .openapi(listBookings, async (c) => {
     const rows = await c.var.db

@@ -25,21 +25,33 @@ export const bookingColumns = {
   status: bookings.status,
 } satisfies Record<keyof BookingView, unknown>;
 
+const RescheduledTo = z.number().int().openapi({ description: "The booking that replaced this one when it was moved to another slot" });
+
+/** A booking moved to another slot: CANCELLED, naming its replacement (the data of a booking.rescheduled webhook). */
+export const RescheduledBookingSchema = BookingSchema.extend({ rescheduled_to: RescheduledTo }).openapi("RescheduledBooking");
+
+export const rescheduledBookingColumns = { ...bookingColumns, rescheduled_to: bookings.rescheduledTo };
+
 /** An entry of GET /bookings: the booking with its slot's category and times. */
 export const CalendarBookingSchema = BookingSchema.extend({
+  rescheduled_to: RescheduledTo.nullable(),
   category_id: z.number().int(),
   start_time: InstantOutput,
   end_time: InstantOutput,
 }).openapi("CalendarBooking");
 
 export const calendarBookingColumns = {
-  ...bookingColumns,
+  ...rescheduledBookingColumns,
   category_id: timeSlots.categoryId,
   start_time: timeSlots.startTime,
   end_time: timeSlots.endTime,
 } satisfies Record<keyof z.infer<typeof CalendarBookingSchema>, unknown>;
 
-export const NewBookingSchema = z.object({ time_slot_id: z.number().int().positive().openapi({ example: 1 }) }).openapi("NewBooking");
+const TimeSlotId = z.number().int().positive().openapi({ example: 1 });
+
+export const NewBookingSchema = z.object({ time_slot_id: TimeSlotId }).openapi("NewBooking");
+
+export const RescheduleSchema = z.object({ time_slot_id: TimeSlotId.openapi({ description: "The slot to move the booking to", example: 2 }) }).openapi("Reschedule");
 
 export const IdempotencyHeader = z.object({
   "idempotency-key": z

@@ -48,6 +48,8 @@ export const bookings = sqliteTable("bookings", {
   status: text("status", { enum: BOOKING_STATUSES }).notNull(),
   createdAt: text("created_at").notNull(),
   cancelledAt: text("cancelled_at"),
+  /** A booking moved to another slot (POST /bookings/{booking_id}/reschedule): the booking that replaced it. */
+  rescheduledTo: integer("rescheduled_to"),
 });
 
 export type TimeSlotRow = typeof timeSlots.$inferSelect;
@@ -68,7 +70,17 @@ export const idempotencyKeys = sqliteTable(
   (table) => [primaryKey({ columns: [table.userId, table.key] })],
 );
 
-export const AUDIT_ACTIONS = ["category.create", "slot.create", "slot.update", "slot.delete", "booking.cancel", "user.promote", "user.demote"] as const;
+export const AUDIT_ACTIONS = [
+  "category.create",
+  "slot.create",
+  "slot.update",
+  "slot.delete",
+  "booking.cancel",
+  "user.promote",
+  "user.demote",
+  "webhook.create",
+  "webhook.delete",
+] as const;
 export type AuditAction = (typeof AUDIT_ACTIONS)[number];
 
 /** Written only by audit/record.ts and scripts/admin.ts; `before` and `after` are JSON. */
@@ -79,5 +91,54 @@ export const auditLog = sqliteTable("audit_log", {
   target: text("target").notNull(),
   before: text("before", { mode: "json" }).$type<Record<string, unknown>>(),
   after: text("after", { mode: "json" }).$type<Record<string, unknown>>(),
+  createdAt: text("created_at").notNull(),
+});
+
+export const WEBHOOK_EVENT_TYPES = [
+  "booking.created",
+  "booking.cancelled",
+  "booking.rescheduled",
+  "booking.promoted",
+  "booking.expired",
+  "slot.created",
+  "slot.updated",
+  "slot.deleted",
+] as const;
+export type WebhookEventType = (typeof WEBHOOK_EVENT_TYPES)[number];
+
+export const webhooks = sqliteTable("webhooks", {
+  id: integer("id").primaryKey({ autoIncrement: true }),
+  url: text("url").notNull(),
+  events: text("events", { mode: "json" }).notNull().$type<WebhookEventType[]>(),
+  secret: text("secret").notNull(),
+  createdAt: text("created_at").notNull(),
+  failingSince: text("failing_since"),
+  disabledAt: text("disabled_at"),
+});
+
+/** The outbox (webhooks/outbox.ts): written in the same batch as the change each event announces. */
+export const webhookEvents = sqliteTable("webhook_events", {
+  id: integer("id").primaryKey({ autoIncrement: true }),
+  type: text("type", { enum: WEBHOOK_EVENT_TYPES }).notNull(),
+  data: text("data", { mode: "json" }).notNull().$type<Record<string, unknown>>(),
+  createdAt: text("created_at").notNull(),
+  dispatchedAt: text("dispatched_at"),
+});
+
+export const webhookDeliveries = sqliteTable("webhook_deliveries", {
+  id: integer("id").primaryKey({ autoIncrement: true }),
+  webhookId: integer("webhook_id").notNull().references(() => webhooks.id, { onDelete: "cascade" }),
+  eventId: integer("event_id").notNull().references(() => webhookEvents.id, { onDelete: "cascade" }),
+  eventType: text("event_type", { enum: WEBHOOK_EVENT_TYPES }).notNull(),
+  attempt: integer("attempt").notNull(),
+  statusCode: integer("status_code"),
+  error: text("error"),
+  createdAt: text("created_at").notNull(),
+});
+
+/** Moves in progress (bookings/reschedule.ts): the source booking and the booking that takes its place. */
+export const bookingMoves = sqliteTable("booking_moves", {
+  fromBookingId: integer("from_booking_id").primaryKey().references(() => bookings.id),
+  toBookingId: integer("to_booking_id").notNull().unique().references(() => bookings.id),
   createdAt: text("created_at").notNull(),
 });

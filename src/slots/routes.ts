@@ -9,6 +9,8 @@ import { brokenConstraint, invalidTimeRange, invalidValue, unknownCategory } fro
 import { bearerAuth, errorResponses, jsonBody, jsonResponse } from "../http/openapi";
 import { unwrap } from "../http/outcome";
 import { MessageSchema } from "../http/schemas";
+import { dispatcher } from "../webhooks/dispatch";
+import { slotCreated } from "../webhooks/outbox";
 import { slotObject } from "./slot-booking-object";
 import { NewSlot, SlotIdParams, SlotQuery, SlotSchema, SlotUpdate, startNotBeforeEnd, toSlotView } from "./schemas";
 
@@ -104,7 +106,8 @@ export const slotRoutes = createRouter()
     const db = c.var.db;
     const values = { categoryId: input.category_id, startTime: input.start_time, endTime: input.end_time, maxCapacity: input.max_capacity };
     const [[slot]] = await db
-      .batch([db.insert(timeSlots).values(values).returning(), auditSlotCreated(db, c.get("user").id)])
+      .batch([db.insert(timeSlots).values(values).returning(), auditSlotCreated(db, c.get("user").id), slotCreated(db)])
+      .then(dispatcher(c.env, c.executionCtx))
       .catch((error: unknown) => {
         if (brokenConstraint(error)?.kind === "foreign_key") throw unknownCategory("category_id");
         throw error;

@@ -3,6 +3,7 @@ import { and, eq, gt, isNull, lte, or, sql, type SQL } from "drizzle-orm";
 import type { BatchItem } from "drizzle-orm/batch";
 import type { SQLiteTable } from "drizzle-orm/sqlite-core";
 import { auditBookingCancelled, auditSlotDeleted, auditSlotUpdated } from "../audit/record";
+import { completeMoveStatements, releasePlaceStatements, takePlaceStatements } from "../bookings/moves";
 import { bookingColumns, type BookingView } from "../bookings/schemas";
 import { database, type Database } from "../db/client";
 import { jsonObject } from "../db/json";
@@ -16,6 +17,7 @@ import {
   brokenConstraint,
   capacityBelowBookings,
   idempotencyKeyReused,
+  rescheduleInProgress,
   slotFull,
   slotNotFound,
   slotStarted,
@@ -23,6 +25,8 @@ import {
   unknownCategory,
 } from "../http/errors";
 import { attempt, failure, type Outcome } from "../http/outcome";
+import { dispatcher } from "../webhooks/dispatch";
+import { bookingCreated, bookingsCancelled, slotDeleted, slotUpdated } from "../webhooks/outbox";
 import { startNotBeforeEnd, toSlotView, type SlotView } from "./schemas";
 
 /** What the object remembers of its slot between requests. D1 stays the system of record. */
@@ -63,6 +67,8 @@ export class SlotBookingObject extends DurableObject<Env> {
    */
   #session: D1DatabaseSession = this.env.DB.withSession("first-primary");
   #db: Database = database(this.#session);
+  /** Passes on a committed batch's results and sends the webhook events it wrote (webhooks/outbox.ts). */
+  #dispatch = dispatcher(this.env, this.ctx);
 
   async book(slotId: number, userId: number, idempotency?: Idempotency): Promise<Outcome<BookingView>> {
     // A full slot is answered from memory, without waiting in the queue: memory changes only
@@ -76,6 +82,7 @@ export class SlotBookingObject extends DurableObject<Env> {
         const now = nowUtcIso();
         if (slot.startTime <= now) throw slotStarted();
         if (slot.bookedCount >= slot.maxCapacity) throw slotFull();
+        const bookable = and(eq(timeSlots.id, slotId), isNull(timeSlots.deletedAt), sql`${timeSlots.startTime} > ${now}`);
         const insert = this.#db
           .insert(bookings)
           .select(
@@ -87,9 +94,10 @@ export class SlotBookingObject extends DurableObject<Env> {
                 status: sql<"BOOKED">`'BOOKED'`.as("status"),
                 createdAt: sql<string>`${now}`.as("created_at"),
                 cancelledAt: sql<null>`NULL`.as("cancelled_at"),
+                rescheduledTo: sql<null>`NULL`.as("rescheduled_to"),
               })
               .from(timeSlots)
-              .where(and(eq(timeSlots.id, slotId), isNull(timeSlots.deletedAt), sql`${timeSlots.startTime} > ${now}`)),
+              .where(bookable),
           )
           .returning(bookingColumns);
         const written = {
@@ -97,7 +105,8 @@ export class SlotBookingObject extends DurableObject<Env> {
           where: sql`${bookings.id} = last_insert_rowid()`,
           outcomeJson: sql`json_object('ok', json('true'), 'value', ${jsonObject(bookingColumns)})`,
         };
-        const [[booking]] = await this.#db.batch([insert, ...remember(written)]).catch((error: unknown) => {
+        const created = bookingCreated(this.#db, slotId, userId, bookable);
+        const [[booking]] = await this.#db.batch([insert, ...remember(written), created]).then(this.#dispatch).catch((error: unknown) => {
           const broken = brokenConstraint(error);
           if (broken?.kind === "unique" && broken.on.startsWith("bookings.")) throw alreadyBooked();
           if (broken?.kind === "check") throw this.#forget(slotFull());
@@ -125,14 +134,13 @@ export class SlotBookingObject extends DurableObject<Env> {
         const notStarted = sql`EXISTS (SELECT 1 FROM ${timeSlots} WHERE ${timeSlots.id} = ${slotId} AND ${timeSlots.startTime} > ${now})`;
         const thisBooking = and(eq(bookings.id, bookingId), eq(bookings.timeSlotId, slotId));
         const live = and(thisBooking, eq(bookings.status, "BOOKED"));
+        const cancellable = and(live, ownedByCaller, or(notStarted, callerIsAdmin));
         const audit = auditBookingCancelled(this.#db, callerId, and(live, callerIsAdmin, sql`(${bookings.userId} <> ${callerId} OR NOT ${notStarted})`));
-        const update = this.#db
-          .update(bookings)
-          .set({ status: "CANCELLED", cancelledAt: now })
-          .where(and(live, ownedByCaller, or(notStarted, callerIsAdmin)))
-          .returning({ id: bookings.id });
+        const update = this.#db.update(bookings).set({ status: "CANCELLED", cancelledAt: now }).where(cancellable).returning({ id: bookings.id });
         const written = { from: bookings, where: eq(bookings.id, bookingId), outcomeJson: sql`json(${JSON.stringify({ ok: true, value: null })})` };
-        const [, cancelled] = await this.#db.batch([audit, update, ...remember(written)]);
+        const [, , cancelled] = await this.#db
+          .batch([audit, bookingsCancelled(this.#db, cancellable), update, ...remember(written)])
+          .then(this.#dispatch);
         if (cancelled.length === 0) {
           // Say why, without telling a stranger that someone else's booking exists.
           const visible = await this.#db.select({ status: bookings.status }).from(bookings).where(and(thisBooking, ownedByCaller)).get();
@@ -161,7 +169,9 @@ export class SlotBookingObject extends DurableObject<Env> {
               .set(changes)
               .where(and(eq(timeSlots.id, slotId), isNull(timeSlots.deletedAt)))
               .returning(),
+            slotUpdated(this.#db, slotId),
           ])
+          .then(this.#dispatch)
           .catch((error: unknown) => {
             if (brokenConstraint(error)?.kind === "foreign_key") throw unknownCategory("category_id");
             throw error;
@@ -179,18 +189,79 @@ export class SlotBookingObject extends DurableObject<Env> {
       attempt(async () => {
         const slot = await this.#load(slotId);
         const now = nowUtcIso();
-        const [, cancelled] = await this.#db.batch([
+        const live = and(eq(bookings.timeSlotId, slotId), eq(bookings.status, "BOOKED"));
+        const [, , cancelled] = await this.#db.batch([
           auditSlotDeleted(this.#db, actorId, slotId),
+          bookingsCancelled(this.#db, live),
           this.#db
             .update(bookings)
             .set({ status: "CANCELLED", cancelledAt: now })
-            .where(and(eq(bookings.timeSlotId, slotId), eq(bookings.status, "BOOKED")))
+            .where(live)
             .returning({ id: bookings.id }),
           this.#db.update(timeSlots).set({ deletedAt: now }).where(eq(timeSlots.id, slotId)),
-        ]);
+          slotDeleted(this.#db, slotId),
+        ]).then(this.#dispatch);
         slot.deleted = true;
         slot.bookedCount = 0;
         return { cancelledBookings: cancelled.length };
+      }),
+    );
+  }
+
+  /**
+   * Rescheduling, step 1, in the target slot's object: a place here for the owner of
+   * `fromBookingId`, recorded as a move in progress (bookings/moves.ts). The caller must own that
+   * booking or be an admin; the route has checked that it is live and in another slot.
+   */
+  async takeForMove(slotId: number, fromBookingId: number, callerId: number): Promise<Outcome<BookingView>> {
+    const known = this.#slot;
+    if (known && !known.deleted && known.bookedCount >= known.maxCapacity) return failure(slotFull());
+    return this.#serialized(() =>
+      attempt(async () => {
+        const slot = await this.#load(slotId);
+        const now = nowUtcIso();
+        if (slot.startTime <= now) throw slotStarted();
+        if (slot.bookedCount >= slot.maxCapacity) throw slotFull();
+        const [[booking], , [from]] = await this.#db.batch(takePlaceStatements(this.#db, slotId, fromBookingId, callerId, now)).catch((error: unknown) => {
+          const broken = brokenConstraint(error);
+          if (broken?.kind === "unique" && broken.on.startsWith("bookings.")) throw alreadyBooked();
+          if (broken?.kind === "unique" && broken.on.startsWith("booking_moves.")) throw rescheduleInProgress();
+          if (broken?.kind === "check") throw this.#forget(slotFull());
+          throw error;
+        });
+        if (!booking) {
+          if (from?.status !== "BOOKED") throw alreadyCancelled();
+          // The slot was deleted or moved behind this object's back.
+          throw this.#forget(slotNotFound());
+        }
+        slot.bookedCount += 1;
+        return booking;
+      }),
+    );
+  }
+
+  /** Rescheduling, step 2, in the source slot's object: cancels `fromBookingId` as moved, if its move is still in progress. */
+  async completeMove(slotId: number, fromBookingId: number): Promise<Outcome<null>> {
+    return this.#serialized(() =>
+      attempt(async () => {
+        const [, , moved] = await this.#db.batch(completeMoveStatements(this.#db, slotId, fromBookingId, nowUtcIso())).then(this.#dispatch);
+        if (moved.length === 0) throw alreadyCancelled();
+        if (this.#slot) this.#slot.bookedCount -= 1;
+        return null;
+      }),
+    );
+  }
+
+  /**
+   * Rescheduling, undone, in the target slot's object: frees the place step 1 took, if the move of
+   * `fromBookingId` is still in progress. `undone` is false if the move had completed or been undone before.
+   */
+  async releaseMove(slotId: number, fromBookingId: number): Promise<Outcome<{ undone: boolean }>> {
+    return this.#serialized(() =>
+      attempt(async () => {
+        const [released, deleted] = await this.#db.batch(releasePlaceStatements(this.#db, slotId, fromBookingId, nowUtcIso()));
+        if (released.length > 0 && this.#slot) this.#slot.bookedCount -= 1;
+        return { undone: deleted.length > 0 };
       }),
     );
   }
