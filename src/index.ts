@@ -1,6 +1,7 @@
 import { auditRoutes } from "./audit/routes";
 import { authRoutes } from "./auth/routes";
 import { bookingRoutes } from "./bookings/routes";
+import { calendarRoutes } from "./calendar/routes";
 import { categoryRoutes } from "./categories/routes";
 import { createApp } from "./http/app";
 import { healthRoutes } from "./http/health";
@@ -14,6 +15,8 @@ const app = createApp()
   .route("/", authRoutes)
   .route("/", categoryRoutes)
   .route("/", userRoutes)
+  // Before slotRoutes: /slots/{slot_id}.ics would otherwise match /slots/{slot_id}.
+  .route("/", calendarRoutes)
   .route("/", slotRoutes)
   .route("/", bookingRoutes)
   .route("/", auditRoutes);

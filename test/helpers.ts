@@ -7,6 +7,7 @@ import type { Role } from "../src/db/schema";
 import { toUtcIso } from "../src/db/time";
 import type { ErrorBody } from "../src/http/errors";
 import type { AppType } from "../src/index";
+import type { SlotView } from "../src/slots/schemas";
 
 export type ApiResponse<T = unknown> = { status: number; body: T; headers: Headers };
 
@@ -184,9 +185,28 @@ export async function slotCounts(slotId: number) {
     .first<{ max_capacity: number; booked_count: number; booked_rows: number }>())!;
 }
 
+/** Asks D1 itself, past the edge micro-cache: what a client that has just written sees. */
+export const FRESH = { "Cache-Control": "no-cache" };
+
+/** Every slot that GET /slots lists for `query` (anonymous, read from D1 past the micro-cache), following its Link pages. */
+export async function listAllSlots(query: Record<string, string> = {}): Promise<SlotView[]> {
+  const slots: SlotView[] = [];
+  let path: string | undefined = `/slots?${new URLSearchParams({ limit: "500", ...query })}`;
+  while (path) {
+    const response: ApiResponse<SlotView[]> = await api<SlotView[]>("GET", path, { headers: FRESH });
+    expect(response.status).toBe(200);
+    slots.push(...response.body);
+    const next = /<([^>]+)>; rel="next"/.exec(response.headers.get("Link") ?? "")?.[1];
+    path = next === undefined ? undefined : new URL(next).pathname + new URL(next).search;
+  }
+  return slots;
+}
+
+/** The slot's available_spots through GET /slots/{slot_id}; undefined if the slot is gone. */
 export async function availableSpotsOf(slotId: number): Promise<number | undefined> {
-  const slots = await (await client.slots.$get({ query: {} })).json();
-  return Array.isArray(slots) ? slots.find((slot) => slot.id === slotId)?.available_spots : undefined;
+  const response = await client.slots[":slot_id"].$get({ param: { slot_id: String(slotId) }, header: { "cache-control": "no-cache" } });
+  const slot = await response.json();
+  return "available_spots" in slot ? slot.available_spots : undefined;
 }
 
 /** Counts how many times each status occurs, e.g. { 201: 10, 409: 90 }. */

@@ -87,6 +87,8 @@ export class SlotBookingObject extends DurableObject<Env> {
                 status: sql<"BOOKED">`'BOOKED'`.as("status"),
                 createdAt: sql<string>`${now}`.as("created_at"),
                 cancelledAt: sql<null>`NULL`.as("cancelled_at"),
+                version: sql<number>`0`.as("version"),
+                modifiedAt: sql<null>`NULL`.as("modified_at"),
               })
               .from(timeSlots)
               .where(and(eq(timeSlots.id, slotId), isNull(timeSlots.deletedAt), sql`${timeSlots.startTime} > ${now}`)),

@@ -1,0 +1,143 @@
+import { z } from "@hono/zod-openapi";
+import type { Context, TypedResponse } from "hono";
+import { createMiddleware } from "hono/factory";
+import { encodeBase64Url } from "hono/utils/encode";
+import type { JSONParsed } from "hono/utils/types";
+import { BOOKMARK_HEADER } from "../db/session";
+import type { AppEnv } from "./types";
+
+// HTTP caching of read routes: a strong ETag from the body with 304 answers, Cache-Control and
+// Vary, and a micro-cache in the Workers Cache API for anonymous reads (README, "Caching").
+
+/** The most a cached answer may lag behind D1, at the edge and in the client's cache together. */
+export const FRESHNESS_SECONDS = 2;
+const FRESHNESS_MS = FRESHNESS_SECONDS * 1000;
+
+/**
+ * Who may keep the answer: `shared`, anyone for up to FRESHNESS_SECONDS (it is the same for every
+ * caller); `personal`, only the caller's own cache, revalidated each time. `varies` names the
+ * request headers that change the answer, for the Vary header.
+ */
+export type CachePolicy = { audience: "shared" | "personal"; varies?: string };
+
+const cacheControlOf = ({ audience }: CachePolicy) => (audience === "shared" ? `public, max-age=${FRESHNESS_SECONDS}` : "private, no-cache");
+
+/** Whether an If-None-Match header names this ETag (weak comparison, as RFC 9110 asks for it). */
+function matches(ifNoneMatch: string | undefined, etag: string): boolean {
+  if (ifNoneMatch === undefined) return false;
+  return ifNoneMatch.split(",").some((tag) => {
+    const candidate = tag.trim().replace(/^W\//, "");
+    return candidate === "*" || candidate === etag;
+  });
+}
+
+/**
+ * Answers `body` with a strong ETag (SHA-256 of the body, base64url, quoted), Cache-Control and
+ * Vary per `policy`; or 304 without a body when If-None-Match names that ETag.
+ */
+export async function cacheable(c: Context, body: string, contentType: string, policy: CachePolicy): Promise<Response> {
+  const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(body));
+  const etag = `"${encodeBase64Url(digest).replace(/=+$/, "")}"`;
+  c.header("ETag", etag);
+  c.header("Cache-Control", cacheControlOf(policy));
+  if (policy.varies) c.header("Vary", policy.varies, { append: true });
+  if (matches(c.req.header("If-None-Match"), etag)) return c.body(null, 304);
+  return c.body(body, 200, { "Content-Type": contentType });
+}
+
+/**
+ * What `cacheableJson` answers, typed as `c.json(data, 200)` so that `hc<AppType>` clients see the
+ * route's body; a 304 is typed as the 200 it stands for (only a client that sent If-None-Match gets one).
+ */
+export type CacheableJson<T> = Response & TypedResponse<JSONParsed<T>, 200, "json">;
+
+/** JSON through `cacheable`. */
+export async function cacheableJson<T>(c: Context, data: T, policy: CachePolicy): Promise<CacheableJson<T>> {
+  return (await cacheable(c, JSON.stringify(data), "application/json", policy)) as CacheableJson<T>;
+}
+
+// ---------------------------------------------------------------------------------------------
+// The micro-cache
+
+/** When the stored answer was read from D1 (ms since the epoch): its age is counted from then. */
+const READ_AT = "x-slotbook-read-at";
+/** What a stored answer keeps of its headers; the rest (request id, CORS, security) is the current request's. */
+const STORED_HEADERS = ["Content-Type", "ETag", "Cache-Control", "Vary", BOOKMARK_HEADER];
+
+/** Whether the client asked to skip caches (RFC 9111 request directives). */
+const wantsFresh = (cacheControl: string | undefined) => cacheControl !== undefined && /no-cache|no-store|max-age=0/i.test(cacheControl);
+
+/** The cache key: the URL with its query parameters sorted, so their order does not split entries. */
+function normalizedKey(url: string): string {
+  const key = new URL(url);
+  key.searchParams.sort();
+  key.hash = "";
+  return key.href;
+}
+
+/**
+ * Serves anonymous GETs of a shared answer from `caches.default` for at most FRESHNESS_SECONDS
+ * after it was read from D1. A request with Authorization, x-d1-bookmark (a client reading its
+ * own writes) or `Cache-Control: no-cache` skips it. A served copy carries `Age`, so that the
+ * client's cache adds nothing to the bound. The Cache API works under `wrangler dev` and on a
+ * custom domain; on workers.dev it stores nothing, and every request reads D1.
+ */
+export const microCache = createMiddleware<AppEnv>(async (c, next) => {
+  const request = c.req;
+  if (request.header("Authorization") !== undefined || request.header(BOOKMARK_HEADER) !== undefined || wantsFresh(request.header("Cache-Control"))) {
+    return next();
+  }
+  const cache = caches.default;
+  const key = normalizedKey(request.url);
+  const stored = await cache.match(key);
+  const ageMs = stored ? Date.now() - Number(stored.headers.get(READ_AT)) : Number.NaN;
+  if (stored && ageMs >= 0 && ageMs < FRESHNESS_MS) {
+    for (const name of STORED_HEADERS) {
+      const value = stored.headers.get(name);
+      if (value !== null) c.header(name, value);
+    }
+    c.header("Age", String(Math.ceil(ageMs / 1000)));
+    if (matches(request.header("If-None-Match"), stored.headers.get("ETag") ?? "")) return c.body(null, 304);
+    return c.body(stored.body ?? "", 200);
+  }
+  const readAt = Date.now();
+  await next();
+  if (c.res.status !== 200 || !c.res.headers.get("Cache-Control")?.startsWith("public")) return;
+  const headers = new Headers({ [READ_AT]: String(readAt) });
+  for (const name of STORED_HEADERS) {
+    const value = c.res.headers.get(name);
+    if (value !== null) headers.set(name, value);
+  }
+  // The Cache API evicts it after max-age; READ_AT, checked above, is what bounds its age exactly.
+  await cache.put(key, new Response(c.res.clone().body, { headers }));
+});
+
+/** For the description of each micro-cached route. */
+export const MICRO_CACHE_NOTE =
+  `Anonymous requests are served from an edge cache for at most ${FRESHNESS_SECONDS} s after D1 was read ` +
+  "(only on a custom domain in production: the Cache API stores nothing on workers.dev); send `x-d1-bookmark` " +
+  "or `Cache-Control: no-cache` to read D1 directly.";
+
+/** The request headers of the cached read routes, for their OpenAPI description. */
+export const CachingRequestHeaders = z.object({
+  "if-none-match": z.string().optional().openapi({ description: "An ETag from an earlier answer: 304 without a body if it still matches" }),
+  "cache-control": z
+    .string()
+    .optional()
+    .openapi({ description: `\`no-cache\` skips the edge micro-cache (answers are otherwise up to ${FRESHNESS_SECONDS} s old)` }),
+  [BOOKMARK_HEADER]: z
+    .string()
+    .optional()
+    .openapi({ description: "A bookmark from an earlier answer: read at least that fresh; also skips the edge micro-cache" }),
+});
+
+/** The response headers of a cacheable 200, and the 304 entry, for OpenAPI. */
+export const cachingHeaders = {
+  ETag: { description: "Strong validator: SHA-256 of the body", schema: { type: "string" as const } },
+  "Cache-Control": {
+    description: `\`public, max-age=${FRESHNESS_SECONDS}\` for answers that are the same for everyone, \`private, no-cache\` for the caller's own`,
+    schema: { type: "string" as const },
+  },
+};
+// `content: {}`: no body, and no type in `hc` clients (a 304 without it would widen every 200 body to `{}`).
+export const notModified = { 304: { description: "Not modified: the If-None-Match ETag still matches; no body", content: {} } };
