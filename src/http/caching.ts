@@ -94,11 +94,11 @@ export const microCache = createMiddleware<AppEnv>(async (c, next) => {
   if (stored && ageMs >= 0 && ageMs < FRESHNESS_MS) {
     for (const name of STORED_HEADERS) {
       const value = stored.headers.get(name);
-      if (value !== null) c.header(name, value);
+      if (value !== null && name !== "Content-Type") c.header(name, value);
     }
     c.header("Age", String(Math.ceil(ageMs / 1000)));
     if (matches(request.header("If-None-Match"), stored.headers.get("ETag") ?? "")) return c.body(null, 304);
-    return c.body(stored.body ?? "", 200);
+    return c.body(stored.body ?? "", 200, { "Content-Type": stored.headers.get("Content-Type") ?? "application/json" });
   }
   const readAt = Date.now();
   await next();
