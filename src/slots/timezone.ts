@@ -28,11 +28,17 @@ function formatterFor(zone: string): Intl.DateTimeFormat | undefined {
   return formatter;
 }
 
-/** The zone's canonical IANA name (e.g. `europe/berlin` → `Europe/Berlin`), or undefined if it is not one. */
+/**
+ * The zone as stored: its IANA name with Intl's spelling when they differ only in case
+ * (`europe/berlin` → `Europe/Berlin`), else as given, since Intl resolves some current names to
+ * older aliases (`Asia/Kolkata` → `Asia/Calcutta`); undefined if Intl does not know it.
+ */
 export function canonicalTimeZone(zone: string): string | undefined {
   // Offsets such as "+05:00" are accepted by Intl but are not IANA zones.
   if (!/^[A-Za-z][A-Za-z0-9_+\-/]*$/.test(zone)) return undefined;
-  return formatterFor(zone)?.resolvedOptions().timeZone;
+  const resolved = formatterFor(zone)?.resolvedOptions().timeZone;
+  if (resolved === undefined) return undefined;
+  return resolved.toLowerCase() === zone.toLowerCase() ? resolved : zone;
 }
 
 /** A request field naming an IANA time zone, normalized to its canonical name. */
