@@ -75,6 +75,21 @@ function normalizedKey(url: string): string {
   return key.href;
 }
 
+/** The stored answer for `key` if it is younger than the bound, with its age in ms. */
+async function freshEntry(cache: Cache, key: string): Promise<{ stored: Response; ageMs: number } | undefined> {
+  const stored = await cache.match(key);
+  if (!stored) return undefined;
+  const ageMs = Date.now() - Number(stored.headers.get(READ_AT));
+  return ageMs >= 0 && ageMs < FRESHNESS_MS ? { stored, ageMs } : undefined;
+}
+
+/**
+ * The keys this isolate is reading from D1 now: a request that misses while one is under way
+ * waits for it and is served what it stores, so an expiry under load costs one D1 read per
+ * isolate, not one per waiting request.
+ */
+const reading = new Map<string, Promise<void>>();
+
 /**
  * Serves anonymous GETs of a shared answer from `caches.default` for at most FRESHNESS_SECONDS
  * after it was read from D1. A request with Authorization, x-d1-bookmark (a client reading its
@@ -89,9 +104,14 @@ export const microCache = createMiddleware<AppEnv>(async (c, next) => {
   }
   const cache = caches.default;
   const key = normalizedKey(request.url);
-  const stored = await cache.match(key);
-  const ageMs = stored ? Date.now() - Number(stored.headers.get(READ_AT)) : Number.NaN;
-  if (stored && ageMs >= 0 && ageMs < FRESHNESS_MS) {
+  let entry = await freshEntry(cache, key);
+  const underWay = entry ? undefined : reading.get(key);
+  if (underWay) {
+    await underWay;
+    entry = await freshEntry(cache, key);
+  }
+  if (entry) {
+    const { stored, ageMs } = entry;
     for (const name of STORED_HEADERS) {
       const value = stored.headers.get(name);
       if (value !== null && name !== "Content-Type") c.header(name, value);
@@ -100,16 +120,23 @@ export const microCache = createMiddleware<AppEnv>(async (c, next) => {
     if (matches(request.header("If-None-Match"), stored.headers.get("ETag") ?? "")) return c.body(null, 304);
     return c.body(stored.body ?? "", 200, { "Content-Type": stored.headers.get("Content-Type") ?? "application/json" });
   }
-  const readAt = Date.now();
-  await next();
-  if (c.res.status !== 200 || !c.res.headers.get("Cache-Control")?.startsWith("public")) return;
-  const headers = new Headers({ [READ_AT]: String(readAt) });
-  for (const name of STORED_HEADERS) {
-    const value = c.res.headers.get(name);
-    if (value !== null) headers.set(name, value);
+  let finished = () => {};
+  reading.set(key, new Promise<void>((resolve) => (finished = resolve)));
+  try {
+    const readAt = Date.now();
+    await next();
+    if (c.res.status !== 200 || !c.res.headers.get("Cache-Control")?.startsWith("public")) return;
+    const headers = new Headers({ [READ_AT]: String(readAt) });
+    for (const name of STORED_HEADERS) {
+      const value = c.res.headers.get(name);
+      if (value !== null) headers.set(name, value);
+    }
+    // The Cache API evicts it after max-age; READ_AT, checked above, is what bounds its age exactly.
+    await cache.put(key, new Response(c.res.clone().body, { headers }));
+  } finally {
+    reading.delete(key);
+    finished();
   }
-  // The Cache API evicts it after max-age; READ_AT, checked above, is what bounds its age exactly.
-  await cache.put(key, new Response(c.res.clone().body, { headers }));
 });
 
 /** For the description of each micro-cached route. */
