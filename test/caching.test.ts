@@ -3,7 +3,7 @@ import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import app from "../src/index";
 import type { SlotView } from "../src/slots/schemas";
-import { api, book, createSlot, createUser, FRESH } from "./helpers";
+import { api, book, createSlot, createUser, FRESH, hoursFromNow } from "./helpers";
 
 // ETags and 304s, Cache-Control and Vary, the 2-second edge micro-cache (caches.default works in
 // workerd as under `wrangler dev`), and CORS.
@@ -11,10 +11,10 @@ import { api, book, createSlot, createUser, FRESH } from "./helpers";
 const FRESHNESS_MS = 2_000;
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-/** A slot alone in its own hour far in the future, and the GET /slots query that lists only it. */
+/** A slot alone in its own second far in the future, and the GET /slots query that lists only it. */
 async function lonelySlot(hoursAhead: number, capacity = 10) {
-  const slotId = await createSlot({ startsInHours: hoursAhead, capacity });
-  const start = (await env.DB.prepare("SELECT start_time FROM time_slots WHERE id = ?").bind(slotId).first<{ start_time: string }>())!.start_time;
+  const start = hoursFromNow(hoursAhead);
+  const slotId = await createSlot({ start, capacity });
   const to = new Date(Date.parse(start) + 1000).toISOString().slice(0, 19) + "Z";
   return { slotId, listPath: `/slots?from=${start}&to=${to}` };
 }

@@ -3,7 +3,7 @@ import ICAL from "ical.js";
 import { beforeAll, describe, expect, it } from "vitest";
 import { escapeText, foldLine } from "../src/calendar/ics";
 import type { ErrorBody } from "../src/http/errors";
-import { api, book, cancel, createSlot, createUser, type TestUser } from "./helpers";
+import { api, book, cancel, createSlot, createUser, errorOf, uniqueName, type TestUser } from "./helpers";
 
 // ICS feeds, each parsed with ical.js (an independent parser) and checked field by field, and the
 // raw text checked for what a parser forgives: CRLF, 75-octet lines, whole UTF-8 characters.
@@ -129,8 +129,7 @@ describe("GET /user/calendar-feed and rotate", () => {
     const rotated = await api<FeedUrls>("POST", "/user/calendar-feed/rotate", { token: user.token });
     expect(rotated.status).toBe(200);
     expect(rotated.body.url).not.toBe(old.url);
-    const gone = await api<ErrorBody>("GET", pathOf(old.url));
-    expect({ status: gone.status, code: gone.body.code }).toEqual({ status: 404, code: "calendar_feed_not_found" });
+    expect(errorOf(await api("GET", pathOf(old.url)))).toEqual({ status: 404, code: "calendar_feed_not_found" });
     expect((await api("GET", pathOf(rotated.body.url))).status).toBe(200);
     expect(await feedUrlsOf(user)).toEqual(rotated.body);
   });
@@ -150,7 +149,7 @@ describe("GET /calendar/{feed_secret}.ics", () => {
   it("holds one VEVENT per booking, live CONFIRMED and cancelled CANCELLED, each field as stored", async () => {
     const user = await createUser();
     // A 200-character name with commas, semicolons, a backslash and emoji, all of which need escaping or whole-character folding.
-    const base = `Yoga, Pilates; Stretch \\ 🧘‍♀️🌅 ${Date.now()} `;
+    const base = `${uniqueName("Yoga, Pilates; Stretch \\ 🧘‍♀️🌅")} `;
     const name = base + "é".repeat(200 - base.length);
     expect(name.length).toBe(200);
     const categoryId = await createCategory(name);
@@ -221,7 +220,7 @@ describe("GET /calendar/{feed_secret}.ics", () => {
 
   it("serves a feed of 500 bookings that parses to 500 distinct events in start order", async () => {
     const user = await createUser();
-    const categoryId = await createCategory(`Many ${Date.now()}`);
+    const categoryId = await createCategory(uniqueName("Many"));
     const statements = Array.from({ length: 500 }, (_, i) =>
       env.DB.prepare("INSERT INTO time_slots (category_id, start_time, end_time, max_capacity) VALUES (?, ?, ?, 5)").bind(
         categoryId,

@@ -80,6 +80,11 @@ export function errorOf(response: { status: number; body: unknown }) {
   return { status: response.status, code: (response.body as Partial<ErrorBody> | undefined)?.code };
 }
 
+/** A 422's status and the fields it names, to compare as one value. */
+export function refusedFields(response: { status: number; body: unknown }) {
+  return { status: response.status, fields: (response.body as Partial<ErrorBody> | undefined)?.errors?.map((error) => error.field) };
+}
+
 export type TestUser = { id: number; email: string; token: string };
 
 /**

@@ -3,7 +3,7 @@ import { beforeAll, describe, expect, it } from "vitest";
 import type { ErrorBody } from "../src/http/errors";
 import { expandRecurrence, parseRecurrence } from "../src/slots/series";
 import type { SlotView } from "../src/slots/schemas";
-import { api, createUser, type TestUser } from "./helpers";
+import { api, createUser, errorOf, refusedFields, type TestUser } from "./helpers";
 
 // Slot time zones and POST /admin/slots/series: RRULE expansion in local wall-clock time.
 
@@ -87,7 +87,7 @@ describe("POST /admin/slots/series", () => {
   ])("refuses %s with 422 naming rrule, and creates nothing", async (_case, fields) => {
     const before = await countSlots();
     const response = await postSeries<ErrorBody>(fields);
-    expect({ status: response.status, fields: response.body.errors?.map((error) => error.field) }).toEqual({ status: 422, fields: ["rrule"] });
+    expect(refusedFields(response)).toEqual({ status: 422, fields: ["rrule"] });
     expect(await countSlots()).toBe(before);
   });
 
@@ -107,7 +107,7 @@ describe("POST /admin/slots/series", () => {
     "FREQ=DAILY;INTERVAL=7;BYDAY=TU;COUNT=3",
   ])("refuses rrule %j with 422 naming rrule", async (rrule) => {
     const response = await postSeries<ErrorBody>({ rrule });
-    expect({ status: response.status, fields: response.body.errors?.map((error) => error.field) }).toEqual({ status: 422, fields: ["rrule"] });
+    expect(refusedFields(response)).toEqual({ status: 422, fields: ["rrule"] });
   });
 
   it.each([
@@ -119,13 +119,13 @@ describe("POST /admin/slots/series", () => {
     ["max_capacity", { max_capacity: 0 }],
   ])("refuses a bad %s with 422 naming it", async (field, fields) => {
     const response = await postSeries<ErrorBody>(fields);
-    expect({ status: response.status, fields: response.body.errors?.map((error) => error.field) }).toEqual({ status: 422, fields: [field] });
+    expect(refusedFields(response)).toEqual({ status: 422, fields: [field] });
   });
 
   it("refuses an unknown category with 422 unknown_category, creating nothing and auditing nothing", async () => {
     const before = await countSlots();
     const response = await postSeries<ErrorBody>({ category_id: 999_999 });
-    expect({ status: response.status, code: response.body.code }).toEqual({ status: 422, code: "unknown_category" });
+    expect(errorOf(response)).toEqual({ status: 422, code: "unknown_category" });
     expect(await countSlots()).toBe(before);
   });
 
@@ -189,7 +189,7 @@ describe("slot time zones", () => {
 
   it.each(["Mars/Olympus", "+05:30", "", "UTC+2"])("refuses timezone %j with 422 naming timezone", async (timezone) => {
     const response = await api<ErrorBody>("POST", "/admin/slots", { token: admin.token, body: { ...NEW_SLOT, timezone } });
-    expect({ status: response.status, fields: response.body.errors?.map((error) => error.field) }).toEqual({ status: 422, fields: ["timezone"] });
+    expect(refusedFields(response)).toEqual({ status: 422, fields: ["timezone"] });
   });
 
   it.each([
