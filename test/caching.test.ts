@@ -131,6 +131,16 @@ describe("edge micro-cache", () => {
     expect(reordered.headers.get("Age")).not.toBeNull();
   });
 
+  it("stores the answer in caches.default under the URL with sorted parameters, where other isolates find it", async () => {
+    const { listPath } = await lonelySlot(20_060);
+    const [from, to] = [...new URL(listPath, "http://x").searchParams.values()];
+    const answer = await api<SlotView[]>("GET", `/slots?to=${to}&from=${from}`);
+    const stored = await caches.default.match(`http://slotbook.test/slots?from=${encodeURIComponent(from)}&to=${encodeURIComponent(to)}`);
+    expect(stored).toBeDefined();
+    expect(stored!.headers.get("ETag")).toBe(answer.headers.get("ETag"));
+    expect(await stored!.json()).toEqual(answer.body);
+  });
+
   it("answers a cached entry's ETag with 304 and gives each answer its own X-Request-Id", async () => {
     const slotId = await createSlot();
     const first = await api("GET", `/slots/${slotId}`);

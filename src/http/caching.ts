@@ -62,7 +62,7 @@ export async function cacheableJson<T>(c: Context, data: T, policy: CachePolicy)
 /** When the stored answer was read from D1 (ms since the epoch): its age is counted from then. */
 const READ_AT = "x-slotbook-read-at";
 /** What a stored answer keeps of its headers; the rest (request id, CORS, security) is the current request's. */
-const STORED_HEADERS = ["Content-Type", "ETag", "Cache-Control", "Vary", BOOKMARK_HEADER];
+const STORED_HEADERS = ["content-type", "etag", "cache-control", "vary", BOOKMARK_HEADER];
 
 /** Whether the client asked to skip caches (RFC 9111 request directives). */
 const wantsFresh = (cacheControl: string | undefined) => cacheControl !== undefined && /no-cache|no-store|max-age=0/i.test(cacheControl);
@@ -75,12 +75,37 @@ function normalizedKey(url: string): string {
   return key.href;
 }
 
-/** The stored answer for `key` if it is younger than the bound, with its age in ms. */
-async function freshEntry(cache: Cache, key: string): Promise<{ stored: Response; ageMs: number } | undefined> {
-  const stored = await cache.match(key);
+/** An answer as the micro-cache keeps it: body, the headers it keeps, when it was read from D1. */
+type Entry = { body: string; headers: [string, string][]; readAt: number };
+
+const isFresh = (entry: Entry) => {
+  const ageMs = Date.now() - entry.readAt;
+  return ageMs >= 0 && ageMs < FRESHNESS_MS;
+};
+
+/**
+ * This isolate's copies of entries it has read or stored, in front of `caches.default`: a hit
+ * here costs no Cache API call. The same bound applies, counted from the same D1 read.
+ */
+const inIsolate = new Map<string, Entry>();
+const IN_ISOLATE_MAX = 256;
+
+function keepInIsolate(key: string, entry: Entry) {
+  if (inIsolate.size >= IN_ISOLATE_MAX) inIsolate.clear();
+  inIsolate.set(key, entry);
+}
+
+/** The entry for `key` if one younger than the bound is in this isolate or in `caches.default`. */
+async function freshEntry(key: string): Promise<Entry | undefined> {
+  const kept = inIsolate.get(key);
+  if (kept && isFresh(kept)) return kept;
+  const stored = await caches.default.match(key);
   if (!stored) return undefined;
-  const ageMs = Date.now() - Number(stored.headers.get(READ_AT));
-  return ageMs >= 0 && ageMs < FRESHNESS_MS ? { stored, ageMs } : undefined;
+  const headers = [...stored.headers].filter(([name]) => STORED_HEADERS.includes(name));
+  const entry: Entry = { body: await stored.text(), headers, readAt: Number(stored.headers.get(READ_AT)) };
+  if (!isFresh(entry)) return undefined;
+  keepInIsolate(key, entry);
+  return entry;
 }
 
 /**
@@ -91,34 +116,35 @@ async function freshEntry(cache: Cache, key: string): Promise<{ stored: Response
 const reading = new Map<string, Promise<void>>();
 
 /**
- * Serves anonymous GETs of a shared answer from `caches.default` for at most FRESHNESS_SECONDS
- * after it was read from D1. A request with Authorization, x-d1-bookmark (a client reading its
- * own writes) or `Cache-Control: no-cache` skips it. A served copy carries `Age`, so that the
- * client's cache adds nothing to the bound. The Cache API works under `wrangler dev` and on a
- * custom domain; on workers.dev it stores nothing, and every request reads D1.
+ * Serves anonymous GETs of a shared answer from `caches.default` (and this isolate's copy of it)
+ * for at most FRESHNESS_SECONDS after it was read from D1. A request with Authorization,
+ * x-d1-bookmark (a client reading its own writes) or `Cache-Control: no-cache` skips it. A served
+ * copy carries `Age`, so that the client's cache adds nothing to the bound. The Cache API works
+ * under `wrangler dev` and on a custom domain; on workers.dev it stores nothing, and only the
+ * isolate's copies serve.
  */
 export const microCache = createMiddleware<AppEnv>(async (c, next) => {
   const request = c.req;
   if (request.header("Authorization") !== undefined || request.header(BOOKMARK_HEADER) !== undefined || wantsFresh(request.header("Cache-Control"))) {
     return next();
   }
-  const cache = caches.default;
   const key = normalizedKey(request.url);
-  let entry = await freshEntry(cache, key);
+  let entry = await freshEntry(key);
   const underWay = entry ? undefined : reading.get(key);
   if (underWay) {
     await underWay;
-    entry = await freshEntry(cache, key);
+    entry = await freshEntry(key);
   }
   if (entry) {
-    const { stored, ageMs } = entry;
-    for (const name of STORED_HEADERS) {
-      const value = stored.headers.get(name);
-      if (value !== null && name !== "Content-Type") c.header(name, value);
+    let contentType = "application/json";
+    for (const [name, value] of entry.headers) {
+      if (name === "content-type") contentType = value;
+      else c.header(name, value);
     }
-    c.header("Age", String(Math.ceil(ageMs / 1000)));
-    if (matches(request.header("If-None-Match"), stored.headers.get("ETag") ?? "")) return c.body(null, 304);
-    return c.body(stored.body ?? "", 200, { "Content-Type": stored.headers.get("Content-Type") ?? "application/json" });
+    c.header("Age", String(Math.ceil((Date.now() - entry.readAt) / 1000)));
+    const etag = entry.headers.find(([name]) => name === "etag")?.[1] ?? "";
+    if (matches(request.header("If-None-Match"), etag)) return c.body(null, 304);
+    return c.body(entry.body, 200, { "Content-Type": contentType });
   }
   let finished = () => {};
   reading.set(key, new Promise<void>((resolve) => (finished = resolve)));
@@ -126,13 +152,14 @@ export const microCache = createMiddleware<AppEnv>(async (c, next) => {
     const readAt = Date.now();
     await next();
     if (c.res.status !== 200 || !c.res.headers.get("Cache-Control")?.startsWith("public")) return;
-    const headers = new Headers({ [READ_AT]: String(readAt) });
-    for (const name of STORED_HEADERS) {
+    const headers = STORED_HEADERS.flatMap((name): [string, string][] => {
       const value = c.res.headers.get(name);
-      if (value !== null) headers.set(name, value);
-    }
+      return value === null ? [] : [[name, value]];
+    });
+    const fresh: Entry = { body: await c.res.clone().text(), headers, readAt };
+    keepInIsolate(key, fresh);
     // The Cache API evicts it after max-age; READ_AT, checked above, is what bounds its age exactly.
-    await cache.put(key, new Response(c.res.clone().body, { headers }));
+    await caches.default.put(key, new Response(fresh.body, { headers: [...headers, [READ_AT, String(readAt)]] }));
   } finally {
     reading.delete(key);
     finished();
