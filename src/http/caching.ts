@@ -169,7 +169,7 @@ export const microCache = createMiddleware<AppEnv>(async (c, next) => {
 /** For the description of each micro-cached route. */
 export const MICRO_CACHE_NOTE =
   `Anonymous requests are served from an edge cache for at most ${FRESHNESS_SECONDS} s after D1 was read ` +
-  "(only on a custom domain in production: the Cache API stores nothing on workers.dev); send `x-d1-bookmark` " +
+  "(the Workers Cache API, which stores nothing on workers.dev: deploy on a custom domain); send `x-d1-bookmark` " +
   "or `Cache-Control: no-cache` to read D1 directly.";
 
 /** The request headers of the cached read routes, for their OpenAPI description. */
