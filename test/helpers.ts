@@ -209,7 +209,7 @@ export async function listAllSlots(query: Record<string, string> = {}): Promise<
 
 /** The slot's available_spots through GET /slots/{slot_id}; undefined if the slot is gone. */
 export async function availableSpotsOf(slotId: number): Promise<number | undefined> {
-  const response = await client.slots[":slot_id"].$get({ param: { slot_id: String(slotId) }, header: { "cache-control": "no-cache" } });
+  const response = await client.slots[":slot_id"].$get({ param: { slot_id: String(slotId) } }, { headers: FRESH });
   const slot = await response.json();
   return "available_spots" in slot ? slot.available_spots : undefined;
 }

@@ -5,7 +5,7 @@ import { database } from "../db/client";
 import { bookings, timeSlots } from "../db/schema";
 import { d1Session } from "../db/session";
 import { createRouter } from "../http/app";
-import { cacheableJson, cachingHeaders, CachingRequestHeaders, notModified } from "../http/caching";
+import { cacheableJson, cachingHeaders, cachingParameters, notModified } from "../http/caching";
 import { bookingNotFound, invalidTimeRange } from "../http/errors";
 import { InstantInput } from "../http/instant";
 import { bearerAuth, errorResponses, jsonBody, jsonResponse } from "../http/openapi";
@@ -63,7 +63,8 @@ const listBookings = createRoute({
   description: `At most \`limit\` bookings (default ${PAGE.default}, at most ${PAGE.max}); a \`Link: <…>; rel="next"\` header gives the next page.`,
   security: bearerAuth,
   middleware: [requireUser, d1Session] as const,
-  request: { query: BookingQuery, headers: CachingRequestHeaders.pick({ "if-none-match": true, "x-d1-bookmark": true }) },
+  request: { query: BookingQuery },
+  parameters: cachingParameters("If-None-Match", "x-d1-bookmark"),
   responses: {
     200: {
       ...jsonResponse(z.array(CalendarBookingSchema), "Bookings ordered by the slot's start_time, then booking id"),

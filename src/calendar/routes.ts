@@ -7,7 +7,7 @@ import { BOOKING_STATUSES, bookings, calendarFeeds, categories, timeSlots } from
 import { d1Session } from "../db/session";
 import { nowUtcIso } from "../db/time";
 import { createRouter } from "../http/app";
-import { cacheable, cachingHeaders, CachingRequestHeaders, notModified } from "../http/caching";
+import { cacheable, cachingHeaders, cachingParameters, notModified } from "../http/caching";
 import { calendarFeedNotFound, slotNotFound } from "../http/errors";
 import { bearerAuth, errorResponses, jsonResponse } from "../http/openapi";
 import { feedSecretOf, FEED_SECRET, hashOf, newSalt } from "./feed-secret";
@@ -81,6 +81,7 @@ const feedRoute = createRoute({
   description:
     "One VEVENT per booking, live (`STATUS:CONFIRMED`) and cancelled (`STATUS:CANCELLED`); times in UTC; SEQUENCE " +
     "increases whenever the booking or its slot changes. No bearer token: the URL is the credential.",
+  security: [],
   middleware: [d1Session] as const,
   request: {
     params: z.object({
@@ -90,8 +91,8 @@ const feedRoute = createRoute({
         .pipe(z.string().regex(FEED_SECRET, "Expected the secret of a feed URL"))
         .openapi({ type: "string", description: "The secret part of the feed URL" }),
     }),
-    headers: CachingRequestHeaders.pick({ "if-none-match": true }),
   },
+  parameters: cachingParameters("If-None-Match"),
   responses: { 200: icsResponse("The feed"), ...notModified, ...errorResponses(404, 422, 503) },
 });
 
@@ -101,6 +102,7 @@ const slotIcsRoute = createRoute({
   operationId: "getSlotIcs",
   tags: ["Calendar"],
   summary: "One time slot as an iCalendar event, to add to a calendar",
+  security: [],
   middleware: [d1Session] as const,
   request: {
     params: z.object({
@@ -110,8 +112,8 @@ const slotIcsRoute = createRoute({
         .transform((file) => Number(file.slice(0, -".ics".length)))
         .openapi({ type: "integer", minimum: 1, example: 1 }),
     }),
-    headers: CachingRequestHeaders.pick({ "if-none-match": true }),
   },
+  parameters: cachingParameters("If-None-Match"),
   responses: { 200: icsResponse("The slot as a VCALENDAR with one VEVENT"), ...notModified, ...errorResponses(404, 422, 503) },
 });
 

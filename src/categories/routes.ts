@@ -5,7 +5,7 @@ import { requireAdmin } from "../auth/middleware";
 import { categories } from "../db/schema";
 import { d1Session } from "../db/session";
 import { createRouter } from "../http/app";
-import { cacheableJson, cachingHeaders, CachingRequestHeaders, MICRO_CACHE_NOTE, microCache, notModified } from "../http/caching";
+import { cacheableJson, cachingHeaders, cachingParameters, MICRO_CACHE_NOTE, microCache, notModified } from "../http/caching";
 import { brokenConstraint, categoryExists } from "../http/errors";
 import { bearerAuth, errorResponses, jsonBody, jsonResponse } from "../http/openapi";
 import { comparisonKey, visibleText } from "../http/text";
@@ -32,7 +32,7 @@ const listCategories = createRoute({
   summary: "List all categories",
   description: MICRO_CACHE_NOTE,
   middleware: [microCache, d1Session] as const,
-  request: { headers: CachingRequestHeaders },
+  parameters: cachingParameters("If-None-Match", "Cache-Control", "x-d1-bookmark"),
   responses: {
     200: { ...jsonResponse(z.array(CategorySchema), "All categories, by id"), headers: cachingHeaders },
     ...notModified,

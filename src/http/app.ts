@@ -43,7 +43,8 @@ const EXPOSED_HEADERS = ["ETag", "Link", "Retry-After", "X-Request-Id", "x-d1-bo
  */
 const crossOrigin = cors({
   origin: (origin, c) => {
-    const allowed = (c.env as Env).CORS_ORIGINS.split(",").map((entry) => entry.trim());
+    // Unset (a deployment without the [vars] entry, or the app asked without an environment): `*`.
+    const allowed = ((c.env as Env | undefined)?.CORS_ORIGINS ?? "*").split(",").map((entry) => entry.trim());
     return allowed.includes("*") ? "*" : allowed.includes(origin) ? origin : null;
   },
   exposeHeaders: EXPOSED_HEADERS,

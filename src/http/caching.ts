@@ -1,4 +1,3 @@
-import { z } from "@hono/zod-openapi";
 import type { Context, TypedResponse } from "hono";
 import { createMiddleware } from "hono/factory";
 import { encodeBase64Url } from "hono/utils/encode";
@@ -172,18 +171,19 @@ export const MICRO_CACHE_NOTE =
   "(the Workers Cache API, which stores nothing on workers.dev: deploy on a custom domain); send `x-d1-bookmark` " +
   "or `Cache-Control: no-cache` to read D1 directly.";
 
-/** The request headers of the cached read routes, for their OpenAPI description. */
-export const CachingRequestHeaders = z.object({
-  "if-none-match": z.string().optional().openapi({ description: "An ETag from an earlier answer: 304 without a body if it still matches" }),
-  "cache-control": z
-    .string()
-    .optional()
-    .openapi({ description: `\`no-cache\` skips the edge micro-cache (answers are otherwise up to ${FRESHNESS_SECONDS} s old)` }),
-  [BOOKMARK_HEADER]: z
-    .string()
-    .optional()
-    .openapi({ description: "A bookmark from an earlier answer: read at least that fresh; also skips the edge micro-cache" }),
-});
+/**
+ * The request headers of the cached read routes, as OpenAPI parameters: documented, but not a
+ * zod schema, which would make `hc` clients pass a `header` object on every call. The bookmark is
+ * checked by d1Session; the others need no checking.
+ */
+export function cachingParameters(...names: ("If-None-Match" | "Cache-Control" | "x-d1-bookmark")[]) {
+  const descriptions = {
+    "If-None-Match": "An ETag from an earlier answer: 304 without a body if it still matches",
+    "Cache-Control": `\`no-cache\` skips the edge micro-cache (answers are otherwise up to ${FRESHNESS_SECONDS} s old)`,
+    [BOOKMARK_HEADER]: "A bookmark from an earlier answer: read at least that fresh; also skips the edge micro-cache",
+  };
+  return names.map((name) => ({ in: "header" as const, name, required: false, schema: { type: "string" as const }, description: descriptions[name] }));
+}
 
 /** The response headers of a cacheable 200, and the 304 entry, for OpenAPI. */
 export const cachingHeaders = {

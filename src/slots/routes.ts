@@ -6,7 +6,7 @@ import { timeSlots, userPreferences, type SlotChanges } from "../db/schema";
 import { d1Session } from "../db/session";
 import { toUtcIso } from "../db/time";
 import { createRouter } from "../http/app";
-import { cacheableJson, cachingHeaders, CachingRequestHeaders, MICRO_CACHE_NOTE, microCache, notModified } from "../http/caching";
+import { cacheableJson, cachingHeaders, cachingParameters, MICRO_CACHE_NOTE, microCache, notModified } from "../http/caching";
 import { brokenConstraint, invalidTimeRange, invalidValue, slotNotFound, unknownCategory } from "../http/errors";
 import { bearerAuth, errorResponses, jsonBody, jsonResponse } from "../http/openapi";
 import { unwrap } from "../http/outcome";
@@ -28,7 +28,8 @@ const listSlots = createRoute({
     MICRO_CACHE_NOTE,
   security: [{}, ...bearerAuth],
   middleware: [microCache, identifyCaller, d1Session] as const,
-  request: { query: SlotQuery, headers: CachingRequestHeaders },
+  request: { query: SlotQuery },
+  parameters: cachingParameters("If-None-Match", "Cache-Control", "x-d1-bookmark"),
   responses: {
     200: { ...jsonResponse(z.array(SlotSchema), "Slots, ordered by start_time then id"), headers: { ...cachingHeaders, ...linkHeader } },
     ...notModified,
@@ -42,9 +43,11 @@ const getSlot = createRoute({
   operationId: "getSlot",
   tags: ["Slots"],
   summary: "One time slot",
+  security: [],
   description: MICRO_CACHE_NOTE,
   middleware: [microCache, d1Session] as const,
-  request: { params: SlotIdParams, headers: CachingRequestHeaders },
+  request: { params: SlotIdParams },
+  parameters: cachingParameters("If-None-Match", "Cache-Control", "x-d1-bookmark"),
   responses: {
     200: { ...jsonResponse(SlotSchema, "The slot"), headers: cachingHeaders },
     ...notModified,
