@@ -98,7 +98,11 @@ function keepInIsolate(key: string, entry: Entry) {
 async function freshEntry(key: string): Promise<Entry | undefined> {
   const kept = inIsolate.get(key);
   if (kept && isFresh(kept)) return kept;
-  const stored = await caches.default.match(key);
+  const stored = await caches.default.match(key).catch((error: unknown) => {
+    // The Cache API only saves D1 reads: when it fails, the request goes on as a miss.
+    console.warn(`micro-cache: match failed for ${key}`, error);
+    return undefined;
+  });
   if (!stored) return undefined;
   const headers = [...stored.headers].filter(([name]) => STORED_HEADERS.includes(name));
   const entry: Entry = { body: await stored.text(), headers, readAt: Number(stored.headers.get(READ_AT)) };
@@ -110,9 +114,12 @@ async function freshEntry(key: string): Promise<Entry | undefined> {
 /**
  * The keys this isolate is reading from D1 now: a request that misses while one is under way
  * waits for it and is served what it stores, so an expiry under load costs one D1 read per
- * isolate, not one per waiting request.
+ * isolate, not one per waiting request. A read whose client went away is cancelled without
+ * settling, so a waiting request gives up after READ_WAIT_MS and reads D1 itself (a request
+ * waiting on nothing else would otherwise be cancelled by the runtime as hung).
  */
-const reading = new Map<string, Promise<void>>();
+const reading = new Map<string, { settled: Promise<void>; since: number }>();
+const READ_WAIT_MS = 1_000;
 
 /**
  * Serves anonymous GETs of a shared answer from `caches.default` (and this isolate's copy of it)
@@ -130,8 +137,8 @@ export const microCache = createMiddleware<AppEnv>(async (c, next) => {
   const key = normalizedKey(request.url);
   let entry = await freshEntry(key);
   const underWay = entry ? undefined : reading.get(key);
-  if (underWay) {
-    await underWay;
+  if (underWay && Date.now() - underWay.since < READ_WAIT_MS) {
+    await Promise.race([underWay.settled, new Promise((resolve) => setTimeout(resolve, READ_WAIT_MS))]);
     entry = await freshEntry(key);
   }
   if (entry) {
@@ -146,7 +153,8 @@ export const microCache = createMiddleware<AppEnv>(async (c, next) => {
     return c.body(entry.body, 200, { "Content-Type": contentType });
   }
   let finished = () => {};
-  reading.set(key, new Promise<void>((resolve) => (finished = resolve)));
+  const read = { settled: new Promise<void>((resolve) => (finished = resolve)), since: Date.now() };
+  reading.set(key, read);
   try {
     const readAt = Date.now();
     await next();
@@ -158,9 +166,11 @@ export const microCache = createMiddleware<AppEnv>(async (c, next) => {
     const fresh: Entry = { body: await c.res.clone().text(), headers, readAt };
     keepInIsolate(key, fresh);
     // The Cache API evicts it after max-age; READ_AT, checked above, is what bounds its age exactly.
-    await caches.default.put(key, new Response(fresh.body, { headers: [...headers, [READ_AT, String(readAt)]] }));
+    await caches.default.put(key, new Response(fresh.body, { headers: [...headers, [READ_AT, String(readAt)]] })).catch((error: unknown) => {
+      console.warn(`request ${c.get("requestId")}: micro-cache: put failed for ${key}`, error);
+    });
   } finally {
-    reading.delete(key);
+    if (reading.get(key) === read) reading.delete(key);
     finished();
   }
 });
