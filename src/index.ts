@@ -2,6 +2,7 @@ import { auditRoutes } from "./audit/routes";
 import { authRoutes } from "./auth/routes";
 import { undoInterruptedMoves } from "./bookings/reschedule";
 import { bookingRoutes } from "./bookings/routes";
+import { calendarRoutes } from "./calendar/routes";
 import { categoryRoutes } from "./categories/routes";
 import { createApp } from "./http/app";
 import { healthRoutes } from "./http/health";
@@ -19,6 +20,8 @@ export const app = createApp()
   .route("/", authRoutes)
   .route("/", categoryRoutes)
   .route("/", userRoutes)
+  // Before slotRoutes: /slots/{slot_id}.ics would otherwise match /slots/{slot_id}.
+  .route("/", calendarRoutes)
   .route("/", slotRoutes)
   .route("/", bookingRoutes)
   .route("/", auditRoutes)

@@ -127,6 +127,28 @@ const MATRIX: Row[] = [
     request: async () => ({ method: "GET", path: `/admin/webhooks/${await insertWebhook()}/deliveries` }),
     expected: adminOnly(200),
   },
+  { route: "GET /slots/{slot_id}", request: async () => ({ method: "GET", path: `/slots/${await createSlot()}` }), expected: anyone(200) },
+  { route: "GET /slots/{slot_id}.ics", request: async () => ({ method: "GET", path: `/slots/${await createSlot()}.ics` }), expected: anyone(200) },
+  {
+    route: "POST /admin/slots/series",
+    request: async () => ({
+      method: "POST",
+      path: "/admin/slots/series",
+      body: { category_id: 1, timezone: "UTC", first_start_local: "2040-06-04T10:00", duration_minutes: 60, rrule: "FREQ=DAILY;COUNT=2", max_capacity: 5 },
+    }),
+    expected: adminOnly(201),
+  },
+  { route: "GET /user/calendar-feed", request: async () => ({ method: "GET", path: "/user/calendar-feed" }), expected: signedIn(200) },
+  { route: "POST /user/calendar-feed/rotate", request: async () => ({ method: "POST", path: "/user/calendar-feed/rotate" }), expected: signedIn(200) },
+  {
+    // The URL is the credential: whoever holds it reads the feed, with or without a token.
+    route: "GET /calendar/{feed_secret}.ics",
+    request: async ({ user }) => {
+      const { body } = await api<{ url: string }>("GET", "/user/calendar-feed", { token: user.token });
+      return { method: "GET", path: new URL(body.url).pathname };
+    },
+    expected: anyone(200),
+  },
 ];
 
 /** The error code that goes with each refusal in the table. */

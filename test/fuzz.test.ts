@@ -172,7 +172,7 @@ const BODY_ROUTES: Route[] = [
   { method: "POST", path: () => "/bookings", fields: { time_slot_id: id } },
   { method: "POST", path: (id) => `/bookings/${id}/reschedule`, fields: { time_slot_id: id } },
   { method: "POST", path: () => "/admin/webhooks", fields: WEBHOOK_FIELDS },
-  { method: "POST", path: () => "/admin/categories", fields: { name: plausible(fc.string({ minLength: 1, maxLength: 30 }), fc.constantFrom("Fitness", " fitness ", "Yoga", "x".repeat(101))) } },
+  { method: "POST", path: () => "/admin/categories", fields: { name: plausible(fc.string({ minLength: 1, maxLength: 30 }), fc.constantFrom("Fitness", " fitness ", "Yoga", "x".repeat(201))) } },
   { method: "POST", path: () => "/admin/slots", fields: SLOT_FIELDS },
   { method: "PUT", path: (id) => `/admin/slots/${id}`, fields: SLOT_FIELDS },
 ];

@@ -9,6 +9,7 @@ import { toUtcIso } from "../src/db/time";
 import type { ErrorBody } from "../src/http/errors";
 import type { WebhookEventType } from "../src/db/schema";
 import worker, { type AppType } from "../src/index";
+import type { SlotView } from "../src/slots/schemas";
 import type { ReceivedWebhook } from "./webhook-receiver";
 
 export type ApiResponse<T = unknown> = { status: number; body: T; headers: Headers };
@@ -80,6 +81,11 @@ export function login(email: string, password = PASSWORD, address?: string) {
 /** A refusal's status and code, to compare in one assertion. */
 export function errorOf(response: { status: number; body: unknown }) {
   return { status: response.status, code: (response.body as Partial<ErrorBody> | undefined)?.code };
+}
+
+/** A 422's status and the fields it names, to compare as one value. */
+export function refusedFields(response: { status: number; body: unknown }) {
+  return { status: response.status, fields: (response.body as Partial<ErrorBody> | undefined)?.errors?.map((error) => error.field) };
 }
 
 export type TestUser = { id: number; email: string; token: string };
@@ -177,9 +183,28 @@ export async function slotCounts(slotId: number) {
     .first<{ max_capacity: number; booked_count: number; booked_rows: number }>())!;
 }
 
+/** Asks D1 itself, past the edge micro-cache: what a client that has just written sees. */
+export const FRESH = { "Cache-Control": "no-cache" };
+
+/** Every slot that GET /slots lists for `query` (anonymous, read from D1 past the micro-cache), following its Link pages. */
+export async function listAllSlots(query: Record<string, string> = {}): Promise<SlotView[]> {
+  const slots: SlotView[] = [];
+  let path: string | undefined = `/slots?${new URLSearchParams({ limit: "500", ...query })}`;
+  while (path) {
+    const response: ApiResponse<SlotView[]> = await api<SlotView[]>("GET", path, { headers: FRESH });
+    expect(response.status).toBe(200);
+    slots.push(...response.body);
+    const next = /<([^>]+)>; rel="next"/.exec(response.headers.get("Link") ?? "")?.[1];
+    path = next === undefined ? undefined : new URL(next).pathname + new URL(next).search;
+  }
+  return slots;
+}
+
+/** The slot's available_spots through GET /slots/{slot_id}; undefined if the slot is gone. */
 export async function availableSpotsOf(slotId: number): Promise<number | undefined> {
-  const slots = await (await client.slots.$get({ query: {} })).json();
-  return Array.isArray(slots) ? slots.find((slot) => slot.id === slotId)?.available_spots : undefined;
+  const response = await client.slots[":slot_id"].$get({ param: { slot_id: String(slotId) } }, { headers: FRESH });
+  const slot = await response.json();
+  return "available_spots" in slot ? slot.available_spots : undefined;
 }
 
 /** Counts how many times each status occurs, e.g. { 201: 10, 409: 90 }. */

@@ -6,7 +6,7 @@ import type { BookingView } from "../src/bookings/schemas";
 import type { SlotView } from "../src/slots/schemas";
 import { slotObject, type SlotState } from "../src/slots/slot-booking-object";
 import { comparisonKey } from "../src/http/text";
-import { api, createSlot, createUser, createUsers, propertyRunSettings, slotCounts, type ApiResponse, type TestUser } from "./helpers";
+import { api, createSlot, createUser, createUsers, FRESH, propertyRunSettings, slotCounts, type ApiResponse, type TestUser } from "./helpers";
 
 // Model-based test of the booking rules under concurrency.
 //
@@ -330,7 +330,7 @@ async function observe({ model, users, categoryId }: World): Promise<Observation
       .bind(...slotIds, ...userIds)
       .all<BookingRow>(),
     Promise.all(slotIds.map((id) => slotObject(env, id).inspect())),
-    api<SlotView[]>("GET", `/slots?categories=${categoryId}`),
+    api<SlotView[]>("GET", `/slots?categories=${categoryId}&limit=500`, { headers: FRESH }),
   ]);
   return { counts, deletedIds: deleted.results.map((r) => r.id), rows: rows.results, objects, listed };
 }
@@ -386,6 +386,7 @@ function expectWorldMatchesModel({ model, users, categoryId }: World, observed: 
               end_time: slot.endTime,
               max_capacity: slot.capacity,
               available_spots: slot.capacity - liveCount(model, s),
+              timezone: "UTC",
             },
           ],
     ),

@@ -71,7 +71,7 @@ describe("POST /bookings/{booking_id}/reschedule", () => {
     const moved = await reschedule(user, old.body.id, to);
     expect(moved.status).toBe(200);
     expect(moved.body).toEqual({ id: expect.any(Number), user_id: user.id, time_slot_id: to, status: "BOOKED" });
-    const listed = await settle(client.bookings.$get({}, as(user)));
+    const listed = await settle(client.bookings.$get({ query: {} }, as(user)));
     expect(listed.body.map(({ id, status, rescheduled_to, time_slot_id }) => ({ id, status, rescheduled_to, time_slot_id }))).toEqual([
       { id: old.body.id, status: "CANCELLED", rescheduled_to: moved.body.id, time_slot_id: from },
       { id: moved.body.id, status: "BOOKED", rescheduled_to: null, time_slot_id: to },

@@ -60,6 +60,23 @@ export function auditSlotCreated(db: Database, actorId: number) {
   });
 }
 
+/**
+ * Goes right after the INSERT of a series' `count` slots: one entry for them all, the series as
+ * asked (`series`) and the ids created. The ids of one INSERT are consecutive, ending at
+ * last_insert_rowid().
+ */
+export function auditSeriesCreated(db: Database, actorId: number, count: number, series: Record<string, unknown>) {
+  return record(db, {
+    actorId,
+    action: "slot.create_series",
+    target: sql`'slots:' || min(${timeSlots.id}) || '-' || max(${timeSlots.id})`,
+    before: sql`NULL`,
+    after: sql`json_object('series', json(${JSON.stringify(series)}), 'slot_ids', json_group_array(${timeSlots.id}))`,
+    from: timeSlots,
+    where: sql`${timeSlots.id} > last_insert_rowid() - ${count} AND ${timeSlots.id} <= last_insert_rowid()`,
+  });
+}
+
 const liveSlot = (slotId: number) => ({ from: timeSlots, where: and(eq(timeSlots.id, slotId), isNull(timeSlots.deletedAt)) });
 
 /** Goes before the UPDATE that applies `changes`; `after` is the slot with them applied. */

@@ -6,7 +6,7 @@ import { d1Session } from "../db/session";
 import { createRouter } from "../http/app";
 import { InstantOutput } from "../http/instant";
 import { bearerAuth, errorResponses, jsonResponse } from "../http/openapi";
-import { LimitQuery } from "../http/schemas";
+import { limitParam } from "../http/paging";
 
 const AuditEntrySchema = z
   .object({
@@ -21,6 +21,7 @@ const AuditEntrySchema = z
   .openapi("AuditEntry");
 
 const AUDIT_PAGE = { default: 50, max: 500 };
+const AuditQuery = z.object({ limit: limitParam(AUDIT_PAGE.max, AUDIT_PAGE.default) });
 
 const listAudit = createRoute({
   operationId: "listAuditEntries",
@@ -30,7 +31,7 @@ const listAudit = createRoute({
   summary: "The audit log of admin actions, newest first",
   security: bearerAuth,
   middleware: [requireAdmin, d1Session] as const,
-  request: { query: LimitQuery(AUDIT_PAGE) },
+  request: { query: AuditQuery },
   responses: {
     200: jsonResponse(z.array(AuditEntrySchema), "Entries, newest first"),
     ...errorResponses(401, 403, 422, 503),

@@ -3,7 +3,7 @@ import { alias, type AnySQLiteColumn } from "drizzle-orm/sqlite-core";
 import type { Database } from "../db/client";
 import { bookingMoves, bookings, timeSlots, users } from "../db/schema";
 import { bookingEvents } from "../webhooks/outbox";
-import { bookingColumns } from "./schemas";
+import { bookingColumns, newBookingRow } from "./schemas";
 
 // The D1 statements of a move (POST /bookings/{booking_id}/reschedule), run by the slot objects of
 // the two slots (slot-booking-object.ts) and orchestrated by reschedule.ts. A move in progress is
@@ -31,15 +31,7 @@ const movedTo = (fromBookingId: number) =>
  */
 export function takePlaceStatements(db: Database, slotId: number, fromBookingId: number, callerId: number, now: string) {
   const place = db
-    .select({
-      id: sql<number>`NULL`.as("id"),
-      userId: source.userId,
-      timeSlotId: timeSlots.id,
-      status: sql<"BOOKED">`'BOOKED'`.as("status"),
-      createdAt: sql<string>`${now}`.as("created_at"),
-      cancelledAt: sql<null>`NULL`.as("cancelled_at"),
-      rescheduledTo: sql<null>`NULL`.as("rescheduled_to"),
-    })
+    .select(newBookingRow(source.userId, timeSlots.id, now))
     .from(source)
     .innerJoin(timeSlots, and(eq(timeSlots.id, slotId), isNull(timeSlots.deletedAt), sql`${timeSlots.startTime} > ${now}`))
     .where(and(eq(source.id, fromBookingId), eq(source.status, "BOOKED"), ne(source.timeSlotId, slotId), ownedBy(source.userId, callerId)));

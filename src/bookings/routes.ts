@@ -1,13 +1,16 @@
 import { createRoute, z } from "@hono/zod-openapi";
-import { asc, eq } from "drizzle-orm";
+import { and, asc, eq, gte, lt } from "drizzle-orm";
 import { requireUser } from "../auth/middleware";
 import { database } from "../db/client";
 import { bookings, timeSlots } from "../db/schema";
 import { d1Session } from "../db/session";
 import { createRouter } from "../http/app";
-import { bookingNotFound } from "../http/errors";
+import { cacheableJson, cachingHeaders, cachingParameters, notModified } from "../http/caching";
+import { bookingNotFound, invalidTimeRange } from "../http/errors";
+import { InstantInput } from "../http/instant";
 import { bearerAuth, errorResponses, jsonBody, jsonResponse } from "../http/openapi";
 import { unwrap } from "../http/outcome";
+import { after, linkHeader, PAGE, page, PagingQuery } from "../http/paging";
 import { MessageSchema, PathId } from "../http/schemas";
 import { slotObject, type Idempotency } from "../slots/slot-booking-object";
 import { reschedule } from "./reschedule";
@@ -66,16 +69,28 @@ const rescheduleBooking = createRoute({
     "booking on the target slot), `already_cancelled`, `reschedule_in_progress`. 422 `same_slot`.",
 });
 
+const BookingQuery = PagingQuery.extend({
+  from: InstantInput.optional().openapi({ description: "Only bookings whose slot starts at or after this instant" }),
+  to: InstantInput.optional().openapi({ description: "Only bookings whose slot starts before this instant" }),
+});
+
 const listBookings = createRoute({
   operationId: "listBookings",
   method: "get",
   path: "/bookings",
   tags: ["Bookings"],
-  summary: "The caller's bookings, live and cancelled, with their slot's times",
+  summary: "The caller's bookings, live and cancelled, with their slot's times, a page at a time",
+  description: `At most \`limit\` bookings (default ${PAGE.default}, at most ${PAGE.max}); a \`Link: <…>; rel="next"\` header gives the next page.`,
   security: bearerAuth,
   middleware: [requireUser, d1Session] as const,
+  request: { query: BookingQuery },
+  parameters: cachingParameters("If-None-Match", "x-d1-bookmark"),
   responses: {
-    200: jsonResponse(z.array(CalendarBookingSchema), "Bookings ordered by the slot's start_time"),
+    200: {
+      ...jsonResponse(z.array(CalendarBookingSchema), "Bookings ordered by the slot's start_time, then booking id"),
+      headers: { ...cachingHeaders, ...linkHeader },
+    },
+    ...notModified,
     ...errorResponses(401, 422, 503),
   },
 });
@@ -104,11 +119,22 @@ export const bookingRoutes = createRouter()
     return c.json(booking, 200);
   })
   .openapi(listBookings, async (c) => {
+    const { from, to, limit = PAGE.default, cursor } = c.req.valid("query");
+    if (from && to && from >= to) throw invalidTimeRange("from", "must be before to");
     const rows = await c.var.db
       .select(calendarBookingColumns)
       .from(bookings)
       .innerJoin(timeSlots, eq(timeSlots.id, bookings.timeSlotId))
-      .where(eq(bookings.userId, c.get("user").id))
-      .orderBy(asc(timeSlots.startTime), asc(bookings.id));
-    return c.json(rows, 200);
+      .where(
+        and(
+          eq(bookings.userId, c.get("user").id),
+          after(timeSlots.startTime, bookings.id, cursor),
+          from ? gte(timeSlots.startTime, from) : undefined,
+          to ? lt(timeSlots.startTime, to) : undefined,
+        ),
+      )
+      .orderBy(asc(timeSlots.startTime), asc(bookings.id))
+      .limit(limit + 1);
+    const items = page(c, rows, limit, (row) => ({ start: row.start_time, id: row.id }));
+    return cacheableJson(c, items, { audience: "personal", varies: "Authorization" });
   });

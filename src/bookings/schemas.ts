@@ -1,4 +1,6 @@
 import { z } from "@hono/zod-openapi";
+import { sql, type SQL } from "drizzle-orm";
+import type { AnySQLiteColumn } from "drizzle-orm/sqlite-core";
 import { BOOKING_STATUSES, bookings, timeSlots } from "../db/schema";
 import { InstantOutput } from "../http/instant";
 
@@ -31,6 +33,24 @@ const RescheduledTo = z.number().int().openapi({ description: "The booking that 
 export const RescheduledBookingSchema = BookingSchema.extend({ rescheduled_to: RescheduledTo }).openapi("RescheduledBooking");
 
 export const rescheduledBookingColumns = { ...bookingColumns, rescheduled_to: bookings.rescheduledTo };
+
+/**
+ * A new BOOKED row of `bookings` as an INSERT ... SELECT selects it, every column in the table's
+ * order (drizzle checks that): the one place a new column of bookings is given its first value.
+ */
+export function newBookingRow(userId: SQL.Aliased<number> | AnySQLiteColumn, timeSlotId: AnySQLiteColumn, now: string) {
+  return {
+    id: sql<number>`NULL`.as("id"),
+    userId,
+    timeSlotId,
+    status: sql<"BOOKED">`'BOOKED'`.as("status"),
+    createdAt: sql<string>`${now}`.as("created_at"),
+    cancelledAt: sql<null>`NULL`.as("cancelled_at"),
+    version: sql<number>`0`.as("version"),
+    modifiedAt: sql<null>`NULL`.as("modified_at"),
+    rescheduledTo: sql<null>`NULL`.as("rescheduled_to"),
+  };
+}
 
 /** An entry of GET /bookings: the booking with its slot's category and times. */
 export const CalendarBookingSchema = BookingSchema.extend({

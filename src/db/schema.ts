@@ -39,6 +39,12 @@ export const timeSlots = sqliteTable("time_slots", {
   maxCapacity: integer("max_capacity").notNull(),
   bookedCount: integer("booked_count").notNull().default(0),
   deletedAt: text("deleted_at"),
+  /** IANA zone the slot is shown in; instants stay UTC. */
+  timezone: text("timezone").notNull().default("UTC"),
+  /** Bumped by a trigger when what a calendar shows of the slot changes (ICS SEQUENCE). */
+  version: integer("version").notNull().default(0),
+  /** Set by triggers on insert and on every change that bumps `version`. */
+  modifiedAt: text("modified_at").notNull().default("1970-01-01T00:00:00Z"),
 });
 
 export const bookings = sqliteTable("bookings", {
@@ -48,6 +54,9 @@ export const bookings = sqliteTable("bookings", {
   status: text("status", { enum: BOOKING_STATUSES }).notNull(),
   createdAt: text("created_at").notNull(),
   cancelledAt: text("cancelled_at"),
+  /** Bumped by a trigger on every status change (ICS SEQUENCE); modified_at is NULL until then. */
+  version: integer("version").notNull().default(0),
+  modifiedAt: text("modified_at"),
   /** A booking moved to another slot (POST /bookings/{booking_id}/reschedule): the booking that replaced it. */
   rescheduledTo: integer("rescheduled_to"),
 });
@@ -55,7 +64,7 @@ export const bookings = sqliteTable("bookings", {
 export type TimeSlotRow = typeof timeSlots.$inferSelect;
 
 /** What an admin may change on a slot (PUT /admin/slots/{slot_id}). */
-export type SlotChanges = Partial<Pick<TimeSlotRow, "categoryId" | "startTime" | "endTime" | "maxCapacity">>;
+export type SlotChanges = Partial<Pick<TimeSlotRow, "categoryId" | "startTime" | "endTime" | "maxCapacity" | "timezone">>;
 
 export const idempotencyKeys = sqliteTable(
   "idempotency_keys",
@@ -73,6 +82,7 @@ export const idempotencyKeys = sqliteTable(
 export const AUDIT_ACTIONS = [
   "category.create",
   "slot.create",
+  "slot.create_series",
   "slot.update",
   "slot.delete",
   "booking.cancel",
@@ -140,5 +150,13 @@ export const webhookDeliveries = sqliteTable("webhook_deliveries", {
 export const bookingMoves = sqliteTable("booking_moves", {
   fromBookingId: integer("from_booking_id").primaryKey().references(() => bookings.id),
   toBookingId: integer("to_booking_id").notNull().unique().references(() => bookings.id),
+  createdAt: text("created_at").notNull(),
+});
+
+/** A user's private ICS feed: the secret in its URL is derived from `salt`, and stored only as its SHA-256. */
+export const calendarFeeds = sqliteTable("calendar_feeds", {
+  userId: integer("user_id").primaryKey().references(() => users.id),
+  salt: text("salt").notNull(),
+  secretHash: text("secret_hash").notNull().unique(),
   createdAt: text("created_at").notNull(),
 });

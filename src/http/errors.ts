@@ -61,6 +61,7 @@ export const slotNotFound = () => new AppError(404, "slot_not_found", "Time slot
 export const bookingNotFound = () => new AppError(404, "booking_not_found", "Booking not found");
 export const userNotFound = () => new AppError(404, "user_not_found", "User not found");
 export const webhookNotFound = () => new AppError(404, "webhook_not_found", "Webhook not found");
+export const calendarFeedNotFound = () => new AppError(404, "calendar_feed_not_found", "Calendar feed not found");
 // 409
 export const slotFull = () => new AppError(409, "slot_full", "Slot is full");
 export const slotStarted = () => new AppError(409, "slot_started", "Slot has already started");

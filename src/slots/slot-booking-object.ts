@@ -4,7 +4,7 @@ import type { BatchItem } from "drizzle-orm/batch";
 import type { SQLiteTable } from "drizzle-orm/sqlite-core";
 import { auditBookingCancelled, auditSlotDeleted, auditSlotUpdated } from "../audit/record";
 import { completeMoveStatements, releasePlaceStatements, takePlaceStatements } from "../bookings/moves";
-import { bookingColumns, type BookingView } from "../bookings/schemas";
+import { bookingColumns, newBookingRow, type BookingView } from "../bookings/schemas";
 import { database, type Database } from "../db/client";
 import { jsonObject } from "../db/json";
 import { bookings, idempotencyKeys, timeSlots, users, type SlotChanges, type TimeSlotRow } from "../db/schema";
@@ -87,15 +87,7 @@ export class SlotBookingObject extends DurableObject<Env> {
           .insert(bookings)
           .select(
             this.#db
-              .select({
-                id: sql<number>`NULL`.as("id"),
-                userId: sql<number>`${userId}`.as("user_id"),
-                timeSlotId: timeSlots.id,
-                status: sql<"BOOKED">`'BOOKED'`.as("status"),
-                createdAt: sql<string>`${now}`.as("created_at"),
-                cancelledAt: sql<null>`NULL`.as("cancelled_at"),
-                rescheduledTo: sql<null>`NULL`.as("rescheduled_to"),
-              })
+              .select(newBookingRow(sql<number>`${userId}`.as("user_id"), timeSlots.id, now))
               .from(timeSlots)
               .where(bookable),
           )

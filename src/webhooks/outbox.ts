@@ -69,8 +69,12 @@ export function bookingCreated(db: Database, slotId: number, userId: number, boo
 export const bookingsCancelled = (db: Database, cancellable: SQL | undefined) =>
   bookingEvents(db, "booking.cancelled", cancellable, { status: sql`'CANCELLED'` });
 
-/** After the INSERT INTO time_slots (and whatever follows it in the batch): the newest slot is the new one. */
-export const slotCreated = (db: Database) => slotEvents(db, "slot.created", sql`${timeSlots.id} = (SELECT max(${timeSlots.id}) FROM ${timeSlots})`);
+/**
+ * After the INSERT INTO time_slots of `count` slots (and whatever follows it in the batch): the
+ * newest `count` slots are the new ones, as one INSERT takes consecutive ids inside its transaction.
+ */
+export const slotsCreated = (db: Database, count = 1) =>
+  slotEvents(db, "slot.created", sql`${timeSlots.id} > (SELECT max(${timeSlots.id}) FROM ${timeSlots}) - ${count}`);
 
 /** After the UPDATE of a live slot, which happened if the slot is still live. */
 export const slotUpdated = (db: Database, slotId: number) => slotEvents(db, "slot.updated", and(eq(timeSlots.id, slotId), isNull(timeSlots.deletedAt)));
