@@ -18,7 +18,12 @@ export default defineConfig(async () => ({
     }),
   ],
   // As wrangler.toml's [alias]: tests run the zod that the deployed Worker bundles.
-  resolve: { alias: [{ find: /^zod$/, replacement: fileURLToPath(new URL("./build/zod-trimmed.ts", import.meta.url)) }] },
+  resolve: {
+    alias: [
+      { find: /^zod$/, replacement: fileURLToPath(new URL("./build/zod-trimmed.ts", import.meta.url)) },
+      { find: /^\.\.\/core\/(json-schema-processors|to-json-schema)\.js$/, replacement: fileURLToPath(new URL("./build/zod-without-json-schema.ts", import.meta.url)) },
+    ],
+  },
   test: {
     include: ["test/**/*.test.ts"],
     setupFiles: ["./test/setup.ts"],
