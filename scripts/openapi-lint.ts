@@ -27,7 +27,7 @@ register(`data:text/javascript,${encodeURIComponent(standIn)}`);
 
 // Not a literal import, so that typechecking the scripts (Node types) leaves the Worker's sources alone.
 const worker = new URL("../src/index.ts", import.meta.url).href;
-const { default: app } = (await import(worker)) as { default: { request(path: string): Response | Promise<Response> } };
+const { app } = (await import(worker)) as { app: { request(path: string): Response | Promise<Response> } };
 const response = await app.request("/openapi.json");
 if (response.status !== 200) throw new Error(`GET /openapi.json answered ${response.status}`);
 

@@ -1,6 +1,6 @@
 // Prepares local development: .dev.vars, local D1 migrations and demo data. Safe to run again.
 import { randomBytes } from "node:crypto";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { appendFileSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
@@ -13,7 +13,8 @@ import { DATABASE, fail, projectRoot, sqlString, wrangler } from "./wrangler";
 const USAGE = `Usage: npm run setup [-- --help]
 
 Prepares the local development environment; running it again changes nothing:
-  1. creates .dev.vars with a random JWT_SECRET unless the file exists
+  1. adds to .dev.vars what it lacks: a random JWT_SECRET, and WEBHOOKS_ALLOW_LOOPBACK=true
+     (webhooks may then point to a receiver on http://127.0.0.1, see npm run webhook-receiver)
   2. applies the D1 migrations to the local database
   3. adds a demo admin, a demo user and, unless upcoming slots exist, a week of slots`;
 
@@ -60,14 +61,24 @@ SELECT categories.id, seed.start_time, seed.end_time, seed.max_capacity
 `;
 }
 
-function createDevVars(): void {
-  try {
-    writeFileSync(join(projectRoot, ".dev.vars"), `JWT_SECRET=${randomBytes(32).toString("hex")}\n`, { flag: "wx" });
-    console.log("Created .dev.vars with a random JWT_SECRET.");
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error;
-    console.log(".dev.vars exists; left unchanged.");
+/** The variables local development needs, each with the value it gets if .dev.vars lacks it. */
+const DEV_VARS: [string, () => string][] = [
+  ["JWT_SECRET", () => randomBytes(32).toString("hex")],
+  ["WEBHOOKS_ALLOW_LOOPBACK", () => "true"],
+];
+
+/** Adds to .dev.vars (creating it) the variables it lacks; keeps every value already there. */
+function completeDevVars(): void {
+  const path = join(projectRoot, ".dev.vars");
+  const existing = existsSync(path) ? readFileSync(path, "utf8") : "";
+  const missing = DEV_VARS.filter(([name]) => !new RegExp(`^${name}=`, "m").test(existing));
+  if (missing.length === 0) {
+    console.log(".dev.vars is complete; left unchanged.");
+    return;
   }
+  const separator = existing === "" || existing.endsWith("\n") ? "" : "\n";
+  appendFileSync(path, separator + missing.map(([name, value]) => `${name}=${value()}\n`).join(""));
+  console.log(`.dev.vars: added ${missing.map(([name]) => name).join(", ")}.`);
 }
 
 async function seed(): Promise<void> {
@@ -100,7 +111,7 @@ async function main(): Promise<void> {
     return;
   }
 
-  createDevVars();
+  completeDevVars();
 
   const { status } = wrangler(["d1", "migrations", "apply", DATABASE, "--local"]);
   if (status !== 0) fail(`Applying the local D1 migrations failed (wrangler exited with ${status}).`);

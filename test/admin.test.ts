@@ -3,7 +3,7 @@ import { beforeAll, describe, expect, it } from "vitest";
 import type { ErrorBody } from "../src/http/errors";
 import type { BookingView } from "../src/bookings/schemas";
 import type { SlotView } from "../src/slots/schemas";
-import { api, availableSpotsOf, book, createSlot, createUser, createUsers, slotCounts, statusCounts, type TestUser, errorOf } from "./helpers";
+import { api, availableSpotsOf, book, createSlot, createUser, createUsers, errorOf, listAllSlots, slotCounts, statusCounts, type TestUser } from "./helpers";
 
 type NewSlot = { category_id: unknown; start_time: unknown; end_time: unknown; max_capacity: unknown };
 type DeleteAnswer = { message: string; cancelled_bookings: number };
@@ -62,8 +62,7 @@ function failingFields(response: { body: unknown }) {
 }
 
 async function listedSlot(slotId: number): Promise<SlotView | undefined> {
-  const { body } = await api<SlotView[]>("GET", "/slots");
-  return body.find((slot) => slot.id === slotId);
+  return (await listAllSlots()).find((slot) => slot.id === slotId);
 }
 
 async function bookingRows(slotId: number) {
@@ -77,7 +76,15 @@ describe("POST /admin/slots", () => {
   it("creates a slot: 201 with the slot, available_spots equal to max_capacity, and lists it", async () => {
     const response = await postSlot({ max_capacity: 12, category_id: 2 });
     expect(response.status).toBe(201);
-    expect(response.body).toStrictEqual({ ...NEW_SLOT, id: expect.any(Number), category_id: 2, max_capacity: 12, available_spots: 12, waitlist_length: 0 });
+    expect(response.body).toStrictEqual({
+      ...NEW_SLOT,
+      id: expect.any(Number),
+      category_id: 2,
+      max_capacity: 12,
+      available_spots: 12,
+      waitlist_length: 0,
+      timezone: "UTC",
+    });
     expect(await listedSlot(response.body.id)).toStrictEqual(response.body);
   });
 

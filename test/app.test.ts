@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { z } from "@hono/zod-openapi";
 import { MAX_BODY_BYTES } from "../src/http/app";
 import type { ErrorBody } from "../src/http/errors";
 import { api, createUser, type ApiResponse } from "./helpers";
@@ -180,5 +181,14 @@ describe("validation messages", () => {
     const { status, body } = await api<ErrorBody>("POST", "/register", { body: { email: "ada@example.com", password: 12345678 } });
     expect(status).toBe(422);
     expect(body.errors).toEqual([{ field: "password", message: "Invalid input: expected string, received number" }]);
+  });
+});
+
+describe("zod as the Worker bundles it (build/)", () => {
+  it("is the trimmed build without JSON Schema conversion, in the tests as in the upload: validation works, toJSONSchema throws", () => {
+    const schema = z.object({ name: z.string().min(2) });
+    expect(schema.safeParse({ name: "ok" }).success).toBe(true);
+    expect(schema.safeParse({ name: "x" }).success).toBe(false);
+    expect(() => schema.toJSONSchema()).toThrow("not bundled");
   });
 });

@@ -2,7 +2,7 @@ import { env } from "cloudflare:workers";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { issueToken, keyIdOf } from "../src/auth/jwt";
 import { hashPassword, PBKDF2_ITERATIONS, verifyPassword } from "../src/auth/password";
-import app from "../src/index";
+import { app } from "../src/index";
 import { AppError, type ErrorBody } from "../src/http/errors";
 import {
   api,

@@ -25,6 +25,14 @@ const signedIn = (status: number) => ({ anonymous: 401, user: status, admin: sta
 const adminOnly = (status: number) => ({ anonymous: 401, user: 403, admin: status, "demoted admin": 403 });
 
 
+/** A webhook written straight to D1, for the routes that act on one. */
+async function insertWebhook(): Promise<number> {
+  const row = await env.DB.prepare(
+    "INSERT INTO webhooks (url, events, secret, created_at) VALUES ('https://example.com/hook', '[\"booking.expired\"]', 'whsec_AAAA', '2030-01-01T00:00:00Z') RETURNING id",
+  ).first<{ id: number }>();
+  return row!.id;
+}
+
 const MATRIX: Row[] = [
   { route: "GET /health", request: async () => ({ method: "GET", path: "/health" }), expected: anyone(200) },
   { route: "GET /openapi.json", request: async () => ({ method: "GET", path: "/openapi.json" }), expected: anyone(200) },
@@ -59,6 +67,15 @@ const MATRIX: Row[] = [
     expected: signedIn(201),
   },
   { route: "GET /bookings", request: async () => ({ method: "GET", path: "/bookings" }), expected: signedIn(200) },
+  {
+    route: "POST /bookings/{booking_id}/reschedule (the user's booking)",
+    request: async ({ user }) => {
+      const booking = await book(user, await createSlot());
+      expect(booking.status).toBe(201);
+      return { method: "POST", path: `/bookings/${booking.body.id}/reschedule`, body: { time_slot_id: await createSlot() } };
+    },
+    expected: { anonymous: 401, user: 200, "another user": 404, admin: 200, "demoted admin": 404 },
+  },
   {
     route: "DELETE /bookings/{booking_id} (the user's booking)",
     request: async ({ user }) => {
@@ -109,6 +126,45 @@ const MATRIX: Row[] = [
     expected: adminOnly(200),
   },
   { route: "GET /admin/audit", request: async () => ({ method: "GET", path: "/admin/audit" }), expected: adminOnly(200) },
+  {
+    route: "POST /admin/webhooks",
+    // An event type that no request of this file causes, so that no delivery is attempted.
+    request: async () => ({ method: "POST", path: "/admin/webhooks", body: { url: "https://example.com/hook", events: ["booking.expired"] } }),
+    expected: adminOnly(201),
+  },
+  { route: "GET /admin/webhooks", request: async () => ({ method: "GET", path: "/admin/webhooks" }), expected: adminOnly(200) },
+  {
+    route: "DELETE /admin/webhooks/{webhook_id}",
+    request: async () => ({ method: "DELETE", path: `/admin/webhooks/${await insertWebhook()}` }),
+    expected: adminOnly(200),
+  },
+  {
+    route: "GET /admin/webhooks/{webhook_id}/deliveries",
+    request: async () => ({ method: "GET", path: `/admin/webhooks/${await insertWebhook()}/deliveries` }),
+    expected: adminOnly(200),
+  },
+  { route: "GET /slots/{slot_id}", request: async () => ({ method: "GET", path: `/slots/${await createSlot()}` }), expected: anyone(200) },
+  { route: "GET /slots/{slot_id}.ics", request: async () => ({ method: "GET", path: `/slots/${await createSlot()}.ics` }), expected: anyone(200) },
+  {
+    route: "POST /admin/slots/series",
+    request: async () => ({
+      method: "POST",
+      path: "/admin/slots/series",
+      body: { category_id: 1, timezone: "UTC", first_start_local: "2040-06-04T10:00", duration_minutes: 60, rrule: "FREQ=DAILY;COUNT=2", max_capacity: 5 },
+    }),
+    expected: adminOnly(201),
+  },
+  { route: "GET /user/calendar-feed", request: async () => ({ method: "GET", path: "/user/calendar-feed" }), expected: signedIn(200) },
+  { route: "POST /user/calendar-feed/rotate", request: async () => ({ method: "POST", path: "/user/calendar-feed/rotate" }), expected: signedIn(200) },
+  {
+    // The URL is the credential: whoever holds it reads the feed, with or without a token.
+    route: "GET /calendar/{feed_secret}.ics",
+    request: async ({ user }) => {
+      const { body } = await api<{ url: string }>("GET", "/user/calendar-feed", { token: user.token });
+      return { method: "GET", path: new URL(body.url).pathname };
+    },
+    expected: anyone(200),
+  },
 ];
 
 /** The error code that goes with each refusal in the table. */

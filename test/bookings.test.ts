@@ -182,7 +182,7 @@ describe("GET /bookings", () => {
     await cancel(user, cancelled.body.id);
     await book(user, sooner);
     await book(other, sooner);
-    const response = await settle(client.bookings.$get({}, as(user)));
+    const response = await settle(client.bookings.$get({ query: {} }, as(user)));
     expect(response.status).toBe(200);
     expect(response.body.map((b) => [b.time_slot_id, b.status, b.category_id])).toEqual([
       [sooner, "BOOKED", 2],

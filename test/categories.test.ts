@@ -1,7 +1,7 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import type { ErrorBody } from "../src/http/errors";
-import { api, createUser , uniqueName } from "./helpers";
+import { api, createUser, FRESH, uniqueName } from "./helpers";
 
 type Category = { id: number; name: string };
 
@@ -13,7 +13,7 @@ const SEEDED: Category[] = [
 ];
 
 
-const listCategories = () => api<Category[]>("GET", "/categories");
+const listCategories = () => api<Category[]>("GET", "/categories", { headers: FRESH });
 
 async function createCategory(name: unknown, token?: string) {
   return api<Category & ErrorBody>("POST", "/admin/categories", { token, body: { name } });

@@ -1,6 +1,7 @@
 import { env } from "cloudflare:workers";
 import fc from "fast-check";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import { WEBHOOK_EVENT_TYPES } from "../src/db/schema";
 import { MAX_BODY_BYTES } from "../src/http/app";
 import type { ErrorBody } from "../src/http/errors";
 import { api, book, createSlot, createUser, propertyRunSettings, type ApiResponse, type TestUser } from "./helpers";
@@ -17,12 +18,16 @@ type Method = "GET" | "POST" | "PUT" | "DELETE";
 type Caller = "none" | "user" | "admin" | "malformed";
 type FuzzRequest = { method: Method; path: string; caller: Caller; headers: Record<string, string>; body?: string };
 
-/** The data a refused request must not change. idempotency_keys is left out: it records refusals by design. */
-const GUARDED_TABLES = ["users", "categories", "time_slots", "bookings", "user_preferences"] as const;
+/**
+ * The data a refused request must not change. idempotency_keys is left out: it records refusals by
+ * design; so are the columns of webhooks that deliveries update in the background.
+ */
+const GUARDED_TABLES = ["users", "categories", "time_slots", "bookings", "user_preferences", "webhooks", "booking_moves"] as const;
+const GUARDED_COLUMNS: Partial<Record<(typeof GUARDED_TABLES)[number], string>> = { webhooks: "id, url, events, secret, created_at" };
 type Fingerprint = Record<(typeof GUARDED_TABLES)[number], { rows: number; sha256: string }>;
 
 async function fingerprint(): Promise<Fingerprint> {
-  const results = await env.DB.batch<Record<string, unknown>>(GUARDED_TABLES.map((table) => env.DB.prepare(`SELECT * FROM ${table} ORDER BY rowid`)));
+  const results = await env.DB.batch<Record<string, unknown>>(GUARDED_TABLES.map((table) => env.DB.prepare(`SELECT ${GUARDED_COLUMNS[table] ?? "*"} FROM ${table} ORDER BY rowid`)));
   const entries = await Promise.all(
     results.map(async ({ results: rows }, i) => {
       const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(JSON.stringify(rows)));
@@ -139,6 +144,15 @@ const CREDENTIALS = {
   password: plausible(fc.string({ minLength: 8, maxLength: 40 }), fc.string({ maxLength: 130 }), fc.string({ unit: "grapheme", minLength: 8, maxLength: 40 })),
 };
 
+const WEBHOOK_FIELDS = {
+  // The test receiver (test/global-setup.ts), so that events sent to fuzzed webhooks are answered.
+  url: plausible(
+    fc.constant(`${inject("webhookReceiver")}/ok/fuzz`),
+    fc.constantFrom("http://example.com/", "https://10.0.0.1/", "https://[::1]/", "ftp://example.com/", `https://example.com/${"a".repeat(2050)}`),
+  ),
+  events: plausible(fc.subarray([...WEBHOOK_EVENT_TYPES], { minLength: 1 }), fc.array(nastyString, { maxLength: 3 })),
+};
+
 type Route = { method: Method; path: (id: string) => string; fields: Record<string, fc.Arbitrary<unknown>> };
 const BODY_ROUTES: Route[] = [
   { method: "POST", path: () => "/register", fields: CREDENTIALS },
@@ -156,7 +170,9 @@ const BODY_ROUTES: Route[] = [
     },
   },
   { method: "POST", path: () => "/bookings", fields: { time_slot_id: id } },
-  { method: "POST", path: () => "/admin/categories", fields: { name: plausible(fc.string({ minLength: 1, maxLength: 30 }), fc.constantFrom("Fitness", " fitness ", "Yoga", "x".repeat(101))) } },
+  { method: "POST", path: (id) => `/bookings/${id}/reschedule`, fields: { time_slot_id: id } },
+  { method: "POST", path: () => "/admin/webhooks", fields: WEBHOOK_FIELDS },
+  { method: "POST", path: () => "/admin/categories", fields: { name: plausible(fc.string({ minLength: 1, maxLength: 30 }), fc.constantFrom("Fitness", " fitness ", "Yoga", "x".repeat(201))) } },
   { method: "POST", path: () => "/admin/slots", fields: SLOT_FIELDS },
   { method: "PUT", path: (id) => `/admin/slots/${id}`, fields: SLOT_FIELDS },
 ];
@@ -249,6 +265,9 @@ const ID_ROUTES: Omit<Route, "fields">[] = [
   { method: "PUT", path: (id) => `/admin/slots/${id}` },
   { method: "DELETE", path: (id) => `/bookings/${id}` },
   { method: "DELETE", path: (id) => `/admin/slots/${id}` },
+  { method: "POST", path: (id) => `/bookings/${id}/reschedule` },
+  { method: "DELETE", path: (id) => `/admin/webhooks/${id}` },
+  { method: "GET", path: (id) => `/admin/webhooks/${id}/deliveries` },
 ];
 
 /** ?categories=&from=&to= with arbitrary values (each %-encoded or raw, any subset), or a whole arbitrary query string. */
@@ -290,7 +309,7 @@ const pathRequest: fc.Arbitrary<FuzzRequest> = fc
     path: route.path(segment),
     caller,
     headers: { "Content-Type": "application/json", ...extra },
-    body,
+    body: route.method === "GET" ? undefined : body,
   }));
 
 const slotsRequest: fc.Arbitrary<FuzzRequest> = fc
@@ -326,13 +345,13 @@ describe("bad input never hurts", () => {
   });
 
   it(
-    "POST /register, /login, /user/preferences, /bookings, /admin/categories, /admin/slots and PUT /admin/slots/{id} answer any body, content type, caller, Idempotency-Key and stray path or query with no 5xx, and refuse with a JSON {detail, code} that changed no data",
+    "POST /register, /login, /user/preferences, /bookings, /bookings/{id}/reschedule, /admin/categories, /admin/slots, /admin/webhooks and PUT /admin/slots/{id} answer any body, content type, caller, Idempotency-Key and stray path or query with no 5xx, and refuse with a JSON {detail, code} that changed no data",
     property(bodyRequest, 1_500),
     120_000,
   );
 
   it(
-    "PUT and DELETE /admin/slots/{x} and DELETE /bookings/{x} answer any path segment (unicode, %-encodings, long, reshaping the URL) with no 5xx, and refuse with a JSON {detail, code} that changed no data",
+    "PUT and DELETE /admin/slots/{x}, DELETE /bookings/{x}, POST /bookings/{x}/reschedule, DELETE /admin/webhooks/{x} and GET /admin/webhooks/{x}/deliveries answer any path segment (unicode, %-encodings, long, reshaping the URL) with no 5xx, and refuse with a JSON {detail, code} that changed no data",
     property(pathRequest, 300),
     120_000,
   );

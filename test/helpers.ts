@@ -1,15 +1,17 @@
-import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
+import { createScheduledController, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { env, exports } from "cloudflare:workers";
 import { hc, type ClientResponse } from "hono/client";
-import { expect } from "vitest";
 import { sign } from "hono/jwt";
+import { expect, inject } from "vitest";
 import { AUDIENCE, ISSUER, issueToken, keyIdOf, TOKEN_LIFETIME_SECONDS } from "../src/auth/jwt";
 import type { Role } from "../src/db/schema";
 import { toUtcIso } from "../src/db/time";
 import type { ErrorBody } from "../src/http/errors";
-import type { AppType } from "../src/index";
+import type { WebhookEventType } from "../src/db/schema";
+import worker, { type AppType } from "../src/index";
 import { slotObject } from "../src/slots/slot-booking-object";
-import type { SlotAvailability } from "../src/slots/schemas";
+import type { SlotAvailability, SlotView } from "../src/slots/schemas";
+import type { ReceivedWebhook } from "./webhook-receiver";
 
 export type ApiResponse<T = unknown> = { status: number; body: T; headers: Headers };
 
@@ -80,6 +82,11 @@ export function login(email: string, password = PASSWORD, address?: string) {
 /** A refusal's status and code, to compare in one assertion. */
 export function errorOf(response: { status: number; body: unknown }) {
   return { status: response.status, code: (response.body as Partial<ErrorBody> | undefined)?.code };
+}
+
+/** A 422's status and the fields it names, to compare as one value. */
+export function refusedFields(response: { status: number; body: unknown }) {
+  return { status: response.status, fields: (response.body as Partial<ErrorBody> | undefined)?.errors?.map((error) => error.field) };
 }
 
 export type TestUser = { id: number; email: string; token: string };
@@ -166,16 +173,6 @@ export async function moveSlotInD1(slotId: number, startsInHours: number): Promi
     .run();
 }
 
-/** Makes every write of one kind to `table` fail inside D1 while `run` runs: a real D1 error, no mock. */
-export async function whileWritesFail<T>(table: string, operation: "INSERT" | "UPDATE", run: () => Promise<T>): Promise<T> {
-  await env.DB.prepare(`CREATE TRIGGER injected_failure BEFORE ${operation} ON ${table} BEGIN SELECT RAISE(ABORT, 'injected storage failure'); END`).run();
-  try {
-    return await run();
-  } finally {
-    await env.DB.prepare("DROP TRIGGER injected_failure").run();
-  }
-}
-
 /** What D1 holds for a slot: the maintained count and the actual number of BOOKED rows. */
 export async function slotCounts(slotId: number) {
   return (await env.DB.prepare(
@@ -187,9 +184,28 @@ export async function slotCounts(slotId: number) {
     .first<{ max_capacity: number; booked_count: number; booked_rows: number }>())!;
 }
 
+/** Asks D1 itself, past the edge micro-cache: what a client that has just written sees. */
+export const FRESH = { "Cache-Control": "no-cache" };
+
+/** Every slot that GET /slots lists for `query` (anonymous, read from D1 past the micro-cache), following its Link pages. */
+export async function listAllSlots(query: Record<string, string> = {}): Promise<SlotView[]> {
+  const slots: SlotView[] = [];
+  let path: string | undefined = `/slots?${new URLSearchParams({ limit: "500", ...query })}`;
+  while (path) {
+    const response: ApiResponse<SlotView[]> = await api<SlotView[]>("GET", path, { headers: FRESH });
+    expect(response.status).toBe(200);
+    slots.push(...response.body);
+    const next = /<([^>]+)>; rel="next"/.exec(response.headers.get("Link") ?? "")?.[1];
+    path = next === undefined ? undefined : new URL(next).pathname + new URL(next).search;
+  }
+  return slots;
+}
+
+/** The slot's available_spots through GET /slots/{slot_id}; undefined if the slot is gone. */
 export async function availableSpotsOf(slotId: number): Promise<number | undefined> {
-  const slots = await (await client.slots.$get({ query: {} })).json();
-  return Array.isArray(slots) ? slots.find((slot) => slot.id === slotId)?.available_spots : undefined;
+  const response = await client.slots[":slot_id"].$get({ param: { slot_id: String(slotId) } }, { headers: FRESH });
+  const slot = await response.json();
+  return "available_spots" in slot ? slot.available_spots : undefined;
 }
 
 /** Counts how many times each status occurs, e.g. { 201: 10, 409: 90 }. */
@@ -205,6 +221,27 @@ export function book(user: TestUser, slotId: number, headers: Record<string, str
 
 export function cancel(user: TestUser, bookingId: number, headers: Record<string, string> = {}) {
   return settle(client.bookings[":booking_id"].$delete({ param: { booking_id: String(bookingId) }, header: {} }, as(user, headers)));
+}
+
+/**
+ * Makes the writes of one kind to `table` fail inside D1 while `run` runs (those to rows matching
+ * `when`, a condition on OLD or NEW, if given): a real D1 error from a trigger, no mock.
+ */
+export async function whileWritesFail<T>(table: string, operation: "INSERT" | "UPDATE", run: () => Promise<T>, when?: string): Promise<T> {
+  const condition = when === undefined ? "" : ` WHEN ${when}`;
+  await env.DB.prepare(
+    `CREATE TRIGGER injected_failure BEFORE ${operation} ON ${table}${condition} BEGIN SELECT RAISE(ABORT, 'injected storage failure'); END`,
+  ).run();
+  try {
+    return await run();
+  } finally {
+    await env.DB.prepare("DROP TRIGGER injected_failure").run();
+  }
+}
+
+/** Makes every write of one kind to `bookings` fail inside D1 while `run` runs. */
+export function whileBookingWritesFail<T>(operation: "INSERT" | "UPDATE", run: () => Promise<T>): Promise<T> {
+  return whileWritesFail("bookings", operation, run);
 }
 
 /** POST /bookings with `waitlist: true`: 202 WAITLISTED on a full slot, 201 BOOKED on one with room. */
@@ -287,9 +324,8 @@ export async function expectConsistent(slotId: number) {
   const taken = entries.booked_rows + entries.held_rows;
   expect(taken).toBeLessThanOrEqual(entries.max_capacity);
   if (entries.waiting_rows > 0) expect(taken, "no place is free while someone waits").toBe(entries.max_capacity);
-  const slots = await (await client.slots.$get({ query: {} })).json();
-  const listed = Array.isArray(slots) ? slots.find((slot) => slot.id === slotId) : undefined;
-  expect(listed && { available_spots: listed.available_spots, waitlist_length: listed.waitlist_length }).toEqual({
+  const listed = await (await client.slots[":slot_id"].$get({ param: { slot_id: String(slotId) } }, { headers: FRESH })).json();
+  expect("available_spots" in listed && { available_spots: listed.available_spots, waitlist_length: listed.waitlist_length }).toEqual({
     available_spots: entries.max_capacity - taken,
     waitlist_length: entries.waiting_rows,
   });
@@ -360,4 +396,41 @@ export function propertyRunSettings(numRuns: number): { seed: number; path?: str
   const seed = variables.VITE_FC_SEED ? Number(variables.VITE_FC_SEED) : (Date.now() ^ (Math.random() * 0x1_0000_0000)) | 0;
   const path = variables.VITE_FC_PATH || undefined;
   return { seed, path, numRuns: variables.VITE_FC_RUNS ? Number(variables.VITE_FC_RUNS) : numRuns };
+}
+
+/** Polls `read` every 100 ms until `done` accepts its value (or `timeoutMs` passes, then fails); answers that value. */
+export async function eventually<T>(read: () => Promise<T>, done: (value: T) => boolean, timeoutMs = 15_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await read();
+    if (done(value)) return value;
+    if (Date.now() > deadline) {
+      expect.fail(`still not there after ${timeoutMs} ms: ${JSON.stringify(value).slice(0, 500)}`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+/** The webhook receiver started by test/global-setup.ts: a real HTTP server on 127.0.0.1. */
+const RECEIVER = inject("webhookReceiver");
+
+/**
+ * A webhook made through the API, pointing to a fresh path of the test receiver: /ok/... answers
+ * 204, /fail-first/... 503 to the first attempt of each event, /fail/... always 500.
+ */
+export async function createWebhook(admin: TestUser, events: WebhookEventType[], behaviour: "ok" | "fail-first" | "fail" = "ok") {
+  const path = `/${behaviour}/${unique()}`;
+  const response = await settle(client.admin.webhooks.$post({ json: { url: `${RECEIVER}${path}`, events } }, as(admin)));
+  expect(response.status).toBe(201);
+  return { ...response.body, path };
+}
+
+/** What the receiver has got on `path` so far, oldest first. */
+export async function receivedOn(path: string): Promise<ReceivedWebhook[]> {
+  return (await fetch(`${RECEIVER}/received?path=${encodeURIComponent(path)}`)).json();
+}
+
+/** Runs the Worker's cron (src/index.ts, `scheduled`) as if it fired at `at`, and waits for it. */
+export async function runCron(at = Date.now()): Promise<void> {
+  await worker.scheduled(createScheduledController({ scheduledTime: at }), env);
 }

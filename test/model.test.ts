@@ -14,6 +14,7 @@ import {
   createUser,
   createUsers,
   expireHolds,
+  FRESH,
   propertyRunSettings,
   runAlarm,
   slotEntries,
@@ -499,7 +500,7 @@ async function observe({ model, users, categoryId }: World): Promise<Observation
       .bind(...slotIds, ...userIds)
       .all<BookingRow>(),
     Promise.all(slotIds.map((id) => slotObject(env, id).inspect())),
-    api<SlotView[]>("GET", `/slots?categories=${categoryId}`),
+    api<SlotView[]>("GET", `/slots?categories=${categoryId}&limit=500`, { headers: FRESH }),
   ]);
   const holding = (id: number) => rows.results.some((row) => row.time_slot_id === id && row.status === "HELD");
   const alarms = await Promise.all(slotIds.map((id) => (holding(id) ? alarmOf(id) : undefined)));
@@ -581,6 +582,7 @@ function expectWorldMatchesModel({ model, users, categoryId }: World, observed: 
               max_capacity: slot.capacity,
               available_spots: slot.capacity - takenOf(model, s),
               waitlist_length: countOf(model, s, "WAITLISTED"),
+              timezone: "UTC",
             },
           ],
     ),
@@ -599,7 +601,7 @@ async function expectCalendarsMatchModel({ model, users, categoryId }: World) {
         const slot = model.slots[b.slot];
         const extra = b.status === "WAITLISTED" ? { position: positionOf(model, b) } : b.status === "HELD" ? { expires_at: expect.any(String) } : {};
         const times = { category_id: categoryId, start_time: slot.startTime, end_time: slot.endTime };
-        return { id: b.id, user_id: users[u].id, time_slot_id: slot.id, status: b.status, ...times, ...extra };
+        return { id: b.id, user_id: users[u].id, time_slot_id: slot.id, status: b.status, rescheduled_to: null, ...times, ...extra };
       });
     expect(calendar.body, `GET /bookings of user ${users[u].id}`).toEqual(expected);
   }

@@ -13,12 +13,10 @@ import {
   hoursFromNow,
   slotCounts,
   statusCounts,
-  whileWritesFail,
+  whileBookingWritesFail,
 } from "./helpers";
 
 const inspect = (slotId: number) => slotObject(env, slotId).inspect();
-
-const whileBookingWritesFail = <T>(operation: "INSERT" | "UPDATE", run: () => Promise<T>) => whileWritesFail("bookings", operation, run);
 
 describe("memory", () => {
   it("answers a full slot from memory without writing to D1", async () => {

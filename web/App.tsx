@@ -26,7 +26,8 @@ type Token = { access_token: string };
 const NO_FEATURES: Features = { waitlist: false, live: false, feed: false };
 
 function slotsPath(weekStart: Date, categoryIds: number[]): string {
-  const query = new URLSearchParams({ from: weekStart.toISOString(), to: addDays(weekStart, 7).toISOString() });
+  // limit: GET /slots answers 100 slots a page by default; a week's view takes up to 500 at once.
+  const query = new URLSearchParams({ from: weekStart.toISOString(), to: addDays(weekStart, 7).toISOString(), limit: "500" });
   if (categoryIds.length > 0) query.set("categories", categoryIds.join(","));
   return `/slots?${query}`;
 }

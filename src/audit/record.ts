@@ -2,7 +2,7 @@ import { and, eq, isNull, ne, sql, type SQL } from "drizzle-orm";
 import type { SQLiteTable } from "drizzle-orm/sqlite-core";
 import { bookingJson } from "../bookings/schemas";
 import type { Database } from "../db/client";
-import { auditLog, bookings, categories, timeSlots, users, type AuditAction, type Role, type SlotChanges } from "../db/schema";
+import { auditLog, bookings, categories, timeSlots, users, webhooks, type AuditAction, type Role, type SlotChanges } from "../db/schema";
 import { nowUtcIso } from "../db/time";
 
 // The statements that record admin actions in audit_log. Each goes into the same D1 batch as the
@@ -56,6 +56,23 @@ export function auditSlotCreated(db: Database, actorId: number) {
     after: slotJson,
     from: timeSlots,
     where: sql`${timeSlots.id} = last_insert_rowid()`,
+  });
+}
+
+/**
+ * Goes right after the INSERT of a series' `count` slots: one entry for them all, the series as
+ * asked (`series`) and the ids created. The ids of one INSERT are consecutive, ending at
+ * last_insert_rowid().
+ */
+export function auditSeriesCreated(db: Database, actorId: number, count: number, series: Record<string, unknown>) {
+  return record(db, {
+    actorId,
+    action: "slot.create_series",
+    target: sql`'slots:' || min(${timeSlots.id}) || '-' || max(${timeSlots.id})`,
+    before: sql`NULL`,
+    after: sql`json_object('series', json(${JSON.stringify(series)}), 'slot_ids', json_group_array(${timeSlots.id}))`,
+    from: timeSlots,
+    where: sql`${timeSlots.id} > last_insert_rowid() - ${count} AND ${timeSlots.id} <= last_insert_rowid()`,
   });
 }
 
@@ -113,5 +130,34 @@ export function auditRoleChanged(db: Database, actorId: number, role: Role, wher
     after: sql`json_object('role', ${role})`,
     from: users,
     where: and(where, ne(users.role, role)),
+  });
+}
+
+/** A webhook as audit entries show it: never its secret. */
+const webhookJson = sql`json_object('url', ${webhooks.url}, 'events', json(${webhooks.events}))`;
+
+/** Goes right after the INSERT INTO webhooks. */
+export function auditWebhookCreated(db: Database, actorId: number) {
+  return record(db, {
+    actorId,
+    action: "webhook.create",
+    target: sql`'webhook:' || ${webhooks.id}`,
+    before: sql`NULL`,
+    after: webhookJson,
+    from: webhooks,
+    where: sql`${webhooks.id} = last_insert_rowid()`,
+  });
+}
+
+/** Goes before the DELETE of the webhook. */
+export function auditWebhookDeleted(db: Database, actorId: number, webhookId: number) {
+  return record(db, {
+    actorId,
+    action: "webhook.delete",
+    target: sql`${`webhook:${webhookId}`}`,
+    before: webhookJson,
+    after: sql`NULL`,
+    from: webhooks,
+    where: eq(webhooks.id, webhookId),
   });
 }

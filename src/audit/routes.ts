@@ -6,6 +6,7 @@ import { d1Session } from "../db/session";
 import { createRouter } from "../http/app";
 import { InstantOutput } from "../http/instant";
 import { bearerAuth, errorResponses, jsonResponse } from "../http/openapi";
+import { limitParam } from "../http/paging";
 
 const AuditEntrySchema = z
   .object({
@@ -20,15 +21,7 @@ const AuditEntrySchema = z
   .openapi("AuditEntry");
 
 const AUDIT_PAGE = { default: 50, max: 500 };
-const AuditQuery = z.object({
-  limit: z
-    .string()
-    .regex(/^\d{1,9}$/, "Expected a whole number")
-    .transform(Number)
-    .pipe(z.number().int().min(1).max(AUDIT_PAGE.max))
-    .optional()
-    .openapi({ type: "integer", minimum: 1, maximum: AUDIT_PAGE.max, default: AUDIT_PAGE.default, description: "How many entries" }),
-});
+const AuditQuery = z.object({ limit: limitParam(AUDIT_PAGE.max, AUDIT_PAGE.default) });
 
 const listAudit = createRoute({
   operationId: "listAuditEntries",

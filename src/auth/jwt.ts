@@ -32,12 +32,8 @@ async function keyOf(secret: string): Promise<Key> {
 // Importing keys costs Web Crypto calls; do it once per isolate and JWT_SECRET, not per request.
 const keyRings = new Map<string, Promise<KeyRing>>();
 
-/**
- * JWT_SECRET holds one or more keys, comma-separated. Tokens are signed with the first; any of
- * them verifies a token naming it. To rotate: put a new key first and keep the old one after it
- * until the tokens it signed have expired (an hour), then drop it.
- */
-function keyRing(env: Env): Promise<KeyRing> {
+/** The keys of JWT_SECRET, the signing one first; a 500 if there is none. */
+export function jwtSecrets(env: Env): string[] {
   const secrets = (env.JWT_SECRET ?? "")
     .split(",")
     .map((secret) => secret.trim())
@@ -45,6 +41,16 @@ function keyRing(env: Env): Promise<KeyRing> {
   if (secrets.length === 0) {
     throw serverMisconfigured("JWT_SECRET is not set: run `npm run setup` locally, or `npx wrangler secret put JWT_SECRET` in production");
   }
+  return secrets;
+}
+
+/**
+ * JWT_SECRET holds one or more keys, comma-separated. Tokens are signed with the first; any of
+ * them verifies a token naming it. To rotate: put a new key first and keep the old one after it
+ * until the tokens it signed have expired (an hour), then drop it.
+ */
+function keyRing(env: Env): Promise<KeyRing> {
+  const secrets = jwtSecrets(env);
   const cacheKey = secrets.join(",");
   let ring = keyRings.get(cacheKey);
   if (!ring) {

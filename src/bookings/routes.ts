@@ -1,16 +1,20 @@
 import { createRoute, z } from "@hono/zod-openapi";
-import { asc, eq } from "drizzle-orm";
+import { and, asc, eq, gte, lt } from "drizzle-orm";
 import { requireUser } from "../auth/middleware";
 import { database } from "../db/client";
 import { bookings, timeSlots } from "../db/schema";
 import { d1Session } from "../db/session";
 import { createRouter } from "../http/app";
-import { bookingNotFound } from "../http/errors";
+import { cacheableJson, cachingHeaders, cachingParameters, notModified } from "../http/caching";
+import { bookingNotFound, invalidTimeRange } from "../http/errors";
+import { InstantInput } from "../http/instant";
 import { bearerAuth, errorResponses, jsonBody, jsonResponse } from "../http/openapi";
 import { unwrap } from "../http/outcome";
+import { after, linkHeader, PAGE, page, PagingQuery } from "../http/paging";
 import { MessageSchema, PathId } from "../http/schemas";
 import { slotObject, type Idempotency } from "../slots/slot-booking-object";
-import { BookingSchema, CalendarBookingSchema, calendarBookingColumns, IdempotencyHeader, NewBookingSchema, toBookingView } from "./schemas";
+import { reschedule } from "./reschedule";
+import { BookingSchema, CalendarBookingSchema, calendarBookingColumns, IdempotencyHeader, NewBookingSchema, RescheduleSchema, toBookingView } from "./schemas";
 
 const createBooking = createRoute({
   operationId: "createBooking",
@@ -71,16 +75,47 @@ const confirmHold = createRoute({
     "passed and the place was released), `already_cancelled`, `not_held` (a waitlist place).",
 });
 
+const rescheduleBooking = createRoute({
+  method: "post",
+  path: "/bookings/{booking_id}/reschedule",
+  operationId: "rescheduleBooking",
+  tags: ["Bookings"],
+  summary: "Move a booking to another slot (its owner, or an admin)",
+  security: bearerAuth,
+  middleware: [requireUser] as const,
+  request: { params: BookingIdParams, body: jsonBody(RescheduleSchema) },
+  responses: {
+    200: jsonResponse(BookingSchema, "The new booking, for the same user; the old one is CANCELLED with `rescheduled_to` naming it"),
+    ...errorResponses(401, 404, 409, 413, 422, 503),
+  },
+  description:
+    "Either the whole move happens or none of it: on any refusal the old booking stays as it was. Another user's booking " +
+    "answers 404. 409 codes: `slot_full`, `slot_started` (the target slot), `already_booked` (the user already holds a " +
+    "booking on the target slot), `already_cancelled`, `reschedule_in_progress`. 422 `same_slot`.",
+});
+
+const BookingQuery = PagingQuery.extend({
+  from: InstantInput.optional().openapi({ description: "Only bookings whose slot starts at or after this instant" }),
+  to: InstantInput.optional().openapi({ description: "Only bookings whose slot starts before this instant" }),
+});
+
 const listBookings = createRoute({
   operationId: "listBookings",
   method: "get",
   path: "/bookings",
   tags: ["Bookings"],
-  summary: "The caller's bookings, holds and waitlist places, live and ended, with their slot's times",
+  summary: "The caller's bookings, holds and waitlist places, live and ended, with their slot's times, a page at a time",
+  description: `At most \`limit\` bookings (default ${PAGE.default}, at most ${PAGE.max}); a \`Link: <…>; rel="next"\` header gives the next page.`,
   security: bearerAuth,
   middleware: [requireUser, d1Session] as const,
+  request: { query: BookingQuery },
+  parameters: cachingParameters("If-None-Match", "x-d1-bookmark"),
   responses: {
-    200: jsonResponse(z.array(CalendarBookingSchema), "Bookings ordered by the slot's start_time"),
+    200: {
+      ...jsonResponse(z.array(CalendarBookingSchema), "Bookings ordered by the slot's start_time, then booking id"),
+      headers: { ...cachingHeaders, ...linkHeader },
+    },
+    ...notModified,
     ...errorResponses(401, 422, 503),
   },
 });
@@ -115,12 +150,27 @@ export const bookingRoutes = createRouter()
     const slotId = await slotOfBooking(c.env, bookingId);
     return c.json(unwrap(c, await slotObject(c.env, slotId).confirm(slotId, bookingId, c.get("user").id)), 200);
   })
+  .openapi(rescheduleBooking, async (c) => {
+    const booking = await reschedule(c, c.req.valid("param").booking_id, c.req.valid("json").time_slot_id);
+    return c.json(booking, 200);
+  })
   .openapi(listBookings, async (c) => {
+    const { from, to, limit = PAGE.default, cursor } = c.req.valid("query");
+    if (from && to && from >= to) throw invalidTimeRange("from", "must be before to");
     const rows = await c.var.db
       .select(calendarBookingColumns)
       .from(bookings)
       .innerJoin(timeSlots, eq(timeSlots.id, bookings.timeSlotId))
-      .where(eq(bookings.userId, c.get("user").id))
-      .orderBy(asc(timeSlots.startTime), asc(bookings.id));
-    return c.json(rows.map(toBookingView), 200);
+      .where(
+        and(
+          eq(bookings.userId, c.get("user").id),
+          after(timeSlots.startTime, bookings.id, cursor),
+          from ? gte(timeSlots.startTime, from) : undefined,
+          to ? lt(timeSlots.startTime, to) : undefined,
+        ),
+      )
+      .orderBy(asc(timeSlots.startTime), asc(bookings.id))
+      .limit(limit + 1);
+    const items = page(c, rows, limit, (row) => ({ start: row.start_time, id: row.id })).map(toBookingView);
+    return cacheableJson(c, items, { audience: "personal", varies: "Authorization" });
   });

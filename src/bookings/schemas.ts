@@ -1,6 +1,6 @@
 import { z } from "@hono/zod-openapi";
-import { sql } from "drizzle-orm";
-import { alias, type SQLiteColumn } from "drizzle-orm/sqlite-core";
+import { sql, type SQL } from "drizzle-orm";
+import { alias, type AnySQLiteColumn, type SQLiteColumn } from "drizzle-orm/sqlite-core";
 import { jsonObject } from "../db/json";
 import { BOOKING_STATUSES, bookings, timeSlots } from "../db/schema";
 import { InstantOutput } from "../http/instant";
@@ -49,29 +49,68 @@ export function toBookingView<T extends Nullable<BookingView, OptionalFields>>({
 /** `bookingColumns` as a JSON object built by SQLite; json_patch drops the members that are NULL. */
 export const bookingJson = sql`json_patch('{}', ${jsonObject(bookingColumns)})`;
 
+const RescheduledTo = z.number().int().openapi({ description: "The booking that replaced this one when it was moved to another slot" });
+
+/** A booking moved to another slot: CANCELLED, naming its replacement (the data of a booking.rescheduled webhook). */
+export const RescheduledBookingSchema = BookingSchema.extend({ rescheduled_to: RescheduledTo }).openapi("RescheduledBooking");
+
+export const rescheduledBookingColumns = { ...bookingColumns, rescheduled_to: bookings.rescheduledTo };
+
+/** How a new row of `bookings` starts: a place (BOOKED), a hold with its end, or a waitlist place. */
+export type NewEntry = { status: "BOOKED" } | { status: "HELD"; expiresAt: string } | { status: "WAITLISTED" };
+
+/**
+ * A new row of `bookings` as an INSERT ... SELECT selects it, every column in the table's order
+ * (drizzle checks that): the one place a new column of bookings is given its first value.
+ */
+export function newBookingRow(
+  userId: SQL.Aliased<number> | AnySQLiteColumn,
+  timeSlotId: AnySQLiteColumn,
+  now: string,
+  entry: NewEntry = { status: "BOOKED" },
+) {
+  return {
+    id: sql<number>`NULL`.as("id"),
+    userId,
+    timeSlotId,
+    status: sql<NewEntry["status"]>`${entry.status}`.as("status"),
+    createdAt: sql<string>`${now}`.as("created_at"),
+    cancelledAt: sql<null>`NULL`.as("cancelled_at"),
+    expiresAt: sql<string | null>`${entry.status === "HELD" ? entry.expiresAt : null}`.as("expires_at"),
+    version: sql<number>`0`.as("version"),
+    modifiedAt: sql<null>`NULL`.as("modified_at"),
+    rescheduledTo: sql<null>`NULL`.as("rescheduled_to"),
+  };
+}
+
 /** An entry of GET /bookings: the booking with its slot's category and times. */
 export const CalendarBookingSchema = BookingSchema.extend({
+  rescheduled_to: RescheduledTo.nullable(),
   category_id: z.number().int(),
   start_time: InstantOutput,
   end_time: InstantOutput,
 }).openapi("CalendarBooking");
 
 export const calendarBookingColumns = {
-  ...bookingColumns,
+  ...rescheduledBookingColumns,
   category_id: timeSlots.categoryId,
   start_time: timeSlots.startTime,
   end_time: timeSlots.endTime,
 } satisfies Record<keyof z.infer<typeof CalendarBookingSchema>, unknown>;
 
+const TimeSlotId = z.number().int().positive().openapi({ example: 1 });
+
 export const NewBookingSchema = z
   .object({
-    time_slot_id: z.number().int().positive().openapi({ example: 1 }),
+    time_slot_id: TimeSlotId,
     waitlist: z.boolean().optional().openapi({ description: "On a full slot, join its waitlist (202 WAITLISTED) instead of 409 slot_full" }),
     hold: z.boolean().optional().openapi({ description: "Hold the place for 5 minutes (201 HELD with expires_at) until POST /bookings/{booking_id}/confirm" }),
   })
   .openapi("NewBooking");
 
 export type BookingOptions = Pick<z.infer<typeof NewBookingSchema>, "waitlist" | "hold">;
+
+export const RescheduleSchema = z.object({ time_slot_id: TimeSlotId.openapi({ description: "The slot to move the booking to", example: 2 }) }).openapi("Reschedule");
 
 export const IdempotencyHeader = z.object({
   "idempotency-key": z

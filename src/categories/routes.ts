@@ -5,6 +5,7 @@ import { requireAdmin } from "../auth/middleware";
 import { categories } from "../db/schema";
 import { d1Session } from "../db/session";
 import { createRouter } from "../http/app";
+import { cacheableJson, cachingHeaders, cachingParameters, MICRO_CACHE_NOTE, microCache, notModified } from "../http/caching";
 import { brokenConstraint, categoryExists } from "../http/errors";
 import { bearerAuth, errorResponses, jsonBody, jsonResponse } from "../http/openapi";
 import { comparisonKey, visibleText } from "../http/text";
@@ -15,7 +16,7 @@ const categoryColumns = { id: categories.id, name: categories.name };
 
 const NewCategory = z
   .object({
-    name: visibleText(100).openapi({
+    name: visibleText(200).openapi({
       example: "Yoga",
       description: "Unique ignoring case and invisible characters; no control characters or bidirectional overrides",
     }),
@@ -29,9 +30,12 @@ const listCategories = createRoute({
   path: "/categories",
   tags: ["Categories"],
   summary: "List all categories",
-  middleware: [d1Session] as const,
+  description: MICRO_CACHE_NOTE,
+  middleware: [microCache, d1Session] as const,
+  parameters: cachingParameters("If-None-Match", "Cache-Control", "x-d1-bookmark"),
   responses: {
-    200: jsonResponse(z.array(CategorySchema), "All categories, by id"),
+    200: { ...jsonResponse(z.array(CategorySchema), "All categories, by id"), headers: cachingHeaders },
+    ...notModified,
     ...errorResponses(422, 503),
   },
 });
@@ -54,7 +58,7 @@ const createCategory = createRoute({
 export const categoryRoutes = createRouter()
   .openapi(listCategories, async (c) => {
     const rows = await c.var.db.select(categoryColumns).from(categories).orderBy(asc(categories.id));
-    return c.json(rows, 200);
+    return cacheableJson(c, rows, { audience: "shared" });
   })
   .openapi(createCategory, async (c) => {
     const { name } = c.req.valid("json");

@@ -42,9 +42,15 @@ export const timeSlots = sqliteTable("time_slots", {
   endTime: text("end_time").notNull(),
   maxCapacity: integer("max_capacity").notNull(),
   bookedCount: integer("booked_count").notNull().default(0),
+  deletedAt: text("deleted_at"),
   heldCount: integer("held_count").notNull().default(0),
   waitlistLength: integer("waitlist_length").notNull().default(0),
-  deletedAt: text("deleted_at"),
+  /** IANA zone the slot is shown in; instants stay UTC. */
+  timezone: text("timezone").notNull().default("UTC"),
+  /** Bumped by a trigger when what a calendar shows of the slot changes (ICS SEQUENCE). */
+  version: integer("version").notNull().default(0),
+  /** Set by triggers on insert and on every change that bumps `version`. */
+  modifiedAt: text("modified_at").notNull().default("1970-01-01T00:00:00Z"),
 });
 
 export const bookings = sqliteTable("bookings", {
@@ -56,12 +62,17 @@ export const bookings = sqliteTable("bookings", {
   cancelledAt: text("cancelled_at"),
   /** When a hold ends: cleared when it is confirmed, kept when it ends otherwise (see migration 0005). */
   expiresAt: text("expires_at"),
+  /** Bumped by a trigger on every status change (ICS SEQUENCE); modified_at is NULL until then. */
+  version: integer("version").notNull().default(0),
+  modifiedAt: text("modified_at"),
+  /** A booking moved to another slot (POST /bookings/{booking_id}/reschedule): the booking that replaced it. */
+  rescheduledTo: integer("rescheduled_to"),
 });
 
 export type TimeSlotRow = typeof timeSlots.$inferSelect;
 
 /** What an admin may change on a slot (PUT /admin/slots/{slot_id}). */
-export type SlotChanges = Partial<Pick<TimeSlotRow, "categoryId" | "startTime" | "endTime" | "maxCapacity">>;
+export type SlotChanges = Partial<Pick<TimeSlotRow, "categoryId" | "startTime" | "endTime" | "maxCapacity" | "timezone">>;
 
 export const idempotencyKeys = sqliteTable(
   "idempotency_keys",
@@ -76,7 +87,18 @@ export const idempotencyKeys = sqliteTable(
   (table) => [primaryKey({ columns: [table.userId, table.key] })],
 );
 
-export const AUDIT_ACTIONS = ["category.create", "slot.create", "slot.update", "slot.delete", "booking.cancel", "user.promote", "user.demote"] as const;
+export const AUDIT_ACTIONS = [
+  "category.create",
+  "slot.create",
+  "slot.create_series",
+  "slot.update",
+  "slot.delete",
+  "booking.cancel",
+  "user.promote",
+  "user.demote",
+  "webhook.create",
+  "webhook.delete",
+] as const;
 export type AuditAction = (typeof AUDIT_ACTIONS)[number];
 
 /** Written only by audit/record.ts and scripts/admin.ts; `before` and `after` are JSON. */
@@ -87,5 +109,62 @@ export const auditLog = sqliteTable("audit_log", {
   target: text("target").notNull(),
   before: text("before", { mode: "json" }).$type<Record<string, unknown>>(),
   after: text("after", { mode: "json" }).$type<Record<string, unknown>>(),
+  createdAt: text("created_at").notNull(),
+});
+
+export const WEBHOOK_EVENT_TYPES = [
+  "booking.created",
+  "booking.cancelled",
+  "booking.rescheduled",
+  "booking.promoted",
+  "booking.expired",
+  "slot.created",
+  "slot.updated",
+  "slot.deleted",
+] as const;
+export type WebhookEventType = (typeof WEBHOOK_EVENT_TYPES)[number];
+
+export const webhooks = sqliteTable("webhooks", {
+  id: integer("id").primaryKey({ autoIncrement: true }),
+  url: text("url").notNull(),
+  events: text("events", { mode: "json" }).notNull().$type<WebhookEventType[]>(),
+  secret: text("secret").notNull(),
+  createdAt: text("created_at").notNull(),
+  failingSince: text("failing_since"),
+  disabledAt: text("disabled_at"),
+});
+
+/** The outbox (webhooks/outbox.ts): written in the same batch as the change each event announces. */
+export const webhookEvents = sqliteTable("webhook_events", {
+  id: integer("id").primaryKey({ autoIncrement: true }),
+  type: text("type", { enum: WEBHOOK_EVENT_TYPES }).notNull(),
+  data: text("data", { mode: "json" }).notNull().$type<Record<string, unknown>>(),
+  createdAt: text("created_at").notNull(),
+  dispatchedAt: text("dispatched_at"),
+});
+
+export const webhookDeliveries = sqliteTable("webhook_deliveries", {
+  id: integer("id").primaryKey({ autoIncrement: true }),
+  webhookId: integer("webhook_id").notNull().references(() => webhooks.id, { onDelete: "cascade" }),
+  eventId: integer("event_id").notNull().references(() => webhookEvents.id, { onDelete: "cascade" }),
+  eventType: text("event_type", { enum: WEBHOOK_EVENT_TYPES }).notNull(),
+  attempt: integer("attempt").notNull(),
+  statusCode: integer("status_code"),
+  error: text("error"),
+  createdAt: text("created_at").notNull(),
+});
+
+/** Moves in progress (bookings/reschedule.ts): the source booking and the booking that takes its place. */
+export const bookingMoves = sqliteTable("booking_moves", {
+  fromBookingId: integer("from_booking_id").primaryKey().references(() => bookings.id),
+  toBookingId: integer("to_booking_id").notNull().unique().references(() => bookings.id),
+  createdAt: text("created_at").notNull(),
+});
+
+/** A user's private ICS feed: the secret in its URL is derived from `salt`, and stored only as its SHA-256. */
+export const calendarFeeds = sqliteTable("calendar_feeds", {
+  userId: integer("user_id").primaryKey().references(() => users.id),
+  salt: text("salt").notNull(),
+  secretHash: text("secret_hash").notNull().unique(),
   createdAt: text("created_at").notNull(),
 });

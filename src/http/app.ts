@@ -1,6 +1,7 @@
 import { OpenAPIHono, type z } from "@hono/zod-openapi";
 import type { Hook } from "@hono/zod-openapi";
 import { bodyLimit } from "hono/body-limit";
+import { cors } from "hono/cors";
 import { createMiddleware } from "hono/factory";
 import { requestId } from "hono/request-id";
 import { secureHeaders } from "hono/secure-headers";
@@ -32,6 +33,24 @@ const securityHeaders = createMiddleware<AppEnv>((c, next) =>
   (c.req.path === "/docs" ? pageSecurityHeaders : apiSecurityHeaders)(c, next),
 );
 
+/** What browser clients on other origins may read of a response, besides the CORS-safelisted headers. */
+const EXPOSED_HEADERS = ["ETag", "Link", "Retry-After", "X-Request-Id", "x-d1-bookmark", "Idempotent-Replayed", "Age"];
+
+/**
+ * CORS for browser clients on other origins: CORS_ORIGINS is `*` or a comma-separated list of
+ * origins. No credentials: auth is a bearer header, never a cookie. Preflights are answered here,
+ * before any route's auth.
+ */
+const crossOrigin = cors({
+  origin: (origin, c) => {
+    // Unset (a deployment without the [vars] entry, or the app asked without an environment): `*`.
+    const allowed = ((c.env as Env | undefined)?.CORS_ORIGINS ?? "*").split(",").map((entry) => entry.trim());
+    return allowed.includes("*") ? "*" : allowed.includes(origin) ? origin : null;
+  },
+  exposeHeaders: EXPOSED_HEADERS,
+  maxAge: 600,
+});
+
 export function createRouter() {
   return new OpenAPIHono<AppEnv>({ defaultHook: refuseInvalidInput });
 }
@@ -41,6 +60,7 @@ export function createApp() {
   // An incoming X-Request-Id is kept if well-formed (letters, digits, _ - =, at most 255), else a
   // new UUID; either way it is on the response and in every line handleError logs.
   app.use(requestId());
+  app.use(crossOrigin);
   app.use(securityHeaders);
   app.use(
     bodyLimit({

@@ -60,11 +60,14 @@ export const forbidden = () => new AppError(403, "forbidden", "Admin role requir
 export const slotNotFound = () => new AppError(404, "slot_not_found", "Time slot not found");
 export const bookingNotFound = () => new AppError(404, "booking_not_found", "Booking not found");
 export const userNotFound = () => new AppError(404, "user_not_found", "User not found");
+export const webhookNotFound = () => new AppError(404, "webhook_not_found", "Webhook not found");
+export const calendarFeedNotFound = () => new AppError(404, "calendar_feed_not_found", "Calendar feed not found");
 // 409
 export const slotFull = () => new AppError(409, "slot_full", "Slot is full");
 export const slotStarted = () => new AppError(409, "slot_started", "Slot has already started");
 export const alreadyBooked = () => new AppError(409, "already_booked", "You already hold a booking, a hold or a waitlist place on this slot");
 export const alreadyCancelled = () => new AppError(409, "already_cancelled", "Booking is already cancelled");
+export const rescheduleInProgress = () => new AppError(409, "reschedule_in_progress", "This booking is being moved by another request; try again");
 export const capacityBelowBookings = (maxCapacity: number, taken: number) =>
   new AppError(409, "capacity_below_bookings", `max_capacity cannot be ${maxCapacity}: ${taken} places are booked or held`);
 export const waitlistFull = (limit: number) => new AppError(409, "waitlist_full", `The waitlist of this slot is full (${limit} waiting)`);
@@ -83,6 +86,8 @@ export const validationFailed = (errors: NonNullable<ErrorBody["errors"]>) =>
 export const invalidValue = (field: string, message: string) => invalidField("validation_error", field, message);
 export const invalidTimeRange = (field: string, message: string) => invalidField("invalid_time_range", field, message);
 export const unknownCategory = (field: string, message = "no such category") => invalidField("unknown_category", field, message);
+export const sameSlot = () => invalidField("same_slot", "time_slot_id", "is the booking's own slot");
+export const webhookUrlRefused = (reason: string) => invalidField("webhook_url_refused", "url", reason);
 export const weakPassword = () => invalidField("weak_password", "password", "This password is among the most commonly used; choose another");
 export const idempotencyKeyReused = () =>
   new AppError(422, "idempotency_key_reused", "This Idempotency-Key was already used for a different request");

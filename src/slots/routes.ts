@@ -1,15 +1,21 @@
 import { createRoute, z } from "@hono/zod-openapi";
-import { and, asc, gte, inArray, isNull, lt, sql, type SQL } from "drizzle-orm";
+import { and, asc, eq, gt, gte, inArray, isNull, lt, sql, type SQL } from "drizzle-orm";
 import type { TypedResponse } from "hono";
-import { auditSlotCreated } from "../audit/record";
+import { auditSeriesCreated, auditSlotCreated } from "../audit/record";
 import { identifyCaller, requireAdmin } from "../auth/middleware";
 import { timeSlots, userPreferences, type SlotChanges } from "../db/schema";
 import { d1Session } from "../db/session";
+import { toUtcIso } from "../db/time";
 import { createRouter } from "../http/app";
-import { brokenConstraint, invalidTimeRange, invalidValue, unknownCategory, webSocketRequired } from "../http/errors";
+import { cacheableJson, cachingHeaders, cachingParameters, MICRO_CACHE_NOTE, microCache, notModified } from "../http/caching";
+import { brokenConstraint, invalidTimeRange, invalidValue, slotNotFound, unknownCategory, webSocketRequired } from "../http/errors";
 import { bearerAuth, errorResponses, jsonBody, jsonResponse } from "../http/openapi";
 import { unwrap } from "../http/outcome";
+import { after, linkHeader, PAGE, page } from "../http/paging";
 import { MessageSchema } from "../http/schemas";
+import { dispatcher } from "../webhooks/dispatch";
+import { slotsCreated } from "../webhooks/outbox";
+import { expandRecurrence, NewSeries, parseRecurrence } from "./series";
 import { slotObject } from "./slot-booking-object";
 import { NewSlot, SlotAvailabilitySchema, type SlotAvailability, SlotIdParams, SlotQuery, SlotSchema, SlotUpdate, startNotBeforeEnd, toSlotView } from "./schemas";
 
@@ -18,14 +24,37 @@ const listSlots = createRoute({
   method: "get",
   path: "/slots",
   tags: ["Slots"],
-  summary: "List time slots with their available spots, by start time",
-  description: "Authentication is optional; it only selects the caller's preferred categories by default.",
+  summary: "List time slots with their available spots, by start time, a page at a time",
+  description:
+    "Authentication is optional; it only selects the caller's preferred categories by default. " +
+    `At most \`limit\` slots (default ${PAGE.default}, at most ${PAGE.max}); a \`Link: <…>; rel="next"\` header gives the next page. ` +
+    MICRO_CACHE_NOTE,
   security: [{}, ...bearerAuth],
-  middleware: [identifyCaller, d1Session] as const,
+  middleware: [microCache, identifyCaller, d1Session] as const,
   request: { query: SlotQuery },
+  parameters: cachingParameters("If-None-Match", "Cache-Control", "x-d1-bookmark"),
   responses: {
-    200: jsonResponse(z.array(SlotSchema), "Slots, ordered by start_time"),
+    200: { ...jsonResponse(z.array(SlotSchema), "Slots, ordered by start_time then id"), headers: { ...cachingHeaders, ...linkHeader } },
+    ...notModified,
     ...errorResponses(401, 422, 503),
+  },
+});
+
+const getSlot = createRoute({
+  method: "get",
+  path: "/slots/{slot_id}",
+  operationId: "getSlot",
+  tags: ["Slots"],
+  summary: "One time slot",
+  security: [],
+  description: MICRO_CACHE_NOTE,
+  middleware: [microCache, d1Session] as const,
+  request: { params: SlotIdParams },
+  parameters: cachingParameters("If-None-Match", "Cache-Control", "x-d1-bookmark"),
+  responses: {
+    200: { ...jsonResponse(SlotSchema, "The slot"), headers: cachingHeaders },
+    ...notModified,
+    ...errorResponses(404, 422, 503),
   },
 });
 
@@ -101,12 +130,31 @@ const deleteSlot = createRoute({
   },
 });
 
+const createSeries = createRoute({
+  ...admin,
+  method: "post",
+  path: "/admin/slots/series",
+  operationId: "createSlotSeries",
+  summary: "Create a recurring series of time slots",
+  description:
+    "Expands `rrule` from `first_start_local` in `timezone`, keeping the local wall-clock time across daylight-saving " +
+    "changes (09:00 in Europe/Berlin is 08:00Z in winter, 07:00Z in summer). All slots are created in one D1 batch " +
+    "with one audit entry (`slot.create_series`), or none. 422 naming `rrule` for a rule outside the supported subset, " +
+    "one that selects no date, or one of more than 500 occurrences.",
+  middleware: [requireAdmin, d1Session] as const,
+  request: { body: jsonBody(NewSeries) },
+  responses: {
+    201: jsonResponse(z.array(SlotSchema), "The created slots, by start_time"),
+    ...errorResponses(401, 403, 413, 422, 503),
+  },
+});
+
 export const slotRoutes = createRouter()
   .openapi(listSlots, async (c) => {
-    const { categories, from, to } = c.req.valid("query");
+    const { categories, from, to, only_available, limit = PAGE.default, cursor } = c.req.valid("query");
     if (from && to && from >= to) throw invalidTimeRange("from", "must be before to");
     const caller = c.get("user");
-    const conditions: (SQL | undefined)[] = [isNull(timeSlots.deletedAt)];
+    const conditions: (SQL | undefined)[] = [isNull(timeSlots.deletedAt), after(timeSlots.startTime, timeSlots.id, cursor)];
     if (categories) {
       conditions.push(inArray(timeSlots.categoryId, categories));
     } else if (caller) {
@@ -115,13 +163,27 @@ export const slotRoutes = createRouter()
     }
     if (from) conditions.push(gte(timeSlots.startTime, from));
     if (to) conditions.push(lt(timeSlots.startTime, to));
-    // One query for the whole list: the count is a column kept by D1 triggers, not a query per slot.
+    if (only_available) conditions.push(gt(timeSlots.maxCapacity, timeSlots.bookedCount));
+    // One query for the whole page: the count is a column kept by D1 triggers, not a query per slot.
     const rows = await c.var.db
       .select()
       .from(timeSlots)
       .where(and(...conditions))
-      .orderBy(asc(timeSlots.startTime), asc(timeSlots.id));
-    return c.json(rows.map(toSlotView), 200);
+      .orderBy(asc(timeSlots.startTime), asc(timeSlots.id))
+      .limit(limit + 1);
+    const slots = page(c, rows, limit, (row) => ({ start: row.startTime, id: row.id })).map(toSlotView);
+    // A signed-in caller's list may be their preferred categories: theirs alone.
+    return cacheableJson(c, slots, { audience: caller ? "personal" : "shared", varies: "Authorization" });
+  })
+  .openapi(getSlot, async (c) => {
+    const slotId = c.req.valid("param").slot_id;
+    const row = await c.var.db
+      .select()
+      .from(timeSlots)
+      .where(and(eq(timeSlots.id, slotId), isNull(timeSlots.deletedAt)))
+      .get();
+    if (!row) throw slotNotFound();
+    return cacheableJson(c, toSlotView(row), { audience: "shared" });
   })
   .openapi(watchSlot, async (c) => {
     if (c.req.valid("header").upgrade?.toLowerCase() !== "websocket") throw webSocketRequired();
@@ -137,9 +199,16 @@ export const slotRoutes = createRouter()
     if (input.start_time >= input.end_time) throw startNotBeforeEnd();
     // A new slot has no bookings yet, so nothing to serialize: its object is first used by a booking.
     const db = c.var.db;
-    const values = { categoryId: input.category_id, startTime: input.start_time, endTime: input.end_time, maxCapacity: input.max_capacity };
+    const values = {
+      categoryId: input.category_id,
+      startTime: input.start_time,
+      endTime: input.end_time,
+      maxCapacity: input.max_capacity,
+      timezone: input.timezone,
+    };
     const [[slot]] = await db
-      .batch([db.insert(timeSlots).values(values).returning(), auditSlotCreated(db, c.get("user").id)])
+      .batch([db.insert(timeSlots).values(values).returning(), auditSlotCreated(db, c.get("user").id), slotsCreated(db)])
+      .then(dispatcher(c.env, c.executionCtx))
       .catch((error: unknown) => {
         if (brokenConstraint(error)?.kind === "foreign_key") throw unknownCategory("category_id");
         throw error;
@@ -154,10 +223,11 @@ export const slotRoutes = createRouter()
       startTime: input.start_time,
       endTime: input.end_time,
       maxCapacity: input.max_capacity,
+      timezone: input.timezone,
     };
     const given = Object.fromEntries(Object.entries(changes).filter(([, value]) => value !== undefined)) as SlotChanges;
     if (Object.keys(given).length === 0) {
-      throw invalidValue("body", "give at least one of category_id, start_time, end_time, max_capacity");
+      throw invalidValue("body", "give at least one of category_id, start_time, end_time, max_capacity, timezone");
     }
     return c.json(unwrap(c, await slotObject(c.env, slotId).update(slotId, given, c.get("user").id)), 200);
   })
@@ -165,4 +235,46 @@ export const slotRoutes = createRouter()
     const slotId = c.req.valid("param").slot_id;
     const { cancelledBookings } = unwrap(c, await slotObject(c.env, slotId).delete(slotId, c.get("user").id));
     return c.json({ message: "Slot deleted", cancelled_bookings: cancelledBookings }, 200);
+  })
+  .openapi(createSeries, async (c) => {
+    const input = c.req.valid("json");
+    const starts = expandRecurrence(parseRecurrence(input.rrule), input.timezone, input.first_start_local);
+    if (starts.length === 0) throw invalidValue("rrule", "selects no date on or after first_start_local");
+    const durationMs = input.duration_minutes * 60_000;
+    const occurrences = starts.map((start) => [toUtcIso(new Date(start)), toUtcIso(new Date(start + durationMs))]);
+    const db = c.var.db;
+    // One INSERT of every occurrence from one JSON parameter (D1 binds at most 100 per statement),
+    // listing every column as drizzle's INSERT ... SELECT requires; id NULL picks the next one.
+    const occurrence = (index: number) => sql`json_extract(value, ${`$[${index}]`})`;
+    const insert = db
+      .insert(timeSlots)
+      .select(
+        db
+          .select({
+            id: sql<number>`NULL`.as("id"),
+            categoryId: sql<number>`${input.category_id}`.as("category_id"),
+            startTime: occurrence(0).as("start_time"),
+            endTime: occurrence(1).as("end_time"),
+            maxCapacity: sql<number>`${input.max_capacity}`.as("max_capacity"),
+            bookedCount: sql<number>`0`.as("booked_count"),
+            deletedAt: sql<null>`NULL`.as("deleted_at"),
+            heldCount: sql<number>`0`.as("held_count"),
+            waitlistLength: sql<number>`0`.as("waitlist_length"),
+            timezone: sql<string>`${input.timezone}`.as("timezone"),
+            version: sql<number>`0`.as("version"),
+            modifiedAt: sql<string>`strftime('%Y-%m-%dT%H:%M:%SZ', 'now')`.as("modified_at"),
+          })
+          .from(sql`json_each(${JSON.stringify(occurrences)})`)
+          .orderBy(sql`key`),
+      )
+      .returning();
+    const series = { ...input, first_start_local: toUtcIso(new Date(input.first_start_local)).slice(0, 19) };
+    const [slots] = await db
+      .batch([insert, auditSeriesCreated(db, c.get("user").id, occurrences.length, series), slotsCreated(db, occurrences.length)])
+      .then(dispatcher(c.env, c.executionCtx))
+      .catch((error: unknown) => {
+        if (brokenConstraint(error)?.kind === "foreign_key") throw unknownCategory("category_id");
+        throw error;
+      });
+    return c.json(slots.sort((a, b) => a.id - b.id).map(toSlotView), 201);
   });

@@ -2,7 +2,9 @@ import { z } from "@hono/zod-openapi";
 import type { TimeSlotRow } from "../db/schema";
 import { invalidTimeRange } from "../http/errors";
 import { InstantInput, InstantOutput } from "../http/instant";
+import { PagingQuery } from "../http/paging";
 import { PathId } from "../http/schemas";
+import { TimeZoneInput } from "./timezone";
 
 /** A slot as the API shows it, everywhere: built only by `toSlotView`. */
 export const SlotSchema = z
@@ -14,6 +16,7 @@ export const SlotSchema = z
     max_capacity: z.number().int(),
     available_spots: z.number().int().min(0).openapi({ description: "max_capacity minus booked and held places; never negative" }),
     waitlist_length: z.number().int().min(0).openapi({ description: "People waiting for a place; 0 whenever available_spots > 0" }),
+    timezone: z.string().openapi({ example: "Europe/Berlin", description: "IANA zone to show the slot in; the times above are UTC" }),
   })
   .openapi("TimeSlot");
 
@@ -34,6 +37,7 @@ export function toSlotView(row: TimeSlotRow): SlotView {
     max_capacity: row.maxCapacity,
     available_spots: availableSpots(row),
     waitlist_length: row.waitlistLength,
+    timezone: row.timezone,
   };
 }
 
@@ -62,7 +66,7 @@ export function toSlotAvailability(slotId: number, slot: Places & Pick<TimeSlotR
 
 export const SlotIdParams = z.object({ slot_id: PathId });
 
-export const SlotQuery = z.object({
+export const SlotQuery = PagingQuery.extend({
   categories: z
     .string()
     .regex(/^\d{1,15}(,\d{1,15}){0,49}$/, "Expected up to 50 comma-separated category ids, e.g. 1,2")
@@ -75,6 +79,11 @@ export const SlotQuery = z.object({
     }),
   from: InstantInput.optional().openapi({ description: "Only slots starting at or after this instant" }),
   to: InstantInput.optional().openapi({ description: "Only slots starting before this instant" }),
+  only_available: z
+    .enum(["true", "false"])
+    .transform((flag) => flag === "true")
+    .optional()
+    .openapi({ type: "boolean", description: "true: only slots with available_spots > 0" }),
 });
 
 const SlotFields = z.object({
@@ -82,6 +91,7 @@ const SlotFields = z.object({
   start_time: InstantInput,
   end_time: InstantInput,
   max_capacity: z.number().int().min(1).max(10_000),
+  timezone: TimeZoneInput.optional(),
 });
 export const NewSlot = SlotFields.openapi("NewTimeSlot");
 export const SlotUpdate = SlotFields.partial().openapi("TimeSlotUpdate", { description: "Only the fields given change" });

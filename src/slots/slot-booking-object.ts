@@ -3,7 +3,8 @@ import { and, eq, gt, isNull, lte, min, ne, or, sql, type SQL } from "drizzle-or
 import type { BatchItem } from "drizzle-orm/batch";
 import type { SQLiteTable } from "drizzle-orm/sqlite-core";
 import { auditBookingCancelled, auditSlotDeleted, auditSlotUpdated } from "../audit/record";
-import { bookingColumns, bookingJson, toBookingView, type BookingOptions, type BookingView } from "../bookings/schemas";
+import { completeMoveStatements, releasePlaceStatements, takePlaceStatements } from "../bookings/moves";
+import { bookingColumns, bookingJson, newBookingRow, toBookingView, type BookingOptions, type BookingView, type NewEntry } from "../bookings/schemas";
 import { database, type Database } from "../db/client";
 import { bookings, idempotencyKeys, timeSlots, users, WAITLIST_LIMIT, type SlotChanges, type TimeSlotRow } from "../db/schema";
 import { nowUtcIso, toUtcIso } from "../db/time";
@@ -17,6 +18,7 @@ import {
   holdExpired,
   idempotencyKeyReused,
   notHeld,
+  rescheduleInProgress,
   slotFull,
   slotNotFound,
   slotStarted,
@@ -25,6 +27,8 @@ import {
   waitlistFull,
 } from "../http/errors";
 import { attempt, failure, type Outcome } from "../http/outcome";
+import { dispatcher } from "../webhooks/dispatch";
+import { bookingCreated, bookingsCancelled, holdsExpired, slotDeleted, slotUpdated, waitersPromoted } from "../webhooks/outbox";
 import { availableSpots, startNotBeforeEnd, toSlotAvailability, toSlotView, type SlotView } from "./schemas";
 
 /** What the object remembers of its slot between requests. D1 stays the system of record. */
@@ -62,9 +66,10 @@ type Remember = (written: { from: SQLiteTable; where: SQL | undefined; outcomeJs
  * again (CHECKs on the counts, one live entry per user, triggers keeping the counts), so a
  * caller that bypassed this object still could not overbook.
  *
- * Every statement that frees a place (a cancellation, a capacity increase, a released hold) is
- * followed in its batch by `#promoteWaiters`, so the freed place goes to the earliest waiter in
- * the same transaction: no newcomer can take it in between.
+ * Every statement that frees a place (a cancellation, a capacity increase, a released hold, a
+ * move away) is followed in its batch by `#promoteWaiters`, so the freed place goes to the earliest
+ * waiter in the same transaction: no newcomer can take it in between. Each batch also writes the
+ * webhook events of its change (webhooks/outbox.ts), sent by `#dispatch` once it has committed.
  *
  * Watchers of the slot hold WebSockets accepted with the hibernation API: an idle object with
  * watchers is evicted from memory and woken for the next message. Holds are released by the
@@ -82,6 +87,8 @@ export class SlotBookingObject extends DurableObject<Env> {
    */
   #session: D1DatabaseSession = this.env.DB.withSession("first-primary");
   #db: Database = database(this.#session);
+  /** Passes on a committed batch's results and sends the webhook events it wrote (webhooks/outbox.ts). */
+  #dispatch = dispatcher(this.env, this.ctx);
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -107,22 +114,11 @@ export class SlotBookingObject extends DurableObject<Env> {
         const room = availableSpots(slot) > 0;
         if (!room && !options.waitlist) throw slotFull();
         if (!room && slot.waitlistLength >= WAITLIST_LIMIT) throw waitlistFull(WAITLIST_LIMIT);
-        const status = room ? (options.hold ? "HELD" : "BOOKED") : "WAITLISTED";
-        const expiresAt = status === "HELD" ? await this.#holdUntil() : null;
-        const insert = this.#db.insert(bookings).select(
-          this.#db
-            .select({
-              id: sql<number>`NULL`.as("id"),
-              userId: sql<number>`${userId}`.as("user_id"),
-              timeSlotId: timeSlots.id,
-              status: sql<typeof status>`${status}`.as("status"),
-              createdAt: sql<string>`${now}`.as("created_at"),
-              cancelledAt: sql<null>`NULL`.as("cancelled_at"),
-              expiresAt: sql<string | null>`${expiresAt}`.as("expires_at"),
-            })
-            .from(timeSlots)
-            .where(and(eq(timeSlots.id, slotId), isNull(timeSlots.deletedAt), sql`${timeSlots.startTime} > ${now}`)),
-        );
+        const entry: NewEntry = !room ? { status: "WAITLISTED" } : options.hold ? { status: "HELD", expiresAt: await this.#holdUntil() } : { status: "BOOKED" };
+        const bookable = and(eq(timeSlots.id, slotId), isNull(timeSlots.deletedAt), sql`${timeSlots.startTime} > ${now}`);
+        const insert = this.#db
+          .insert(bookings)
+          .select(this.#db.select(newBookingRow(sql<number>`${userId}`.as("user_id"), timeSlots.id, now, entry)).from(timeSlots).where(bookable));
         // `changes() = 1`: the INSERT wrote a row, so last_insert_rowid() is that row.
         const written = { from: bookings, where: sql`${bookings.id} = last_insert_rowid() AND changes() = 1` };
         const [, [booking], [row]] = await this.#db
@@ -131,11 +127,14 @@ export class SlotBookingObject extends DurableObject<Env> {
             this.#db.select(bookingColumns).from(bookings).where(written.where),
             this.#slotRow(slotId),
             remember({ ...written, outcomeJson: sql`json_object('ok', json('true'), 'value', json(${bookingJson}))` }),
+            // Last: an event is a write, after which last_insert_rowid() and changes() are its own.
+            bookingCreated(this.#db, slotId, userId, bookable),
           ])
+          .then(this.#dispatch)
           .catch((error: unknown) => {
             const broken = brokenConstraint(error);
             if (broken?.kind === "unique" && broken.on.startsWith("bookings.")) throw alreadyBooked();
-            if (broken?.kind === "check") throw this.#forget(status === "WAITLISTED" ? waitlistFull(WAITLIST_LIMIT) : slotFull());
+            if (broken?.kind === "check") throw this.#forget(entry.status === "WAITLISTED" ? waitlistFull(WAITLIST_LIMIT) : slotFull());
             throw error;
           });
         this.#slot = stateOf(row);
@@ -162,14 +161,13 @@ export class SlotBookingObject extends DurableObject<Env> {
         const notStarted = sql`EXISTS (SELECT 1 FROM ${timeSlots} WHERE ${timeSlots.id} = ${slotId} AND ${timeSlots.startTime} > ${now})`;
         const thisBooking = and(eq(bookings.id, bookingId), eq(bookings.timeSlotId, slotId));
         const live = and(thisBooking, ne(bookings.status, "CANCELLED"));
+        const cancellable = and(live, ownedByCaller, or(notStarted, callerIsAdmin));
         const audit = auditBookingCancelled(this.#db, callerId, and(live, callerIsAdmin, sql`(${bookings.userId} <> ${callerId} OR NOT ${notStarted})`));
-        const update = this.#db
-          .update(bookings)
-          .set({ status: "CANCELLED", cancelledAt: now })
-          .where(and(live, ownedByCaller, or(notStarted, callerIsAdmin)))
-          .returning({ id: bookings.id });
+        const update = this.#db.update(bookings).set({ status: "CANCELLED", cancelledAt: now }).where(cancellable).returning({ id: bookings.id });
         const written = { from: bookings, where: eq(bookings.id, bookingId), outcomeJson: sql`json(${JSON.stringify({ ok: true, value: null })})` };
-        const [, cancelled, , , [row]] = await this.#db.batch([audit, update, remember(written), this.#promoteWaiters(slotId), this.#slotRow(slotId)]);
+        const [, , cancelled, , , , [row]] = await this.#db
+          .batch([audit, bookingsCancelled(this.#db, cancellable), update, remember(written), ...this.#promoteWaiters(slotId), this.#slotRow(slotId)])
+          .then(this.#dispatch);
         if (cancelled.length === 0) {
           // Say why, without telling a stranger that someone else's booking exists.
           const visible = await this.#db.select({ status: bookings.status }).from(bookings).where(and(thisBooking, ownedByCaller)).get();
@@ -220,7 +218,7 @@ export class SlotBookingObject extends DurableObject<Env> {
         if (startTime >= endTime) throw startNotBeforeEnd();
         const taken = slot.bookedCount + slot.heldCount;
         if (maxCapacity < taken) throw capacityBelowBookings(maxCapacity, taken);
-        const [, [updated], , [row]] = await this.#db
+        const [, [updated], , , , [row]] = await this.#db
           .batch([
             auditSlotUpdated(this.#db, actorId, slotId, changes),
             this.#db
@@ -228,9 +226,11 @@ export class SlotBookingObject extends DurableObject<Env> {
               .set(changes)
               .where(and(eq(timeSlots.id, slotId), isNull(timeSlots.deletedAt)))
               .returning({ id: timeSlots.id }),
-            this.#promoteWaiters(slotId),
+            slotUpdated(this.#db, slotId),
+            ...this.#promoteWaiters(slotId),
             this.#slotRow(slotId),
           ])
+          .then(this.#dispatch)
           .catch((error: unknown) => {
             if (brokenConstraint(error)?.kind === "foreign_key") throw unknownCategory("category_id");
             throw error;
@@ -252,19 +252,91 @@ export class SlotBookingObject extends DurableObject<Env> {
       attempt(async () => {
         await this.#load(slotId);
         const now = nowUtcIso();
-        const [, cancelled, , [row]] = await this.#db.batch([
-          auditSlotDeleted(this.#db, actorId, slotId),
-          this.#db
-            .update(bookings)
-            .set({ status: "CANCELLED", cancelledAt: now })
-            .where(and(eq(bookings.timeSlotId, slotId), ne(bookings.status, "CANCELLED")))
-            .returning({ id: bookings.id }),
-          this.#db.update(timeSlots).set({ deletedAt: now }).where(eq(timeSlots.id, slotId)),
-          this.#slotRow(slotId),
-        ]);
+        const live = and(eq(bookings.timeSlotId, slotId), ne(bookings.status, "CANCELLED"));
+        const [, , cancelled, , , [row]] = await this.#db
+          .batch([
+            auditSlotDeleted(this.#db, actorId, slotId),
+            bookingsCancelled(this.#db, live),
+            this.#db.update(bookings).set({ status: "CANCELLED", cancelledAt: now }).where(live).returning({ id: bookings.id }),
+            this.#db.update(timeSlots).set({ deletedAt: now }).where(eq(timeSlots.id, slotId)),
+            slotDeleted(this.#db, slotId),
+            this.#slotRow(slotId),
+          ])
+          .then(this.#dispatch);
         this.#slot = stateOf(row);
         this.#announce(slotId);
         return { cancelledBookings: cancelled.length };
+      }),
+    );
+  }
+
+  /**
+   * Rescheduling, step 1, in the target slot's object: a place here for the owner of
+   * `fromBookingId`, recorded as a move in progress (bookings/moves.ts). The caller must own that
+   * booking or be an admin; the route has checked that it is live and in another slot.
+   */
+  async takeForMove(slotId: number, fromBookingId: number, callerId: number): Promise<Outcome<BookingView>> {
+    const known = this.#slot;
+    if (known && !known.deleted && availableSpots(known) === 0) return failure(slotFull());
+    return this.#serialized(() =>
+      attempt(async () => {
+        const slot = await this.#load(slotId);
+        const now = nowUtcIso();
+        if (slot.startTime <= now) throw slotStarted();
+        if (availableSpots(slot) === 0) throw slotFull();
+        const [[booking], , [from], [row]] = await this.#db
+          .batch([...takePlaceStatements(this.#db, slotId, fromBookingId, callerId, now), this.#slotRow(slotId)])
+          .catch((error: unknown) => {
+            const broken = brokenConstraint(error);
+            if (broken?.kind === "unique" && broken.on.startsWith("bookings.")) throw alreadyBooked();
+            if (broken?.kind === "unique" && broken.on.startsWith("booking_moves.")) throw rescheduleInProgress();
+            if (broken?.kind === "check") throw this.#forget(slotFull());
+            throw error;
+          });
+        this.#slot = stateOf(row);
+        if (!booking) {
+          if (from?.status !== "BOOKED") throw alreadyCancelled();
+          // The slot was deleted or moved behind this object's back.
+          throw this.#forget(slotNotFound());
+        }
+        this.#announce(slotId);
+        return toBookingView(booking);
+      }),
+    );
+  }
+
+  /**
+   * Rescheduling, step 2, in the source slot's object: cancels `fromBookingId` as moved, if its
+   * move is still in progress; the place it frees goes to the first waiter.
+   */
+  async completeMove(slotId: number, fromBookingId: number): Promise<Outcome<null>> {
+    return this.#serialized(() =>
+      attempt(async () => {
+        const [, , moved, , , , [row]] = await this.#db
+          .batch([...completeMoveStatements(this.#db, slotId, fromBookingId, nowUtcIso()), ...this.#promoteWaiters(slotId), this.#slotRow(slotId)])
+          .then(this.#dispatch);
+        this.#slot = stateOf(row);
+        if (moved.length === 0) throw alreadyCancelled();
+        this.#announce(slotId);
+        return null;
+      }),
+    );
+  }
+
+  /**
+   * Rescheduling, undone, in the target slot's object: frees the place step 1 took, if the move of
+   * `fromBookingId` is still in progress, for the first waiter. `undone` is false if the move had
+   * completed or been undone before.
+   */
+  async releaseMove(slotId: number, fromBookingId: number): Promise<Outcome<{ undone: boolean }>> {
+    return this.#serialized(() =>
+      attempt(async () => {
+        const [released, deleted, , , [row]] = await this.#db
+          .batch([...releasePlaceStatements(this.#db, slotId, fromBookingId, nowUtcIso()), ...this.#promoteWaiters(slotId), this.#slotRow(slotId)])
+          .then(this.#dispatch);
+        this.#slot = stateOf(row);
+        if (released.length > 0) this.#announce(slotId);
+        return { undone: deleted.length > 0 };
       }),
     );
   }
@@ -339,18 +411,16 @@ export class SlotBookingObject extends DurableObject<Env> {
 
   /**
    * Moves the earliest waiters into the places free at this point of the batch (none if the slot
-   * is deleted): it goes right after every statement that frees a place. Waiters are promoted in
-   * id order, which is the order they joined in, since this object inserts them one at a time.
+   * is deleted), announcing them (booking.promoted): it goes right after every statement that frees
+   * a place. Waiters are promoted in id order, which is the order they joined in, since this object
+   * inserts them one at a time. The event selects the same rows just before the UPDATE does.
    */
   #promoteWaiters(slotId: number) {
     const free = sql`(SELECT ${timeSlots.maxCapacity} - ${timeSlots.bookedCount} - ${timeSlots.heldCount} FROM ${timeSlots}
       WHERE ${timeSlots.id} = ${slotId} AND ${timeSlots.deletedAt} IS NULL)`;
-    const earliest = sql`SELECT ${bookings.id} FROM ${bookings} WHERE ${bookings.timeSlotId} = ${slotId} AND ${bookings.status} = 'WAITLISTED'
-      ORDER BY ${bookings.id} LIMIT coalesce(${free}, 0)`;
-    return this.#db
-      .update(bookings)
-      .set({ status: "BOOKED" })
-      .where(sql`${bookings.id} IN (${earliest})`);
+    const earliest = sql`${bookings.id} IN (SELECT ${bookings.id} FROM ${bookings} WHERE ${bookings.timeSlotId} = ${slotId}
+      AND ${bookings.status} = 'WAITLISTED' ORDER BY ${bookings.id} LIMIT coalesce(${free}, 0))`;
+    return [waitersPromoted(this.#db, earliest), this.#db.update(bookings).set({ status: "BOOKED" }).where(earliest)] as const;
   }
 
   /**
@@ -372,16 +442,16 @@ export class SlotBookingObject extends DurableObject<Env> {
   async #releaseExpiredHolds(slotId: number): Promise<void> {
     const now = nowUtcIso();
     const held = and(eq(bookings.timeSlotId, slotId), eq(bookings.status, "HELD"));
-    const [released, , [{ next }], [row]] = await this.#db.batch([
-      this.#db
-        .update(bookings)
-        .set({ status: "CANCELLED", cancelledAt: now })
-        .where(and(held, lte(bookings.expiresAt, now)))
-        .returning({ id: bookings.id }),
-      this.#promoteWaiters(slotId),
-      this.#db.select({ next: min(bookings.expiresAt) }).from(bookings).where(held),
-      this.#slotRow(slotId),
-    ]);
+    const expired = and(held, lte(bookings.expiresAt, now));
+    const [, released, , , [{ next }], [row]] = await this.#db
+      .batch([
+        holdsExpired(this.#db, expired),
+        this.#db.update(bookings).set({ status: "CANCELLED", cancelledAt: now }).where(expired).returning({ id: bookings.id }),
+        ...this.#promoteWaiters(slotId),
+        this.#db.select({ next: min(bookings.expiresAt) }).from(bookings).where(held),
+        this.#slotRow(slotId),
+      ])
+      .then(this.#dispatch);
     if (row) this.#slot = stateOf(row);
     if (released.length > 0) this.#announce(slotId);
     if (next !== null) await this.ctx.storage.setAlarm(Date.parse(next));
