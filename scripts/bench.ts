@@ -3,11 +3,14 @@
 // measured in the same run, are what the targets are about.
 import autocannon from "autocannon";
 import { join } from "node:path";
+import { spawn } from "node:child_process";
+import { createRequire } from "node:module";
+import { createInterface } from "node:readline";
 import { parseArgs } from "node:util";
 import { ApiClient, clientAddress, hoursFromNow, mapLimit, type Slot, type Token } from "./api-client";
 import { buildWorker, promoteToAdmin, randomSecret, runScript, sleep, startDevServer, temporaryDirectory } from "./dev-server";
 
-const SCENARIO_NAMES = ["health", "slots", "slots-filtered", "slots-week", "login", "book-full", "book-spread", "cancel-rebook"] as const;
+const SCENARIO_NAMES = ["health", "slots", "slots-filtered", "slots-week", "login", "book-full", "book-spread", "cancel-rebook", "cancel-rebook-watched"] as const;
 type ScenarioName = (typeof SCENARIO_NAMES)[number];
 
 const USAGE = `Usage: npm run bench [-- options]
@@ -28,12 +31,17 @@ Scenarios:
   book-full       POST /bookings on one full slot (capacity 1), a different user's token each request: all 409
   book-spread     POST /bookings, a new (user, slot) pair each request over 98 slots: all 201
   cancel-rebook   each connection is one user alternating POST /bookings and DELETE /bookings/{id} on one slot
+  cancel-rebook-watched
+                  cancel-rebook on a slot of its own that --watchers WebSockets watch (GET /slots/{id}/live,
+                  from a separate process), in 2 s slices alternating with the same load on a slot
+                  nobody watches, so that both see the same machine load; reports both rates
 
 Options:
   --duration <s>      seconds of measurement per scenario (default 10)
   --warmup <s>        seconds of warm-up per scenario, not measured (default 2)
   --connections <n>   concurrent connections (default 50)
   --users <n>         users to register (default 1000)
+  --watchers <n>      WebSockets watching the slot in cancel-rebook-watched (default 200)
   --only <a,b>        run only these scenarios (health always runs: it is the baseline)
   --json              print the results as JSON on stdout instead of the table (progress stays on stderr)
   --verbose           wrangler logs at level "log" instead of "warn" (never "info": a line per
@@ -41,6 +49,8 @@ Options:
   --help              show this help
 
 Targets: book-full ≥ 0.5 × health, slots ≥ 0.6 × health, book-spread ≥ 0.2 × health (requests/s);
+cancel-rebook-watched ≥ 0.8 × the same load on an unwatched slot, interleaved (watchers must not
+slow booking down);
 p99 ≤ 2 × health's p99 for every scenario but login. A MISS does not change the exit code; the
 exit code is 1 only if the benchmark could not run.`;
 
@@ -54,6 +64,7 @@ type Options = {
   warmup: number;
   connections: number;
   users: number;
+  watchers: number;
   only: Set<ScenarioName>;
   json: boolean;
   verbose: boolean;
@@ -73,6 +84,7 @@ function parseCommandLine(): Options | undefined {
         warmup: { type: "string", default: "2" },
         connections: { type: "string", default: "50" },
         users: { type: "string", default: "1000" },
+        watchers: { type: "string", default: "200" },
         only: { type: "string" },
         json: { type: "boolean", default: false },
         verbose: { type: "boolean", default: false },
@@ -102,12 +114,15 @@ function parseCommandLine(): Options | undefined {
     warmup: positive("warmup", values.warmup, { integer: true, min: 0 }),
     connections: positive("connections", values.connections),
     users: positive("users", values.users),
+    watchers: positive("watchers", values.watchers, { min: 0 }),
     only,
     json: values.json,
     verbose: values.verbose,
   };
-  if (options.users < options.connections * 2 + 1) {
-    usageError(`--users must be at least 2 × connections + 1 (${options.connections * 2 + 1}): cancel-rebook gives each connection of the warm-up and of the run its own user`);
+  // cancel-rebook and cancel-rebook-watched give each connection of each run (warm-ups and slices) a user of its own.
+  const churnRuns = (only.has("cancel-rebook") ? 2 : 0) + (only.has("cancel-rebook-watched") ? 2 * (1 + watchedSlices(options.duration)) : 0);
+  if (options.users < options.connections * churnRuns + 1) {
+    usageError(`--users must be at least ${options.connections * churnRuns + 1} (${churnRuns} runs of cancel-rebook × connections + 1) for the scenarios chosen`);
   }
   return options;
 }
@@ -119,6 +134,7 @@ const progress = (message: string) => console.error(message);
 // Seeding
 
 type Seed = {
+  admin: Token;
   users: { email: string; token: Token }[];
   categoryIds: number[];
   fullSlot: Slot;
@@ -168,7 +184,7 @@ async function seed(api: ApiClient, persistTo: string, userCount: number): Promi
   const [fullSlot, churnSlot, ...spreadSlots] = slots;
   await api.book(users[0].token, fullSlot.id);
   progress(`Seeding done in ${((Date.now() - started) / 1000).toFixed(0)} s.`);
-  return { users, categoryIds, fullSlot, churnSlot, spreadSlots };
+  return { admin, users, categoryIds, fullSlot, churnSlot, spreadSlots };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -182,11 +198,16 @@ type Scenario = {
   load: () => Omit<autocannon.Options, "url" | "duration" | "connections">;
   /** A note on how far the scenario got through its unique inputs, if that matters. */
   note?: () => string | undefined;
+  /**
+   * A comparison with watchers: `count` WebSockets watch the slot `prepare` creates while the
+   * scenario runs, in slices alternating with `unwatched`, the same load on an unwatched slot.
+   */
+  watched?: { count: number; prepare: () => Promise<void>; slotId: () => number; unwatched: Scenario };
 };
 
 const JSON_HEADERS = { "content-type": "application/json" };
 
-function scenarios(seed: Seed): Scenario[] {
+function scenarios(seed: Seed, options: Options, api: ApiClient): Scenario[] {
   const { users } = seed;
   const bearer = (token: Token) => ({ ...JSON_HEADERS, authorization: `Bearer ${token}` });
 
@@ -242,8 +263,8 @@ function scenarios(seed: Seed): Scenario[] {
   // from the end of the list, a new one per connection (warm-up and run use different ones, as a
   // connection cut at the end of the warm-up may leave its booking live).
   let churnUsers = 0;
-  const cancelRebook: Scenario = {
-    name: "cancel-rebook",
+  const churn = (name: ScenarioName, slotId: () => number): Scenario => ({
+    name,
     expected: [200, 201],
     load: () => ({
       setupClient: (client) => {
@@ -254,7 +275,7 @@ function scenarios(seed: Seed): Scenario[] {
             method: "POST",
             path: "/bookings",
             headers: bearer(user.token),
-            body: JSON.stringify({ time_slot_id: seed.churnSlot.id }),
+            body: JSON.stringify({ time_slot_id: slotId() }),
             onResponse: (status, body) => {
               bookingId = status === 201 ? (JSON.parse(body) as { id: number }).id : undefined;
             },
@@ -271,7 +292,23 @@ function scenarios(seed: Seed): Scenario[] {
         ]);
       },
     }),
-    note: () => (churnUsers > users.length - 1 ? "cancel-rebook ran out of fresh users: some connections shared one" : undefined),
+    note: () => (churnUsers > users.length - 1 ? `${name} ran out of fresh users: some connections shared one` : undefined),
+  });
+
+  // Its slot is made when it runs, so that the other scenarios see 100 slots. Its unwatched half
+  // runs on cancel-rebook's slot, which no one watches.
+  let watchedSlot: Slot | undefined;
+  const cancelRebookWatched: Scenario = {
+    ...churn("cancel-rebook-watched", () => watchedSlot!.id),
+    watched: {
+      count: options.watchers,
+      prepare: async () => {
+        const start = hoursFromNow(24 + SLOT_COUNT);
+        watchedSlot = await api.createSlot(seed.admin, { category_id: seed.categoryIds[0], start_time: start, end_time: hoursFromNow(25 + SLOT_COUNT), max_capacity: 10_000 });
+      },
+      slotId: () => watchedSlot!.id,
+      unwatched: churn("cancel-rebook-watched", () => seed.churnSlot.id),
+    },
   };
 
   const weekStart = hoursFromNow(0);
@@ -302,7 +339,8 @@ function scenarios(seed: Seed): Scenario[] {
     },
     bookFull,
     bookSpread,
-    cancelRebook,
+    churn("cancel-rebook", () => seed.churnSlot.id),
+    cancelRebookWatched,
   ];
   return all;
 }
@@ -313,6 +351,8 @@ function scenarios(seed: Seed): Scenario[] {
 type ScenarioResult = {
   scenario: ScenarioName;
   requestsPerSecond: number;
+  /** cancel-rebook-watched: the same load's rate on an unwatched slot, in the slices between. */
+  unwatchedRequestsPerSecond?: number;
   ratioToHealth: number;
   p50Ms: number;
   p99Ms: number;
@@ -332,10 +372,56 @@ function runAutocannon(options: autocannon.Options): Promise<autocannon.Result> 
   });
 }
 
-async function measure(baseUrl: string, scenario: Scenario, options: Options): Promise<Omit<ScenarioResult, "ratioToHealth">> {
-  const common = { url: baseUrl, connections: options.connections, timeout: 30 };
-  if (options.warmup > 0) await runAutocannon({ ...common, ...scenario.load(), duration: options.warmup });
-  const result = await runAutocannon({ ...common, ...scenario.load(), duration: options.duration });
+/**
+ * The watchers run in a process of their own (plain Node with `ws`), so that taking in their
+ * messages does not slow the load generator down: argv is the `ws` module's path, the URL and
+ * the count. It prints "ready" once every socket has its first message; each line read from
+ * stdin makes it print how many messages arrived since; it exits when stdin closes.
+ */
+const WATCHERS_SCRIPT = `
+const WebSocket = require(process.argv[1]);
+const [url, count] = [process.argv[2], Number(process.argv[3])];
+let received = 0, first = 0;
+for (let i = 0; i < count; i++) {
+  const socket = new WebSocket(url);
+  socket.on("message", () => (received++, socket.greeted || ((socket.greeted = true), ++first === count && console.log("ready"))));
+  socket.on("error", (error) => (console.error(error.message), process.exit(1)));
+}
+process.stdin.on("data", () => console.log(String(received)));
+process.stdin.on("end", () => process.exit(0));
+`;
+
+/** Opens `count` WebSockets on a slot's live availability in a child process; resolves once all are connected. */
+async function watchSlot(baseUrl: string, slotId: number, count: number) {
+  const url = `${baseUrl.replace(/^http/, "ws")}/slots/${slotId}/live`;
+  const wsPath = createRequire(import.meta.url).resolve("ws");
+  const child = spawn(process.execPath, ["-e", WATCHERS_SCRIPT, wsPath, url, String(count)], { stdio: ["pipe", "pipe", "inherit"] });
+  const lines = createInterface({ input: child.stdout! })[Symbol.asyncIterator]();
+  const nextLine = async () => {
+    const line = await lines.next();
+    if (line.done) throw new Error("the watchers' process ended early");
+    return line.value;
+  };
+  await nextLine(); // "ready"
+  return {
+    /** Messages received since connecting (each watcher's first one included). */
+    received: async () => {
+      child.stdin!.write("\n");
+      return Number(await nextLine());
+    },
+    close: () => child.stdin!.end(),
+  };
+}
+
+/** A watched comparison alternates this many slices of each half, 2 s each (1 if the duration is shorter). */
+function watchedSlices(duration: number): number {
+  return Math.max(1, Math.floor(duration / 2));
+}
+
+type Measured = Omit<ScenarioResult, "ratioToHealth">;
+
+async function run(baseUrl: string, scenario: Scenario, options: Options, duration: number): Promise<Measured> {
+  const result = await runAutocannon({ url: baseUrl, connections: options.connections, timeout: 30, ...scenario.load(), duration });
   const statuses: Record<string, number> = {};
   for (const [status, stats] of Object.entries(result.statusCodeStats ?? {})) statuses[status] = stats.count ?? 0;
   return {
@@ -348,6 +434,52 @@ async function measure(baseUrl: string, scenario: Scenario, options: Options): P
     timeouts: result.timeouts,
     responses: Object.values(statuses).reduce((sum, n) => sum + n, 0),
   };
+}
+
+/** Slices of one load as one result: the mean rate and p50, the worst p99, everything counted summed. */
+function combine(slices: Measured[]): Measured {
+  const sum = (pick: (slice: Measured) => number) => slices.reduce((total, slice) => total + pick(slice), 0);
+  const statuses: Record<string, number> = {};
+  for (const slice of slices) for (const [status, n] of Object.entries(slice.statuses)) statuses[status] = (statuses[status] ?? 0) + n;
+  return {
+    scenario: slices[0].scenario,
+    requestsPerSecond: sum((slice) => slice.requestsPerSecond) / slices.length,
+    p50Ms: Math.round(sum((slice) => slice.p50Ms) / slices.length),
+    p99Ms: Math.max(...slices.map((slice) => slice.p99Ms)),
+    statuses,
+    errors: sum((slice) => slice.errors),
+    timeouts: sum((slice) => slice.timeouts),
+    responses: sum((slice) => slice.responses),
+  };
+}
+
+async function measure(baseUrl: string, scenario: Scenario, options: Options): Promise<Measured> {
+  if (!scenario.watched) {
+    if (options.warmup > 0) await run(baseUrl, scenario, options, options.warmup);
+    return run(baseUrl, scenario, options, options.duration);
+  }
+  const { count, prepare, slotId, unwatched } = scenario.watched;
+  await prepare();
+  const watchers = await watchSlot(baseUrl, slotId(), count);
+  try {
+    if (options.warmup > 0) {
+      await run(baseUrl, unwatched, options, options.warmup);
+      await run(baseUrl, scenario, options, options.warmup);
+    }
+    const slices = watchedSlices(options.duration);
+    const sliceSeconds = options.duration / slices;
+    const [withWatchers, without]: Measured[][] = [[], []];
+    const pushedBefore = await watchers.received();
+    for (let i = 0; i < slices; i++) {
+      without.push(await run(baseUrl, unwatched, options, sliceSeconds));
+      withWatchers.push(await run(baseUrl, scenario, options, sliceSeconds));
+    }
+    const pushed = (await watchers.received()) - pushedBefore;
+    progress(`  ${count} watchers received ${pushed} messages (${(pushed / Math.max(count, 1)).toFixed(0)} each)`);
+    return { ...combine(withWatchers), unwatchedRequestsPerSecond: combine(without).requestsPerSecond };
+  } finally {
+    watchers.close();
+  }
 }
 
 function targetChecks(results: ScenarioResult[]): TargetCheck[] {
@@ -366,6 +498,15 @@ function targetChecks(results: ScenarioResult[]): TargetCheck[] {
       pass: result ? result.ratioToHealth >= factor : null,
     });
   }
+  const watched = byName.get("cancel-rebook-watched");
+  const unwatchedRate = watched?.unwatchedRequestsPerSecond;
+  checks.push({
+    target: "cancel-rebook-watched req/s ≥ 0.8 × unwatched",
+    value: unwatchedRate
+      ? `${(watched!.requestsPerSecond / unwatchedRate).toFixed(2)} × (${watched!.requestsPerSecond.toFixed(0)} vs ${unwatchedRate.toFixed(0)} req/s)`
+      : "not run",
+    pass: unwatchedRate ? watched!.requestsPerSecond / unwatchedRate >= 0.8 : null,
+  });
   const limit = (health?.p99Ms ?? 0) * 2;
   for (const result of results) {
     if (result.scenario === "health" || result.scenario === "login") continue;
@@ -418,7 +559,7 @@ function report(results: ScenarioResult[], checks: TargetCheck[], notes: string[
   ]);
   const mark = (pass: boolean | null) => (pass === null ? "n/a " : pass ? "PASS" : "MISS");
   return [
-    `${options.duration} s per scenario after ${options.warmup} s warm-up, ${options.connections} connections, ${options.users} users, ${SLOT_COUNT} slots`,
+    `${options.duration} s per scenario after ${options.warmup} s warm-up, ${options.connections} connections, ${options.users} users, ${SLOT_COUNT} slots, ${options.watchers} watchers`,
     "",
     table,
     "",
@@ -440,7 +581,7 @@ async function main(options: Options): Promise<void> {
   const api = new ApiClient(server.baseUrl);
   const seeded = await seed(api, persistTo, options.users);
 
-  const list = scenarios(seeded).filter((scenario) => options.only.has(scenario.name));
+  const list = scenarios(seeded, options, api).filter((scenario) => options.only.has(scenario.name));
   const measured: Omit<ScenarioResult, "ratioToHealth">[] = [];
   for (const scenario of list) {
     progress(`Running ${scenario.name}: ${options.warmup} s warm-up, ${options.duration} s measured...`);
@@ -457,7 +598,8 @@ async function main(options: Options): Promise<void> {
   const checks = targetChecks(results);
   const notes = warnings(results, list);
   if (options.json) {
-    const config = { duration: options.duration, warmup: options.warmup, connections: options.connections, users: options.users, slots: SLOT_COUNT };
+    const { duration, warmup, connections, users, watchers } = options;
+    const config = { duration, warmup, connections, users, watchers, slots: SLOT_COUNT };
     console.log(JSON.stringify({ config, results, targets: checks, warnings: notes }, null, 2));
   } else {
     console.log(report(results, checks, notes, options));

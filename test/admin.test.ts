@@ -82,6 +82,7 @@ describe("POST /admin/slots", () => {
       category_id: 2,
       max_capacity: 12,
       available_spots: 12,
+      waitlist_length: 0,
       timezone: "UTC",
     });
     expect(await listedSlot(response.body.id)).toStrictEqual(response.body);

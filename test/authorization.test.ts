@@ -1,7 +1,7 @@
 import { env } from "cloudflare:workers";
 import { beforeAll, describe, expect, it } from "vitest";
 import type { ErrorBody } from "../src/http/errors";
-import { api, book, createSlot, createUser, uniqueEmail, type TestUser } from "./helpers";
+import { api, book, createSlot, createUser, hold, uniqueEmail, type TestUser } from "./helpers";
 
 // Who may call what: every route of the API against every kind of caller. The same table is in
 // the README. "another user" is a USER other than the owner, only for routes scoped to an owner.
@@ -49,6 +49,12 @@ const MATRIX: Row[] = [
   },
   { route: "GET /categories", request: async () => ({ method: "GET", path: "/categories" }), expected: anyone(200) },
   { route: "GET /slots", request: async () => ({ method: "GET", path: "/slots" }), expected: anyone(200) },
+  {
+    // Public: a WebSocket upgrade is 101 for anyone (test/live.test.ts); a plain request is 426 for anyone.
+    route: "GET /slots/{slot_id}/live (without Upgrade: websocket)",
+    request: async () => ({ method: "GET", path: `/slots/${await createSlot()}/live` }),
+    expected: anyone(426),
+  },
   { route: "GET /user/preferences", request: async () => ({ method: "GET", path: "/user/preferences" }), expected: signedIn(200) },
   {
     route: "POST /user/preferences",
@@ -79,6 +85,16 @@ const MATRIX: Row[] = [
     },
     // Someone else's booking is not found, rather than forbidden: its existence is not revealed.
     expected: { anonymous: 401, user: 200, "another user": 404, admin: 200, "demoted admin": 404 },
+  },
+  {
+    route: "POST /bookings/{booking_id}/confirm (the user's hold)",
+    request: async ({ user }) => {
+      const held = await hold(user, await createSlot());
+      expect(held.status).toBe(201);
+      return { method: "POST", path: `/bookings/${held.body.id}/confirm` };
+    },
+    // Only the holder confirms: to anyone else, even an admin, the hold is not found.
+    expected: { anonymous: 401, user: 200, "another user": 404, admin: 404, "demoted admin": 404 },
   },
   {
     route: "POST /admin/categories",

@@ -3,7 +3,7 @@ import ICAL from "ical.js";
 import { beforeAll, describe, expect, it } from "vitest";
 import { escapeText, foldLine } from "../src/calendar/ics";
 import type { ErrorBody } from "../src/http/errors";
-import { api, book, cancel, createSlot, createUser, errorOf, uniqueName, type TestUser } from "./helpers";
+import { api, book, cancel, createSlot, createUser, createUsers, errorOf, hold, joinWaitlist, uniqueName, type TestUser } from "./helpers";
 
 // ICS feeds, each parsed with ical.js (an independent parser) and checked field by field, and the
 // raw text checked for what a parser forgives: CRLF, 75-octet lines, whole UTF-8 characters.
@@ -178,6 +178,23 @@ describe("GET /calendar/{feed_secret}.ics", () => {
       expect(event.dtstamp).toBe(event.lastModified);
       expect(Date.parse(event.lastModified)).toBeLessThanOrEqual(Date.now());
     }
+  });
+
+  it("shows a hold and a waitlist place as TENTATIVE, and a promotion as CONFIRMED with a higher SEQUENCE", async () => {
+    const [user, booker] = await createUsers(2);
+    const [heldSlot, fullSlot] = [await createSlot({ startsInHours: 30 }), await createSlot({ capacity: 1, startsInHours: 40 })];
+    const booking = await book(booker, fullSlot);
+    expect((await hold(user, heldSlot)).status).toBe(201);
+    expect((await joinWaitlist(user, fullSlot)).status).toBe(202);
+    const path = pathOf((await feedUrlsOf(user)).url);
+    expect(eventsOf((await fetchIcs(path)).calendar).map(({ status, sequence }) => ({ status, sequence }))).toEqual([
+      { status: "TENTATIVE", sequence: 0 },
+      { status: "TENTATIVE", sequence: 0 },
+    ]);
+    await cancel(booker, booking.body.id);
+    const [, promoted] = eventsOf((await fetchIcs(path)).calendar);
+    expect(promoted.status).toBe("CONFIRMED");
+    expect(promoted.sequence).toBeGreaterThan(0);
   });
 
   it("raises SEQUENCE and LAST-MODIFIED when the slot moves, when the booking is cancelled, and when D1 is changed directly", async () => {

@@ -1,4 +1,4 @@
-import { createScheduledController } from "cloudflare:test";
+import { createScheduledController, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { env, exports } from "cloudflare:workers";
 import { hc, type ClientResponse } from "hono/client";
 import { sign } from "hono/jwt";
@@ -9,7 +9,8 @@ import { toUtcIso } from "../src/db/time";
 import type { ErrorBody } from "../src/http/errors";
 import type { WebhookEventType } from "../src/db/schema";
 import worker, { type AppType } from "../src/index";
-import type { SlotView } from "../src/slots/schemas";
+import { slotObject } from "../src/slots/slot-booking-object";
+import type { SlotAvailability, SlotView } from "../src/slots/schemas";
 import type { ReceivedWebhook } from "./webhook-receiver";
 
 export type ApiResponse<T = unknown> = { status: number; body: T; headers: Headers };
@@ -243,13 +244,143 @@ export function whileBookingWritesFail<T>(operation: "INSERT" | "UPDATE", run: (
   return whileWritesFail("bookings", operation, run);
 }
 
-/** Invariants 1 and 3, read from D1 and from the API; returns D1's counts. */
+/** POST /bookings with `waitlist: true`: 202 WAITLISTED on a full slot, 201 BOOKED on one with room. */
+export function joinWaitlist(user: TestUser, slotId: number, headers: Record<string, string> = {}) {
+  return settle(client.bookings.$post({ json: { time_slot_id: slotId, waitlist: true }, header: {} }, as(user, headers)));
+}
+
+/** POST /bookings with `hold: true`: 201 HELD with expires_at. */
+export function hold(user: TestUser, slotId: number) {
+  return settle(client.bookings.$post({ json: { time_slot_id: slotId, hold: true }, header: {} }, as(user)));
+}
+
+export function confirm(user: TestUser, bookingId: number) {
+  return settle(client.bookings[":booking_id"].confirm.$post({ param: { booking_id: String(bookingId) } }, as(user)));
+}
+
+/**
+ * Makes holds' 5 minutes pass, in D1, where the slot object reads every hold's end: their
+ * expires_at moves to the past (all live holds of the slot, or the given ones). Their slot's alarm
+ * is still due at the old time; `runAlarm` runs it now.
+ */
+export async function expireHolds(slotId: number, bookingIds?: number[]) {
+  const only = bookingIds ? ` AND id IN (${bookingIds.map(Number).join(", ")})` : "";
+  await env.DB.prepare(`UPDATE bookings SET expires_at = '2000-01-01T00:00:00Z' WHERE time_slot_id = ? AND status = 'HELD'${only}`)
+    .bind(slotId)
+    .run();
+}
+
+/** Runs the slot object's alarm now, as the runtime would when it is due; false if none was set. */
+export function runAlarm(slotId: number): Promise<boolean> {
+  return runDurableObjectAlarm(slotObject(env, slotId));
+}
+
+/** When the slot object's alarm is due (ms since the epoch), or null. */
+export function alarmOf(slotId: number): Promise<number | null> {
+  return runInDurableObject(slotObject(env, slotId), (_, state) => state.storage.getAlarm());
+}
+
+/** Every count D1 keeps for a slot next to the rows it counts, and whether the slot is deleted. */
+export async function slotEntries(slotId: number) {
+  return (await env.DB.prepare(
+    `SELECT max_capacity, booked_count, held_count, waitlist_length, deleted_at IS NOT NULL AS deleted,
+            (SELECT COUNT(*) FROM bookings WHERE time_slot_id = s.id AND status = 'BOOKED') AS booked_rows,
+            (SELECT COUNT(*) FROM bookings WHERE time_slot_id = s.id AND status = 'HELD') AS held_rows,
+            (SELECT COUNT(*) FROM bookings WHERE time_slot_id = s.id AND status = 'WAITLISTED') AS waiting_rows
+       FROM time_slots s WHERE id = ?`,
+  )
+    .bind(slotId)
+    .first<{
+      max_capacity: number;
+      booked_count: number;
+      held_count: number;
+      waitlist_length: number;
+      deleted: number;
+      booked_rows: number;
+      held_rows: number;
+      waiting_rows: number;
+    }>())!;
+}
+
+/** The ids of a slot's waiters, in line order. */
+export async function waitlistOf(slotId: number): Promise<number[]> {
+  const { results } = await env.DB.prepare("SELECT id FROM bookings WHERE time_slot_id = ? AND status = 'WAITLISTED' ORDER BY id")
+    .bind(slotId)
+    .all<{ id: number }>();
+  return results.map((row) => row.id);
+}
+
+/**
+ * Invariants 1, 3 and 5, read from D1 and from the API: the counts equal their rows, booked + held
+ * places never exceed max_capacity, no place is free while someone waits, and GET /slots shows
+ * available_spots = max_capacity - booked - held and the waitlist's length. Returns D1's counts.
+ */
 export async function expectConsistent(slotId: number) {
   const counts = await slotCounts(slotId);
+  const entries = await slotEntries(slotId);
   expect(counts.booked_count).toBe(counts.booked_rows);
-  expect(counts.booked_count).toBeLessThanOrEqual(counts.max_capacity);
-  expect(await availableSpotsOf(slotId)).toBe(counts.max_capacity - counts.booked_rows);
+  expect(entries.held_count).toBe(entries.held_rows);
+  expect(entries.waitlist_length).toBe(entries.waiting_rows);
+  const taken = entries.booked_rows + entries.held_rows;
+  expect(taken).toBeLessThanOrEqual(entries.max_capacity);
+  if (entries.waiting_rows > 0) expect(taken, "no place is free while someone waits").toBe(entries.max_capacity);
+  const listed = await (await client.slots[":slot_id"].$get({ param: { slot_id: String(slotId) } }, { headers: FRESH })).json();
+  expect("available_spots" in listed && { available_spots: listed.available_spots, waitlist_length: listed.waitlist_length }).toEqual({
+    available_spots: entries.max_capacity - taken,
+    waitlist_length: entries.waiting_rows,
+  });
   return counts;
+}
+
+/** A WebSocket watching GET /slots/{slot_id}/live, with the messages it received in order. */
+export type Watcher = {
+  socket: WebSocket;
+  /** The next message not yet taken; fails after `timeoutMs` without one. */
+  next(timeoutMs?: number): Promise<SlotAvailability>;
+  /**
+   * Takes messages until one equals `expected`: for a state reached by changes made while
+   * watching, whose messages may come one per change or together.
+   */
+  until(expected: SlotAvailability): Promise<void>;
+  /** Resolves when the server closes the socket, with the close code. */
+  closed: Promise<number>;
+};
+
+/** Connects to a slot's live availability inside workerd, as a browser would (Upgrade: websocket). */
+export async function watch(slotId: number): Promise<Watcher> {
+  const response = await exports.default.fetch(new Request(`http://slotbook.test/slots/${slotId}/live`, { headers: { Upgrade: "websocket" } }));
+  const socket = response.webSocket;
+  if (response.status !== 101 || !socket) throw new Error(`expected 101 with a WebSocket, got ${response.status}: ${await response.text()}`);
+  const unread: SlotAvailability[] = [];
+  const readers: ((message: SlotAvailability) => void)[] = [];
+  socket.addEventListener("message", (event) => {
+    if (event.data === "pong") return; // the answer to a keep-alive "ping", not an availability
+    const message = JSON.parse(event.data as string) as SlotAvailability;
+    const reader = readers.shift();
+    if (reader) reader(message);
+    else unread.push(message);
+  });
+  const closed = new Promise<number>((resolve) => socket.addEventListener("close", (event) => resolve(event.code)));
+  socket.accept();
+  const next = (timeoutMs = 5_000) => {
+    const message = unread.shift();
+    if (message) return Promise.resolve(message);
+    return new Promise<SlotAvailability>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        readers.splice(readers.indexOf(reader), 1);
+        reject(new Error(`no message on slot ${slotId} within ${timeoutMs} ms`));
+      }, timeoutMs);
+      const reader = (received: SlotAvailability) => {
+        clearTimeout(timer);
+        resolve(received);
+      };
+      readers.push(reader);
+    });
+  };
+  const until = async (expected: SlotAvailability) => {
+    while (JSON.stringify(await next()) !== JSON.stringify(expected));
+  };
+  return { socket, next, until, closed };
 }
 
 /**

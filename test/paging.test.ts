@@ -110,6 +110,7 @@ describe("GET /slots/{slot_id}", () => {
       end_time: "2055-05-05T06:00:00Z",
       max_capacity: 4,
       available_spots: 4,
+      waitlist_length: 0,
       timezone: "UTC",
     });
     expect((await api<SlotView[]>("GET", `/slots?${yearQuery(2055)}`, { headers: FRESH })).body).toEqual([response.body]);

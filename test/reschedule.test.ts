@@ -14,6 +14,8 @@ import {
   errorOf,
   eventually,
   expectConsistent,
+  hold,
+  joinWaitlist,
   receivedOn,
   runCron,
   settle,
@@ -186,6 +188,30 @@ describe("POST /bookings/{booking_id}/reschedule", () => {
       { ...old.body, status: "CANCELLED", rescheduled_to: moved.body.id },
     ]);
     expect(payloads.filter(({ type }) => type === "booking.created").map(({ data }) => data)).toEqual([old.body, moved.body]);
+  });
+});
+
+describe("with waiters and holds", () => {
+  it("a booking moved away from a full slot gives its place to that slot's first waiter, in the same step", async () => {
+    const [source, target] = [await createSlot({ capacity: 1 }), await createSlot({ capacity: 1 })];
+    const [mover, first, second] = await createUsers(3);
+    const moving = await book(mover, source);
+    const waiting = [await joinWaitlist(first, source), await joinWaitlist(second, source)];
+    const moved = await reschedule(mover, moving.body.id, target);
+    expect(moved.status).toBe(200);
+    expect((await bookingRow(waiting[0].body.id)).status).toBe("BOOKED");
+    expect((await bookingRow(waiting[1].body.id)).status).toBe("WAITLISTED");
+    expect((await expectConsistent(source)).booked_rows).toBe(1);
+    expect((await expectConsistent(target)).booked_rows).toBe(1);
+  });
+
+  it("a slot whose places are held is full to a move, and the move changes nothing", async () => {
+    const [source, target] = [await createSlot(), await createSlot({ capacity: 1 })];
+    const [mover, holder] = await createUsers(2);
+    const moving = await book(mover, source);
+    expect((await hold(holder, target)).status).toBe(201);
+    expect(errorOf(await reschedule(mover, moving.body.id, target))).toEqual({ status: 409, code: "slot_full" });
+    expect((await bookingRow(moving.body.id)).status).toBe("BOOKED");
   });
 });
 

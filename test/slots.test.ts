@@ -25,7 +25,7 @@ import {
 // Storage is shared by the tests of this file, so each test places its slots in a year of its own
 // and reads them back through `from`/`to` (or by id), never relying on the whole list's content.
 
-const SLOT_FIELDS = ["available_spots", "category_id", "end_time", "id", "max_capacity", "start_time", "timezone"];
+const SLOT_FIELDS = ["available_spots", "category_id", "end_time", "id", "max_capacity", "start_time", "timezone", "waitlist_length"];
 const UTC_INSTANT = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$/;
 
 /** GET /slots read from D1 (past the micro-cache, as test/caching.test.ts does not). */
@@ -46,7 +46,7 @@ async function idsListed(query: Record<string, string>): Promise<number[]> {
 }
 
 describe("GET /slots: shape", () => {
-  it("lists a slot as exactly {id, category_id, start_time, end_time, max_capacity, available_spots, timezone}", async () => {
+  it("lists a slot as exactly {id, category_id, start_time, end_time, max_capacity, available_spots, waitlist_length, timezone}", async () => {
     const id = await createSlot({ start: "2041-03-01T10:00:00Z", end: "2041-03-01T11:30:00Z", capacity: 7, categoryId: 2 });
     const { status, body } = await getSlots();
     expect(status).toBe(200);
@@ -57,11 +57,12 @@ describe("GET /slots: shape", () => {
       end_time: "2041-03-01T11:30:00Z",
       max_capacity: 7,
       available_spots: 7,
+      waitlist_length: 0,
       timezone: "UTC",
     });
   });
 
-  it("gives every slot only the contract's fields, with times as UTC YYYY-MM-DDTHH:MM:SSZ", async () => {
+  it("gives every slot only the contract's fields and waitlist_length, with times as UTC YYYY-MM-DDTHH:MM:SSZ", async () => {
     await createSlot({ startsInHours: 5 });
     const { body } = await getSlots();
     expect(body.length).toBeGreaterThan(0);

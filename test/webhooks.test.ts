@@ -16,7 +16,11 @@ import {
   createUsers,
   createWebhook,
   eventually,
+  expireHolds,
+  hold,
+  joinWaitlist,
   receivedOn,
+  runAlarm,
   runCron,
   settle,
   statusCounts,
@@ -124,6 +128,47 @@ describe("delivery", () => {
     );
     expect(byType("booking.cancelled")).toHaveLength(2);
     expect(payloads.map(({ type }) => type)).not.toContain("booking.created");
+  });
+
+  it("announces a waitlist join, a promotion and an expired hold, each booking as the API shows it then", async () => {
+    const hook = await createWebhook(admin, ["booking.created", "booking.promoted", "booking.expired"]);
+    const slotId = await createSlot({ capacity: 1 });
+    const [holder, waiter] = await createUsers(2);
+    const held = await hold(holder, slotId);
+    const joined = await joinWaitlist(waiter, slotId);
+    await expireHolds(slotId);
+    expect(await runAlarm(slotId)).toBe(true);
+    const payloads = await payloadsOn(hook, 4);
+    const entry = (user: TestUser, id: number) => ({ id, user_id: user.id, time_slot_id: slotId });
+    expect(payloads.map(({ type, data }) => ({ type, data }))).toEqual(
+      expect.arrayContaining([
+        { type: "booking.created", data: held.body },
+        { type: "booking.created", data: { ...entry(waiter, joined.body.id), status: "WAITLISTED", position: 1 } },
+        { type: "booking.expired", data: { ...entry(holder, held.body.id), status: "CANCELLED" } },
+        { type: "booking.promoted", data: { ...entry(waiter, joined.body.id), status: "BOOKED" } },
+      ]),
+    );
+    expect(payloads).toHaveLength(4);
+  });
+
+  it("announces the promotion that a cancellation causes, in the cancellation's batch", async () => {
+    const hook = await createWebhook(admin, ["booking.cancelled", "booking.promoted"]);
+    const slotId = await createSlot({ capacity: 1 });
+    const [booker, waiter] = await createUsers(2);
+    const booking = await book(booker, slotId);
+    const joined = await joinWaitlist(waiter, slotId);
+    // A failing promotion fails the cancellation too: no event for either.
+    const written = async () => [await outboxCount("booking.cancelled"), await outboxCount("booking.promoted")];
+    const before = await written();
+    const failed = await whileWritesFail("bookings", "UPDATE", () => cancel(booker, booking.body.id), "OLD.status = 'WAITLISTED'");
+    expect(failed.status).toBe(503);
+    expect(await written()).toEqual(before);
+    expect((await cancel(booker, booking.body.id)).status).toBe(200);
+    const payloads = await payloadsOn(hook, 2);
+    expect(payloads.map(({ type, data }) => ({ type, id: data.id, status: data.status })).sort((a, b) => a.type.localeCompare(b.type))).toEqual([
+      { type: "booking.cancelled", id: booking.body.id, status: "CANCELLED" },
+      { type: "booking.promoted", id: joined.body.id, status: "BOOKED" },
+    ]);
   });
 
   it("retries a failed attempt 5 s later with the same webhook-id, and records both attempts", async () => {
@@ -238,7 +283,8 @@ describe("the outbox: an event exists exactly when its change committed", () => 
       await env.DB.prepare(
         `INSERT INTO webhook_events (type, data, created_at)
          SELECT 'slot.updated', json_object('id', id, 'categoryId', category_id, 'startTime', start_time, 'endTime', end_time,
-                'maxCapacity', max_capacity, 'bookedCount', booked_count, 'deletedAt', deleted_at), ?
+                'maxCapacity', max_capacity, 'bookedCount', booked_count, 'deletedAt', deleted_at,
+                'heldCount', held_count, 'waitlistLength', waitlist_length), ?
            FROM time_slots WHERE id = ? RETURNING id`,
       )
         .bind(toUtcIso(new Date()), slotId)

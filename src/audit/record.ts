@@ -1,8 +1,7 @@
 import { and, eq, isNull, ne, sql, type SQL } from "drizzle-orm";
 import type { SQLiteTable } from "drizzle-orm/sqlite-core";
-import { bookingColumns } from "../bookings/schemas";
+import { bookingJson } from "../bookings/schemas";
 import type { Database } from "../db/client";
-import { jsonObject } from "../db/json";
 import { auditLog, bookings, categories, timeSlots, users, webhooks, type AuditAction, type Role, type SlotChanges } from "../db/schema";
 import { nowUtcIso } from "../db/time";
 
@@ -106,13 +105,13 @@ export function auditSlotDeleted(db: Database, actorId: number, slotId: number) 
 
 /** Goes before the UPDATE that cancels the bookings `where` selects (an admin's cancellation). */
 export function auditBookingCancelled(db: Database, actorId: number, where: SQL | undefined) {
-  const booking = jsonObject(bookingColumns);
   return record(db, {
     actorId,
     action: "booking.cancel",
     target: sql`'booking:' || ${bookings.id}`,
-    before: booking,
-    after: sql`json_patch(${booking}, '{"status":"CANCELLED"}')`,
+    before: bookingJson,
+    // As the API shows a cancelled entry: no waitlist position, no hold end.
+    after: sql`json_patch(${bookingJson}, '{"status":"CANCELLED","position":null,"expires_at":null}')`,
     from: bookings,
     where,
   });

@@ -14,33 +14,40 @@ import { after, linkHeader, PAGE, page, PagingQuery } from "../http/paging";
 import { MessageSchema, PathId } from "../http/schemas";
 import { slotObject, type Idempotency } from "../slots/slot-booking-object";
 import { reschedule } from "./reschedule";
-import { BookingSchema, CalendarBookingSchema, calendarBookingColumns, IdempotencyHeader, NewBookingSchema, RescheduleSchema } from "./schemas";
+import { BookingSchema, CalendarBookingSchema, calendarBookingColumns, IdempotencyHeader, NewBookingSchema, RescheduleSchema, toBookingView } from "./schemas";
 
 const createBooking = createRoute({
   operationId: "createBooking",
   method: "post",
   path: "/bookings",
   tags: ["Bookings"],
-  summary: "Book a place in a time slot",
+  summary: "Book a place in a time slot, hold one for 5 minutes, or join a full slot's waitlist",
   security: bearerAuth,
   middleware: [requireUser] as const,
   request: { headers: IdempotencyHeader, body: jsonBody(NewBookingSchema) },
   responses: {
-    201: jsonResponse(BookingSchema, "Booked"),
+    201: jsonResponse(BookingSchema, "Booked (`BOOKED`), or held (`HELD` with `expires_at`) when `hold` was asked"),
+    202: jsonResponse(BookingSchema, "The slot is full and `waitlist` was asked: `WAITLISTED` with `position` (1 = next)"),
     ...errorResponses(401, 404, 409, 413, 422, 503),
   },
-  description: "409 codes: `slot_full`, `already_booked` (the caller holds a live booking on the slot), `slot_started`.",
+  description:
+    "A waiter is promoted to `BOOKED` automatically, first come first served, in the same step that frees a place " +
+    "(a cancellation, a capacity increase, an expired hold). A hold counts against capacity and is released after " +
+    "5 minutes unless confirmed. 409 codes: `slot_full`, `already_booked` (the caller already has a booking, a hold " +
+    "or a waitlist place on the slot), `waitlist_full` (1,000 waiting), `slot_started`.",
 });
+
+const BookingIdParams = z.object({ booking_id: PathId });
 
 const cancelBooking = createRoute({
   operationId: "cancelBooking",
   method: "delete",
   path: "/bookings/{booking_id}",
   tags: ["Bookings"],
-  summary: "Cancel a booking (its owner, or an admin); frees the place",
+  summary: "Cancel a booking or hold, or leave the waitlist (its owner, or an admin); a freed place goes to the first waiter",
   security: bearerAuth,
   middleware: [requireUser] as const,
-  request: { headers: IdempotencyHeader, params: z.object({ booking_id: PathId }) },
+  request: { headers: IdempotencyHeader, params: BookingIdParams },
   responses: {
     200: jsonResponse(MessageSchema, "Booking cancelled"),
     ...errorResponses(401, 404, 409, 422, 503),
@@ -48,6 +55,24 @@ const cancelBooking = createRoute({
   description:
     "Another user's booking answers 404, as if it did not exist. 409 codes: `already_cancelled`, and `slot_started` once the slot " +
     "has started: then only an admin may cancel, and that is recorded in the audit log (as is an admin cancelling someone else's booking).",
+});
+
+const confirmHold = createRoute({
+  method: "post",
+  path: "/bookings/{booking_id}/confirm",
+  operationId: "confirmHold",
+  tags: ["Bookings"],
+  summary: "Confirm the caller's hold: it becomes a booking",
+  security: bearerAuth,
+  middleware: [requireUser] as const,
+  request: { params: BookingIdParams },
+  responses: {
+    200: jsonResponse(BookingSchema, "Booked (a booking confirmed before is answered unchanged)"),
+    ...errorResponses(401, 404, 409, 422, 503),
+  },
+  description:
+    "Only the holder may confirm; anyone else's booking answers 404. 409 codes: `hold_expired` (the 5 minutes " +
+    "passed and the place was released), `already_cancelled`, `not_held` (a waitlist place).",
 });
 
 const rescheduleBooking = createRoute({
@@ -58,7 +83,7 @@ const rescheduleBooking = createRoute({
   summary: "Move a booking to another slot (its owner, or an admin)",
   security: bearerAuth,
   middleware: [requireUser] as const,
-  request: { params: z.object({ booking_id: PathId }), body: jsonBody(RescheduleSchema) },
+  request: { params: BookingIdParams, body: jsonBody(RescheduleSchema) },
   responses: {
     200: jsonResponse(BookingSchema, "The new booking, for the same user; the old one is CANCELLED with `rescheduled_to` naming it"),
     ...errorResponses(401, 404, 409, 413, 422, 503),
@@ -79,7 +104,7 @@ const listBookings = createRoute({
   method: "get",
   path: "/bookings",
   tags: ["Bookings"],
-  summary: "The caller's bookings, live and cancelled, with their slot's times, a page at a time",
+  summary: "The caller's bookings, holds and waitlist places, live and ended, with their slot's times, a page at a time",
   description: `At most \`limit\` bookings (default ${PAGE.default}, at most ${PAGE.max}); a \`Link: <…>; rel="next"\` header gives the next page.`,
   security: bearerAuth,
   middleware: [requireUser, d1Session] as const,
@@ -95,6 +120,13 @@ const listBookings = createRoute({
   },
 });
 
+/** Which slot's object owns a booking; the rules are checked there. */
+async function slotOfBooking(env: Env, bookingId: number): Promise<number> {
+  const booking = await database(env.DB).select({ slotId: bookings.timeSlotId }).from(bookings).where(eq(bookings.id, bookingId)).get();
+  if (!booking) throw bookingNotFound();
+  return booking.slotId;
+}
+
 const idempotencyOf = (key: string | undefined, request: string): Idempotency | undefined => (key === undefined ? undefined : { key, request });
 
 export const bookingRoutes = createRouter()
@@ -102,17 +134,21 @@ export const bookingRoutes = createRouter()
     const body = c.req.valid("json");
     const slotId = body.time_slot_id;
     const idempotency = idempotencyOf(c.req.valid("header")["idempotency-key"], `POST /bookings ${JSON.stringify(body)}`);
-    const booking = unwrap(c, await slotObject(c.env, slotId).book(slotId, c.get("user").id, idempotency));
-    return c.json(booking, 201);
+    const { waitlist, hold } = body;
+    const booking = unwrap(c, await slotObject(c.env, slotId).book(slotId, c.get("user").id, { waitlist, hold }, idempotency));
+    return booking.status === "WAITLISTED" ? c.json(booking, 202) : c.json(booking, 201);
   })
   .openapi(cancelBooking, async (c) => {
     const bookingId = c.req.valid("param").booking_id;
-    // Only to find which slot's object owns the booking; the rules are checked there.
-    const booking = await database(c.env.DB).select({ slotId: bookings.timeSlotId }).from(bookings).where(eq(bookings.id, bookingId)).get();
-    if (!booking) throw bookingNotFound();
+    const slotId = await slotOfBooking(c.env, bookingId);
     const idempotency = idempotencyOf(c.req.valid("header")["idempotency-key"], `DELETE /bookings/${bookingId}`);
-    unwrap(c, await slotObject(c.env, booking.slotId).cancel(booking.slotId, bookingId, c.get("user").id, idempotency));
+    unwrap(c, await slotObject(c.env, slotId).cancel(slotId, bookingId, c.get("user").id, idempotency));
     return c.json({ message: "Booking cancelled" }, 200);
+  })
+  .openapi(confirmHold, async (c) => {
+    const bookingId = c.req.valid("param").booking_id;
+    const slotId = await slotOfBooking(c.env, bookingId);
+    return c.json(unwrap(c, await slotObject(c.env, slotId).confirm(slotId, bookingId, c.get("user").id)), 200);
   })
   .openapi(rescheduleBooking, async (c) => {
     const booking = await reschedule(c, c.req.valid("param").booking_id, c.req.valid("json").time_slot_id);
@@ -135,6 +171,6 @@ export const bookingRoutes = createRouter()
       )
       .orderBy(asc(timeSlots.startTime), asc(bookings.id))
       .limit(limit + 1);
-    const items = page(c, rows, limit, (row) => ({ start: row.start_time, id: row.id }));
+    const items = page(c, rows, limit, (row) => ({ start: row.start_time, id: row.id })).map(toBookingView);
     return cacheableJson(c, items, { audience: "personal", varies: "Authorization" });
   });

@@ -19,8 +19,16 @@ const ICS_CONTENT_TYPE = "text/calendar; charset=utf-8";
 /** How often subscribed calendars should fetch the feed again (REFRESH-INTERVAL, X-PUBLISHED-TTL). */
 const REFRESH_INTERVAL = "PT1H";
 
-/** Every booking status as a calendar shows it: a cancelled booking stays, so that subscribers remove it. */
-const EVENT_STATUS: Record<(typeof BOOKING_STATUSES)[number], IcsEvent["status"]> = { BOOKED: "CONFIRMED", CANCELLED: "CANCELLED" };
+/**
+ * Every booking status as a calendar shows it: a cancelled booking stays, so that subscribers
+ * remove it; a hold (until confirmed) and a waitlist place (until promoted) are tentative.
+ */
+const EVENT_STATUS: Record<(typeof BOOKING_STATUSES)[number], IcsEvent["status"]> = {
+  BOOKED: "CONFIRMED",
+  HELD: "TENTATIVE",
+  WAITLISTED: "TENTATIVE",
+  CANCELLED: "CANCELLED",
+};
 
 const FeedUrlsSchema = z
   .object({

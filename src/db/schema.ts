@@ -1,11 +1,15 @@
 import { integer, primaryKey, sqliteTable, text } from "drizzle-orm/sqlite-core";
 
 // Mirrors migrations/*.sql, which are the source of truth for constraints, partial indexes and the
-// triggers that keep time_slots.booked_count equal to the slot's BOOKED bookings.
+// triggers that keep time_slots.booked_count, held_count and waitlist_length equal to the slot's
+// BOOKED, HELD and WAITLISTED bookings.
 
 export const ROLES = ["USER", "ADMIN"] as const;
 export type Role = (typeof ROLES)[number];
-export const BOOKING_STATUSES = ["BOOKED", "CANCELLED"] as const;
+export const BOOKING_STATUSES = ["BOOKED", "HELD", "WAITLISTED", "CANCELLED"] as const;
+export type BookingStatus = (typeof BOOKING_STATUSES)[number];
+/** A slot holds at most this many waiters (CHECK on time_slots.waitlist_length). */
+export const WAITLIST_LIMIT = 1000;
 
 export const users = sqliteTable("users", {
   id: integer("id").primaryKey({ autoIncrement: true }),
@@ -39,6 +43,8 @@ export const timeSlots = sqliteTable("time_slots", {
   maxCapacity: integer("max_capacity").notNull(),
   bookedCount: integer("booked_count").notNull().default(0),
   deletedAt: text("deleted_at"),
+  heldCount: integer("held_count").notNull().default(0),
+  waitlistLength: integer("waitlist_length").notNull().default(0),
   /** IANA zone the slot is shown in; instants stay UTC. */
   timezone: text("timezone").notNull().default("UTC"),
   /** Bumped by a trigger when what a calendar shows of the slot changes (ICS SEQUENCE). */
@@ -54,6 +60,8 @@ export const bookings = sqliteTable("bookings", {
   status: text("status", { enum: BOOKING_STATUSES }).notNull(),
   createdAt: text("created_at").notNull(),
   cancelledAt: text("cancelled_at"),
+  /** When a hold ends: cleared when it is confirmed, kept when it ends otherwise (see migration 0005). */
+  expiresAt: text("expires_at"),
   /** Bumped by a trigger on every status change (ICS SEQUENCE); modified_at is NULL until then. */
   version: integer("version").notNull().default(0),
   modifiedAt: text("modified_at"),

@@ -65,16 +65,21 @@ export const calendarFeedNotFound = () => new AppError(404, "calendar_feed_not_f
 // 409
 export const slotFull = () => new AppError(409, "slot_full", "Slot is full");
 export const slotStarted = () => new AppError(409, "slot_started", "Slot has already started");
-export const alreadyBooked = () => new AppError(409, "already_booked", "You already hold a booking on this slot");
+export const alreadyBooked = () => new AppError(409, "already_booked", "You already hold a booking, a hold or a waitlist place on this slot");
 export const alreadyCancelled = () => new AppError(409, "already_cancelled", "Booking is already cancelled");
 export const rescheduleInProgress = () => new AppError(409, "reschedule_in_progress", "This booking is being moved by another request; try again");
-export const capacityBelowBookings = (maxCapacity: number, booked: number) =>
-  new AppError(409, "capacity_below_bookings", `max_capacity cannot be ${maxCapacity}: ${booked} places are booked`);
+export const capacityBelowBookings = (maxCapacity: number, taken: number) =>
+  new AppError(409, "capacity_below_bookings", `max_capacity cannot be ${maxCapacity}: ${taken} places are booked or held`);
+export const waitlistFull = (limit: number) => new AppError(409, "waitlist_full", `The waitlist of this slot is full (${limit} waiting)`);
+export const holdExpired = () => new AppError(409, "hold_expired", "The hold has expired; its place was released");
+export const notHeld = () => new AppError(409, "not_held", "Only a held place can be confirmed");
 export const emailTaken = () => new AppError(409, "email_taken", "Email is already registered");
 export const categoryExists = (name: string) => new AppError(409, "category_exists", `Category "${name}" already exists`);
 export const lastAdmin = () => new AppError(409, "last_admin", "This is the last admin: promote another user before demoting it");
-// 413
+// 413, 426
 export const payloadTooLarge = (maxBytes: number) => new AppError(413, "payload_too_large", `Request body must be at most ${maxBytes} bytes`);
+export const webSocketRequired = () =>
+  new AppError(426, "websocket_required", "This path speaks WebSocket only: send Upgrade: websocket", undefined, { headers: { Upgrade: "websocket" } });
 // 422
 export const validationFailed = (errors: NonNullable<ErrorBody["errors"]>) =>
   new AppError(422, "validation_error", errors.map(({ field, message }) => `${field}: ${message}`).join("; "), errors);

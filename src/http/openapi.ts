@@ -10,6 +10,7 @@ const ERROR_DESCRIPTIONS = {
   409: "Conflicts with the current state",
   413: "Request body too large",
   422: "Invalid input; `errors` names each failing field",
+  426: "Not a WebSocket upgrade request (`websocket_required`)",
   429: "Too many attempts (`too_many_attempts`); retry after the number of seconds in Retry-After",
   503: "Storage temporarily unavailable; safe to retry",
 } as const;

@@ -1,5 +1,6 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { and, asc, eq, gt, gte, inArray, isNull, lt, sql, type SQL } from "drizzle-orm";
+import type { TypedResponse } from "hono";
 import { auditSeriesCreated, auditSlotCreated } from "../audit/record";
 import { identifyCaller, requireAdmin } from "../auth/middleware";
 import { timeSlots, userPreferences, type SlotChanges } from "../db/schema";
@@ -7,7 +8,7 @@ import { d1Session } from "../db/session";
 import { toUtcIso } from "../db/time";
 import { createRouter } from "../http/app";
 import { cacheableJson, cachingHeaders, cachingParameters, MICRO_CACHE_NOTE, microCache, notModified } from "../http/caching";
-import { brokenConstraint, invalidTimeRange, invalidValue, slotNotFound, unknownCategory } from "../http/errors";
+import { brokenConstraint, invalidTimeRange, invalidValue, slotNotFound, unknownCategory, webSocketRequired } from "../http/errors";
 import { bearerAuth, errorResponses, jsonBody, jsonResponse } from "../http/openapi";
 import { unwrap } from "../http/outcome";
 import { after, linkHeader, PAGE, page } from "../http/paging";
@@ -16,7 +17,7 @@ import { dispatcher } from "../webhooks/dispatch";
 import { slotsCreated } from "../webhooks/outbox";
 import { expandRecurrence, NewSeries, parseRecurrence } from "./series";
 import { slotObject } from "./slot-booking-object";
-import { NewSlot, SlotIdParams, SlotQuery, SlotSchema, SlotUpdate, startNotBeforeEnd, toSlotView } from "./schemas";
+import { NewSlot, SlotAvailabilitySchema, type SlotAvailability, SlotIdParams, SlotQuery, SlotSchema, SlotUpdate, startNotBeforeEnd, toSlotView } from "./schemas";
 
 const listSlots = createRoute({
   operationId: "listSlots",
@@ -54,6 +55,31 @@ const getSlot = createRoute({
     200: { ...jsonResponse(SlotSchema, "The slot"), headers: cachingHeaders },
     ...notModified,
     ...errorResponses(404, 422, 503),
+  },
+});
+
+const watchSlot = createRoute({
+  method: "get",
+  path: "/slots/{slot_id}/live",
+  operationId: "watchSlot",
+  tags: ["Slots"],
+  security: [],
+  summary: "Watch a slot's availability live (WebSocket)",
+  description:
+    "Upgrades to a WebSocket; no authentication. The server sends a `SlotAvailability` JSON message at once, then " +
+    "one after every change to the slot (changes committed before it goes out are sent together, as the latest " +
+    "state). After the message with `deleted: true` it closes the socket (1000). `ping` is answered `pong`; any " +
+    "other message asks for the current availability.",
+  request: {
+    params: SlotIdParams,
+    headers: z.object({ upgrade: z.string().optional().openapi({ description: "`websocket`; without it, 426", example: "websocket" }) }),
+  },
+  responses: {
+    101: {
+      description: "Switching Protocols: every message the server sends is one SlotAvailability object",
+      content: { "application/json": { schema: SlotAvailabilitySchema } },
+    },
+    ...errorResponses(404, 422, 426, 503),
   },
 });
 
@@ -159,6 +185,15 @@ export const slotRoutes = createRouter()
     if (!row) throw slotNotFound();
     return cacheableJson(c, toSlotView(row), { audience: "shared" });
   })
+  .openapi(watchSlot, async (c) => {
+    if (c.req.valid("header").upgrade?.toLowerCase() !== "websocket") throw webSocketRequired();
+    const slotId = c.req.valid("param").slot_id;
+    // The slot's object accepts the socket itself (hibernation API), and answers 404 for a missing
+    // slot. Its 101 carries the socket; the route's 101 entry documents the messages sent on it.
+    // Copied, because the middleware adds headers and a fetched response's headers are immutable.
+    const answer = await slotObject(c.env, slotId).fetch(c.req.raw);
+    return new Response(answer.body, answer) as unknown as TypedResponse<SlotAvailability, 101, "json">;
+  })
   .openapi(createSlot, async (c) => {
     const input = c.req.valid("json");
     if (input.start_time >= input.end_time) throw startNotBeforeEnd();
@@ -223,6 +258,8 @@ export const slotRoutes = createRouter()
             maxCapacity: sql<number>`${input.max_capacity}`.as("max_capacity"),
             bookedCount: sql<number>`0`.as("booked_count"),
             deletedAt: sql<null>`NULL`.as("deleted_at"),
+            heldCount: sql<number>`0`.as("held_count"),
+            waitlistLength: sql<number>`0`.as("waitlist_length"),
             timezone: sql<string>`${input.timezone}`.as("timezone"),
             version: sql<number>`0`.as("version"),
             modifiedAt: sql<string>`strftime('%Y-%m-%dT%H:%M:%SZ', 'now')`.as("modified_at"),

@@ -37,8 +37,9 @@ function eventsOf(db: Database, type: WebhookEventType, from: SQLiteTable, where
 }
 
 /**
- * `type` events for the bookings `where` selects, with each booking as the API shows it; an event
- * written before its change gives in `changes` the fields as the change will set them.
+ * `type` events for the bookings `where` selects, with each booking as the API shows it (NULL
+ * fields, such as a booking's `position`, left out); an event written before its change gives in
+ * `changes` the fields as the change will set them.
  */
 export function bookingEvents(
   db: Database,
@@ -47,7 +48,7 @@ export function bookingEvents(
   changes: Partial<Record<keyof typeof rescheduledBookingColumns, SQL>> = {},
 ): EventStatement {
   const columns = type === "booking.rescheduled" ? rescheduledBookingColumns : bookingColumns;
-  return eventsOf(db, type, bookings, where, jsonObject({ ...columns, ...changes }));
+  return eventsOf(db, type, bookings, where, sql`json_patch('{}', ${jsonObject({ ...columns, ...changes })})`);
 }
 
 /** `type` events for the slots `where` selects (as they are at that point of the batch), with the row as data, shown through toSlotView when delivered. */
@@ -65,9 +66,18 @@ export function bookingCreated(db: Database, slotId: number, userId: number, boo
   return bookingEvents(db, "booking.created", and(eq(bookings.timeSlotId, slotId), eq(bookings.userId, userId), ne(bookings.status, "CANCELLED"), written));
 }
 
+/** An entry as the API shows it once ended: no waitlist position, no hold end. */
+const ended = { status: sql`'CANCELLED'`, position: sql`NULL`, expires_at: sql`NULL` };
+
 /** Before the UPDATE that cancels the bookings `cancellable` selects. */
-export const bookingsCancelled = (db: Database, cancellable: SQL | undefined) =>
-  bookingEvents(db, "booking.cancelled", cancellable, { status: sql`'CANCELLED'` });
+export const bookingsCancelled = (db: Database, cancellable: SQL | undefined) => bookingEvents(db, "booking.cancelled", cancellable, ended);
+
+/** Before the UPDATE that releases the expired holds `expired` selects. */
+export const holdsExpired = (db: Database, expired: SQL | undefined) => bookingEvents(db, "booking.expired", expired, ended);
+
+/** Before the UPDATE that promotes the waiters `promoted` selects. */
+export const waitersPromoted = (db: Database, promoted: SQL | undefined) =>
+  bookingEvents(db, "booking.promoted", promoted, { status: sql`'BOOKED'`, position: sql`NULL` });
 
 /**
  * After the INSERT INTO time_slots of `count` slots (and whatever follows it in the batch): the
