@@ -32,6 +32,11 @@ function slotsPath(weekStart: Date, categoryIds: number[]): string {
   return `/slots?${query}`;
 }
 
+/** The caller's entries on the week's slots: the ones the view marks, however many bookings they have in all. */
+function bookingsPath(weekStart: Date): string {
+  return `/bookings?${new URLSearchParams({ from: weekStart.toISOString(), to: addDays(weekStart, 7).toISOString(), limit: "500" })}`;
+}
+
 /** Puts keyboard focus back on a slot's first action after its buttons changed. */
 function focusSlotAction(slotId: number): void {
   setTimeout(() => document.querySelector<HTMLElement>(`[data-slot-id="${slotId}"] .slot-actions button`)?.focus(), 0);
@@ -104,8 +109,10 @@ export function App() {
   async function loadBookings(force = false): Promise<void> {
     if (!latest.current.session) return;
     try {
-      const result = await asUser((token) => revalidate<Booking[]>("/bookings", { token, etag: force ? undefined : bookingsTag.current }));
-      if (result.notModified) return;
+      const path = bookingsPath(latest.current.weekStart);
+      const result = await asUser((token) => revalidate<Booking[]>(path, { token, etag: force ? undefined : bookingsTag.current }));
+      // A newer week may have been asked for meanwhile: keep that one.
+      if (result.notModified || path !== bookingsPath(latest.current.weekStart)) return;
       bookingsTag.current = result.etag;
       setBookings(result.body.filter((booking) => booking.status !== "CANCELLED"));
     } catch {
@@ -130,8 +137,13 @@ export function App() {
     void asUser((token) => request<{ preferred_categories: number[] }>("GET", "/user/preferences", { token }))
       .then((preferences) => setChosen(preferences.preferred_categories), () => undefined)
       .finally(() => setChosenLoaded(true));
-    void loadBookings(true);
   }, [session?.token]);
+
+  // The caller's entries in the open week: at once when the week changes, then every REVALIDATE_MS.
+  useEffect(() => {
+    if (!session) return;
+    void loadBookings(true);
+  }, [session?.token, weekStart.getTime()]);
 
   // The open week: at once when it or the category choice changes, then every REVALIDATE_MS.
   useEffect(() => {
