@@ -1,5 +1,6 @@
 import { decode, sign, verify } from "hono/jwt";
-import { decodeBase64Url, encodeBase64Url } from "hono/utils/encode";
+import { decodeBase64Url } from "hono/utils/encode";
+import { base64url, sha256 } from "../http/encoding";
 import { invalidToken, serverMisconfigured } from "../http/errors";
 import type { AuthUser } from "../http/types";
 
@@ -18,7 +19,7 @@ type KeyRing = { signing: Key; byId: Map<string, Key> };
  * stays the same wherever the key stands in JWT_SECRET.
  */
 export async function keyIdOf(secret: string): Promise<string> {
-  const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(secret)));
+  const digest = new Uint8Array(await sha256(secret));
   return Array.from(digest.subarray(0, 8), (byte) => byte.toString(16).padStart(2, "0")).join("");
 }
 
@@ -26,7 +27,7 @@ async function keyOf(secret: string): Promise<Key> {
   const raw = new TextEncoder().encode(secret);
   const id = await keyIdOf(secret);
   const verifier = await crypto.subtle.importKey("raw", raw, { name: "HMAC", hash: "SHA-256" }, false, ["verify"]);
-  return { id, jwk: { kty: "oct", k: encodeBase64Url(raw.buffer).replace(/=+$/, ""), alg: ALGORITHM, kid: id }, verifier };
+  return { id, jwk: { kty: "oct", k: base64url(raw.buffer), alg: ALGORITHM, kid: id }, verifier };
 }
 
 // Importing keys costs Web Crypto calls; do it once per isolate and JWT_SECRET, not per request.
@@ -75,7 +76,7 @@ export async function issueToken(env: Env, user: AuthUser): Promise<string> {
  */
 function isCanonical(token: string): boolean {
   const segments = token.split(".");
-  const reencoded = (segment: string) => encodeBase64Url(decodeBase64Url(segment).buffer).replace(/=+$/, "");
+  const reencoded = (segment: string) => base64url(decodeBase64Url(segment).buffer);
   try {
     return segments.length === 3 && segments.every((segment) => /^[\w-]*$/.test(segment) && reencoded(segment) === segment);
   } catch {

@@ -1,5 +1,5 @@
-import { encodeBase64Url } from "hono/utils/encode";
 import { jwtSecrets } from "../auth/jwt";
+import { base64url, sha256 } from "../http/encoding";
 
 // The secret in a feed URL: calendar apps cannot send a bearer token, so the URL itself is the
 // credential. It is HMAC-SHA256(key, salt), 256 bits, with a random 128-bit salt per feed and
@@ -7,8 +7,6 @@ import { jwtSecrets } from "../auth/jwt";
 // a copy of the database does not open any feed, and yet GET /user/calendar-feed can show the
 // URL again by deriving it. Changing JWT_SECRET's first key changes every derived secret; the
 // next GET /user/calendar-feed then issues the new URL and the old one stops working.
-
-const base64url = (bytes: ArrayBuffer) => encodeBase64Url(bytes).replace(/=+$/, "");
 
 /** The shape of a secret in a URL: 32 bytes, base64url without padding. */
 export const FEED_SECRET = /^[A-Za-z0-9_-]{43}$/;
@@ -37,5 +35,5 @@ export async function feedSecretOf(env: Env, salt: string): Promise<string> {
 
 /** What D1 stores of a secret, and looks it up by. */
 export async function hashOf(secret: string): Promise<string> {
-  return base64url(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(secret)));
+  return base64url(await sha256(secret));
 }

@@ -1,8 +1,8 @@
 import type { Context, TypedResponse } from "hono";
 import { createMiddleware } from "hono/factory";
-import { encodeBase64Url } from "hono/utils/encode";
 import type { JSONParsed } from "hono/utils/types";
 import { BOOKMARK_HEADER } from "../db/session";
+import { base64url, sha256 } from "./encoding";
 import type { AppEnv } from "./types";
 
 // HTTP caching of read routes: a strong ETag from the body with 304 answers, Cache-Control and
@@ -35,8 +35,7 @@ function matches(ifNoneMatch: string | undefined, etag: string): boolean {
  * Vary per `policy`; or 304 without a body when If-None-Match names that ETag.
  */
 export async function cacheable(c: Context, body: string, contentType: string, policy: CachePolicy): Promise<Response> {
-  const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(body));
-  const etag = `"${encodeBase64Url(digest).replace(/=+$/, "")}"`;
+  const etag = `"${base64url(await sha256(body))}"`;
   c.header("ETag", etag);
   c.header("Cache-Control", cacheControlOf(policy));
   if (policy.varies) c.header("Vary", policy.varies, { append: true });

@@ -2,7 +2,8 @@ import { z } from "@hono/zod-openapi";
 import { sql, type SQL } from "drizzle-orm";
 import type { SQLiteColumn } from "drizzle-orm/sqlite-core";
 import type { Context } from "hono";
-import { decodeBase64Url, encodeBase64Url } from "hono/utils/encode";
+import { decodeBase64Url } from "hono/utils/encode";
+import { base64url } from "./encoding";
 
 // Keyset paging: a page ends at a row's (start_time, id), and the next page starts after it. Rows
 // added meanwhile never shift a page, as an OFFSET would.
@@ -24,7 +25,7 @@ export type PageKey = { start: string; id: number };
 const UTC_INSTANT = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$/;
 
 function encodeCursor({ start, id }: PageKey): string {
-  return encodeBase64Url(new TextEncoder().encode(JSON.stringify([start, id])).buffer).replace(/=+$/, "");
+  return base64url(new TextEncoder().encode(JSON.stringify([start, id])).buffer);
 }
 
 function decodeCursor(cursor: string): PageKey | undefined {
