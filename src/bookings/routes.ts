@@ -6,8 +6,8 @@ import { bookings, timeSlots } from "../db/schema";
 import { d1Session } from "../db/session";
 import { createRouter } from "../http/app";
 import { cacheableJson, cachingHeaders, cachingParameters, notModified } from "../http/caching";
-import { bookingNotFound, invalidTimeRange } from "../http/errors";
-import { InstantInput } from "../http/instant";
+import { bookingNotFound } from "../http/errors";
+import { InstantInput, refuseEmptyWindow } from "../http/instant";
 import { bearerAuth, errorResponses, jsonBody, jsonResponse } from "../http/openapi";
 import { unwrap } from "../http/outcome";
 import { after, linkHeader, PAGE, page, PagingQuery } from "../http/paging";
@@ -156,7 +156,7 @@ export const bookingRoutes = createRouter()
   })
   .openapi(listBookings, async (c) => {
     const { from, to, limit = PAGE.default, cursor } = c.req.valid("query");
-    if (from && to && from >= to) throw invalidTimeRange("from", "must be before to");
+    refuseEmptyWindow(from, to);
     const rows = await c.var.db
       .select(calendarBookingColumns)
       .from(bookings)

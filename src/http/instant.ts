@@ -1,5 +1,6 @@
 import { z } from "@hono/zod-openapi";
 import { toUtcIso } from "../db/time";
+import { invalidTimeRange } from "./errors";
 
 // ISO 8601 date and time with an optional fraction and an optional zone (Z or ±HH:MM / ±HHMM).
 const ISO_INSTANT = /^(\d{4})-(\d{2})-(\d{2})[Tt ](\d{2}):(\d{2})(?::(\d{2})(?:\.\d+)?)?([Zz]|[+-]\d{2}:?\d{2})?$/;
@@ -56,3 +57,8 @@ export const InstantInput = z
 
 /** An instant in a response: always UTC with `Z`. */
 export const InstantOutput = z.string().openapi({ format: "date-time", example: "2030-01-01T10:00:00Z" });
+
+/** A list's `from`/`to` window (start in [from, to)): refused with 422 invalid_time_range unless from < to. */
+export function refuseEmptyWindow(from: string | undefined, to: string | undefined): void {
+  if (from && to && from >= to) throw invalidTimeRange("from", "must be before to");
+}

@@ -8,7 +8,8 @@ import { d1Session } from "../db/session";
 import { toUtcIso } from "../db/time";
 import { createRouter } from "../http/app";
 import { cacheableJson, cachingHeaders, cachingParameters, MICRO_CACHE_NOTE, microCache, notModified } from "../http/caching";
-import { brokenConstraint, invalidTimeRange, invalidValue, slotNotFound, unknownCategory, webSocketRequired } from "../http/errors";
+import { brokenConstraint, invalidValue, slotNotFound, unknownCategory, webSocketRequired } from "../http/errors";
+import { refuseEmptyWindow } from "../http/instant";
 import { bearerAuth, errorResponses, jsonBody, jsonResponse } from "../http/openapi";
 import { unwrap } from "../http/outcome";
 import { after, linkHeader, PAGE, page } from "../http/paging";
@@ -152,7 +153,7 @@ const createSeries = createRoute({
 export const slotRoutes = createRouter()
   .openapi(listSlots, async (c) => {
     const { categories, from, to, only_available, limit = PAGE.default, cursor } = c.req.valid("query");
-    if (from && to && from >= to) throw invalidTimeRange("from", "must be before to");
+    refuseEmptyWindow(from, to);
     const caller = c.get("user");
     const conditions: (SQL | undefined)[] = [isNull(timeSlots.deletedAt), after(timeSlots.startTime, timeSlots.id, cursor)];
     if (categories) {
