@@ -2,7 +2,8 @@ import { evictDurableObject, runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { toUtcIso } from "../src/db/time";
-import { HOLD_DURATION_MS, slotObject, type SlotBookingObject } from "../src/slots/slot-booking-object";
+import { HOLD_SECONDS } from "../src/bookings/schemas";
+import { slotObject, type SlotBookingObject } from "../src/slots/slot-booking-object";
 import {
   alarmOf,
   api,
@@ -42,8 +43,8 @@ describe("holding", () => {
     expect(held.status).toBe(201);
     expect(held.body).toEqual({ id: expect.any(Number), user_id: holder.id, time_slot_id: slotId, status: "HELD", expires_at: expect.any(String) });
     const expiresAt = Date.parse(held.body.expires_at!);
-    expect(expiresAt).toBeGreaterThanOrEqual(Date.parse(toUtcIso(new Date(before + HOLD_DURATION_MS))));
-    expect(expiresAt).toBeLessThanOrEqual(Date.now() + HOLD_DURATION_MS + 1_000);
+    expect(expiresAt).toBeGreaterThanOrEqual(Date.parse(toUtcIso(new Date(before + HOLD_SECONDS.default * 1000))));
+    expect(expiresAt).toBeLessThanOrEqual(Date.now() + HOLD_SECONDS.default * 1000 + 1_000);
     expect(await availableSpotsOf(slotId)).toBe(0);
     expect((await book(other, slotId)).body.code).toBe("slot_full");
     expect(await slotEntries(slotId)).toMatchObject({ booked_count: 0, held_count: 1 });

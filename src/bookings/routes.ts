@@ -5,12 +5,13 @@ import { database } from "../db/client";
 import { bookings, timeSlots } from "../db/schema";
 import { d1Session } from "../db/session";
 import { createRouter } from "../http/app";
-import { cacheableJson, cachingHeaders, cachingParameters, notModified } from "../http/caching";
+import { cachingHeaders, cachingParameters, notModified } from "../http/caching";
 import { bookingNotFound } from "../http/errors";
 import { InstantInput, refuseEmptyWindow } from "../http/instant";
 import { bearerAuth, errorResponses, jsonBody, jsonResponse } from "../http/openapi";
 import { unwrap } from "../http/outcome";
-import { after, linkHeader, PAGE, page, PagingQuery } from "../http/paging";
+import { FULL_LIST_READ, listAnswer } from "../http/listing";
+import { after, linkHeader, PAGE, PagingQuery } from "../http/paging";
 import { MessageSchema, PathId } from "../http/schemas";
 import { slotObject, type Idempotency } from "../slots/slot-booking-object";
 import { reschedule } from "./reschedule";
@@ -21,7 +22,7 @@ const createBooking = createRoute({
   method: "post",
   path: "/bookings",
   tags: ["Bookings"],
-  summary: "Book a place in a time slot, hold one for 5 minutes, or join a full slot's waitlist",
+  summary: "Book a place in a time slot, hold one for a while, or join a full slot's waitlist",
   security: bearerAuth,
   middleware: [requireUser] as const,
   request: { headers: IdempotencyHeader, body: jsonBody(NewBookingSchema) },
@@ -33,7 +34,7 @@ const createBooking = createRoute({
   description:
     "A waiter is promoted to `BOOKED` automatically, first come first served, in the same step that frees a place " +
     "(a cancellation, a capacity increase, an expired hold). A hold counts against capacity and is released after " +
-    "5 minutes unless confirmed. 409 codes: `slot_full`, `already_booked` (the caller already has a booking, a hold " +
+    "`hold_seconds` (default 300, from 30 to 1800) unless confirmed: by the slot's alarm, with no request needed. 409 codes: `slot_full`, `already_booked` (the caller already has a booking, a hold " +
     "or a waitlist place on the slot), `waitlist_full` (1,000 waiting), `slot_started`.",
 });
 
@@ -71,7 +72,7 @@ const confirmHold = createRoute({
     ...errorResponses(401, 404, 409, 422, 503),
   },
   description:
-    "Only the holder may confirm; anyone else's booking answers 404. 409 codes: `hold_expired` (the 5 minutes " +
+    "Only the holder may confirm; anyone else's booking answers 404. 409 codes: `hold_expired` (the hold's time " +
     "passed and the place was released), `already_cancelled`, `not_held` (a waitlist place).",
 });
 
@@ -104,8 +105,11 @@ const listBookings = createRoute({
   method: "get",
   path: "/bookings",
   tags: ["Bookings"],
-  summary: "The caller's bookings, holds and waitlist places, live and ended, with their slot's times, a page at a time",
-  description: `At most \`limit\` bookings (default ${PAGE.default}, at most ${PAGE.max}); a \`Link: <…>; rel="next"\` header gives the next page.`,
+  summary: "The caller's bookings, holds and waitlist places, live and ended, with their slot's times: all of them, or a page at a time",
+  description:
+    `Without \`limit\` and \`cursor\`, every matching entry (as the original API answered; more than ${FULL_LIST_READ} are streamed, ` +
+    `without an ETag). With \`limit\` (at most ${PAGE.max}; a \`cursor\` alone pages by ${PAGE.default}), one page, and a ` +
+    '`Link: <…>; rel="next"` header gives the next.',
   security: bearerAuth,
   middleware: [requireUser, d1Session] as const,
   request: { query: BookingQuery },
@@ -134,8 +138,8 @@ export const bookingRoutes = createRouter()
     const body = c.req.valid("json");
     const slotId = body.time_slot_id;
     const idempotency = idempotencyOf(c.req.valid("header")["idempotency-key"], `POST /bookings ${JSON.stringify(body)}`);
-    const { waitlist, hold } = body;
-    const booking = unwrap(c, await slotObject(c.env, slotId).book(slotId, c.get("user").id, { waitlist, hold }, idempotency));
+    const { waitlist, hold, hold_seconds } = body;
+    const booking = unwrap(c, await slotObject(c.env, slotId).book(slotId, c.get("user").id, { waitlist, hold, hold_seconds }, idempotency));
     return booking.status === "WAITLISTED" ? c.json(booking, 202) : c.json(booking, 201);
   })
   .openapi(cancelBooking, async (c) => {
@@ -155,22 +159,21 @@ export const bookingRoutes = createRouter()
     return c.json(booking, 200);
   })
   .openapi(listBookings, async (c) => {
-    const { from, to, limit = PAGE.default, cursor } = c.req.valid("query");
+    const { from, to, limit, cursor } = c.req.valid("query");
     refuseEmptyWindow(from, to);
-    const rows = await c.var.db
-      .select(calendarBookingColumns)
-      .from(bookings)
-      .innerJoin(timeSlots, eq(timeSlots.id, bookings.timeSlotId))
-      .where(
-        and(
-          eq(bookings.userId, c.get("user").id),
-          after(timeSlots.startTime, bookings.id, cursor),
-          from ? gte(timeSlots.startTime, from) : undefined,
-          to ? lt(timeSlots.startTime, to) : undefined,
-        ),
-      )
-      .orderBy(asc(timeSlots.startTime), asc(bookings.id))
-      .limit(limit + 1);
-    const items = page(c, rows, limit, (row) => ({ start: row.start_time, id: row.id })).map(toBookingView);
-    return cacheableJson(c, items, { audience: "personal", varies: "Authorization" });
+    const conditions = and(eq(bookings.userId, c.get("user").id), from ? gte(timeSlots.startTime, from) : undefined, to ? lt(timeSlots.startTime, to) : undefined);
+    return listAnswer(c, {
+      paging: { limit, cursor },
+      read: (key, rows) =>
+        c.var.db
+          .select(calendarBookingColumns)
+          .from(bookings)
+          .innerJoin(timeSlots, eq(timeSlots.id, bookings.timeSlotId))
+          .where(and(conditions, after(timeSlots.startTime, bookings.id, key)))
+          .orderBy(asc(timeSlots.startTime), asc(bookings.id))
+          .limit(rows),
+      keyOf: (row) => ({ start: row.start_time, id: row.id }),
+      view: toBookingView,
+      policy: { audience: "personal", varies: "Authorization" },
+    });
   });

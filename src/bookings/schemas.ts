@@ -100,15 +100,28 @@ export const calendarBookingColumns = {
 
 const TimeSlotId = z.number().int().positive().openapi({ example: 1 });
 
+/** How long a hold lasts, in seconds: `default` unless the booking asks for another length in [min, max]. */
+export const HOLD_SECONDS = { min: 30, max: 1800, default: 300 };
+
 export const NewBookingSchema = z
   .object({
     time_slot_id: TimeSlotId,
     waitlist: z.boolean().optional().openapi({ description: "On a full slot, join its waitlist (202 WAITLISTED) instead of 409 slot_full" }),
-    hold: z.boolean().optional().openapi({ description: "Hold the place for 5 minutes (201 HELD with expires_at) until POST /bookings/{booking_id}/confirm" }),
+    hold: z.boolean().optional().openapi({
+      description: "Hold the place (201 HELD with expires_at) until POST /bookings/{booking_id}/confirm, for `hold_seconds` (default 300)",
+    }),
+    hold_seconds: z
+      .number()
+      .int()
+      .min(HOLD_SECONDS.min)
+      .max(HOLD_SECONDS.max)
+      .optional()
+      .openapi({ description: `With \`hold\`: how long the hold lasts, ${HOLD_SECONDS.min} to ${HOLD_SECONDS.max} seconds (default ${HOLD_SECONDS.default})` }),
   })
+  .refine((booking) => booking.hold_seconds === undefined || booking.hold === true, { message: "hold_seconds needs hold: true", path: ["hold_seconds"] })
   .openapi("NewBooking");
 
-export type BookingOptions = Pick<z.infer<typeof NewBookingSchema>, "waitlist" | "hold">;
+export type BookingOptions = Pick<z.infer<typeof NewBookingSchema>, "waitlist" | "hold" | "hold_seconds">;
 
 export const RescheduleSchema = z.object({ time_slot_id: TimeSlotId.openapi({ description: "The slot to move the booking to", example: 2 }) }).openapi("Reschedule");
 

@@ -6,6 +6,7 @@ import { createMiddleware } from "hono/factory";
 import { requestId } from "hono/request-id";
 import { secureHeaders } from "hono/secure-headers";
 import { handleError, handleNotFound, payloadTooLarge, validationFailed } from "./errors";
+import { newGenerationOnWrite } from "./micro-cache";
 import { pageSecurityHeaders } from "./page-security";
 import type { AppEnv } from "./types";
 
@@ -70,6 +71,8 @@ export function createApp() {
       },
     }),
   );
+  // Inside the others: a write's answer leaves only after reads here can no longer miss it.
+  app.use(newGenerationOnWrite);
   app.onError(handleError);
   app.notFound(handleNotFound);
   return app;

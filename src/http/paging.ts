@@ -8,15 +8,20 @@ import { base64url } from "./encoding";
 // Keyset paging: a page ends at a row's (start_time, id), and the next page starts after it. Rows
 // added meanwhile never shift a page, as an OFFSET would.
 
-/** `limit` as a query parameter: a whole number from 1 to `max`. */
-export function limitParam(max: number, byDefault: number) {
+/** `limit` as a query parameter: a whole number from 1 to `max`; `byDefault` when absent, if the route has one. */
+export function limitParam(max: number, byDefault?: number) {
   return z
     .string()
     .regex(/^\d{1,9}$/, "Expected a whole number")
     .transform(Number)
     .pipe(z.number().int().min(1).max(max))
     .optional()
-    .openapi({ type: "integer", minimum: 1, maximum: max, default: byDefault, description: "How many entries per page" });
+    .openapi({
+      type: "integer",
+      minimum: 1,
+      maximum: max,
+      ...(byDefault === undefined ? { description: "How many entries per page; without it (and without `cursor`), every entry in one answer" } : { default: byDefault, description: "How many entries per page" }),
+    });
 }
 
 /** The last row of a page, by which the next one starts. */
@@ -40,11 +45,12 @@ function decodeCursor(cursor: string): PageKey | undefined {
   return undefined;
 }
 
+/** A page's size: `default` for a `cursor` without `limit` (a client following a Link it built itself). */
 export const PAGE = { default: 100, max: 500 };
 
 /** `limit` and `cursor`, for routes that page by (start_time, id). */
 export const PagingQuery = z.object({
-  limit: limitParam(PAGE.max, PAGE.default),
+  limit: limitParam(PAGE.max),
   cursor: z
     .string()
     .max(200)

@@ -7,17 +7,19 @@ import { timeSlots, userPreferences, type SlotChanges } from "../db/schema";
 import { d1Session } from "../db/session";
 import { toUtcIso } from "../db/time";
 import { createRouter } from "../http/app";
-import { cacheableJson, cachingHeaders, cachingParameters, MICRO_CACHE_NOTE, microCache, notModified } from "../http/caching";
+import { cacheableJson, cachingHeaders, cachingParameters, notModified } from "../http/caching";
+import { MICRO_CACHE_NOTE, microCache } from "../http/micro-cache";
 import { brokenConstraint, invalidValue, slotNotFound, unknownCategory, webSocketRequired } from "../http/errors";
 import { refuseEmptyWindow } from "../http/instant";
 import { bearerAuth, errorResponses, jsonBody, jsonResponse } from "../http/openapi";
 import { unwrap } from "../http/outcome";
-import { after, linkHeader, PAGE, page } from "../http/paging";
+import { FULL_LIST_READ, listAnswer } from "../http/listing";
+import { after, linkHeader, PAGE } from "../http/paging";
 import { MessageSchema } from "../http/schemas";
 import { dispatcher } from "../webhooks/dispatch";
 import { slotsCreated } from "../webhooks/outbox";
 import { expandRecurrence, NewSeries, parseRecurrence } from "./series";
-import { slotObject } from "./slot-booking-object";
+import { slotObject, watchRequest } from "./slot-booking-object";
 import { NewSlot, SlotAvailabilitySchema, type SlotAvailability, SlotIdParams, SlotQuery, SlotSchema, SlotUpdate, startNotBeforeEnd, toSlotView } from "./schemas";
 
 const listSlots = createRoute({
@@ -25,10 +27,12 @@ const listSlots = createRoute({
   method: "get",
   path: "/slots",
   tags: ["Slots"],
-  summary: "List time slots with their available spots, by start time, a page at a time",
+  summary: "List time slots with their available spots, by start time: all of them, or a page at a time",
   description:
     "Authentication is optional; it only selects the caller's preferred categories by default. " +
-    `At most \`limit\` slots (default ${PAGE.default}, at most ${PAGE.max}); a \`Link: <…>; rel="next"\` header gives the next page. ` +
+    "Without `limit` and `cursor`, every matching slot (as the original API answered; a list longer than " +
+    `${FULL_LIST_READ} is streamed, without an ETag). With \`limit\` (at most ${PAGE.max}; a \`cursor\` alone pages by ${PAGE.default}), ` +
+    'one page, and a `Link: <…>; rel="next"` header gives the next. ' +
     MICRO_CACHE_NOTE,
   security: [{}, ...bearerAuth],
   middleware: [microCache, identifyCaller, d1Session] as const,
@@ -152,10 +156,10 @@ const createSeries = createRoute({
 
 export const slotRoutes = createRouter()
   .openapi(listSlots, async (c) => {
-    const { categories, from, to, only_available, limit = PAGE.default, cursor } = c.req.valid("query");
+    const { categories, from, to, only_available, limit, cursor } = c.req.valid("query");
     refuseEmptyWindow(from, to);
     const caller = c.get("user");
-    const conditions: (SQL | undefined)[] = [isNull(timeSlots.deletedAt), after(timeSlots.startTime, timeSlots.id, cursor)];
+    const conditions: (SQL | undefined)[] = [isNull(timeSlots.deletedAt)];
     if (categories) {
       conditions.push(inArray(timeSlots.categoryId, categories));
     } else if (caller) {
@@ -164,17 +168,23 @@ export const slotRoutes = createRouter()
     }
     if (from) conditions.push(gte(timeSlots.startTime, from));
     if (to) conditions.push(lt(timeSlots.startTime, to));
-    if (only_available) conditions.push(gt(timeSlots.maxCapacity, timeSlots.bookedCount));
-    // One query for the whole page: the count is a column kept by D1 triggers, not a query per slot.
-    const rows = await c.var.db
-      .select()
-      .from(timeSlots)
-      .where(and(...conditions))
-      .orderBy(asc(timeSlots.startTime), asc(timeSlots.id))
-      .limit(limit + 1);
-    const slots = page(c, rows, limit, (row) => ({ start: row.startTime, id: row.id })).map(toSlotView);
-    // A signed-in caller's list may be their preferred categories: theirs alone.
-    return cacheableJson(c, slots, { audience: caller ? "personal" : "shared", varies: "Authorization" });
+    // Held places are taken, as available_spots counts them.
+    if (only_available) conditions.push(gt(timeSlots.maxCapacity, sql`${timeSlots.bookedCount} + ${timeSlots.heldCount}`));
+    // One query per page: the counts are columns kept by D1 triggers, not a query per slot.
+    return listAnswer(c, {
+      paging: { limit, cursor },
+      read: (key, rows) =>
+        c.var.db
+          .select()
+          .from(timeSlots)
+          .where(and(...conditions, after(timeSlots.startTime, timeSlots.id, key)))
+          .orderBy(asc(timeSlots.startTime), asc(timeSlots.id))
+          .limit(rows),
+      keyOf: (row) => ({ start: row.startTime, id: row.id }),
+      view: toSlotView,
+      // A signed-in caller's list may be their preferred categories: theirs alone.
+      policy: { audience: caller ? "personal" : "shared", varies: "Authorization" },
+    });
   })
   .openapi(getSlot, async (c) => {
     const slotId = c.req.valid("param").slot_id;
@@ -192,7 +202,7 @@ export const slotRoutes = createRouter()
     // The slot's object accepts the socket itself (hibernation API), and answers 404 for a missing
     // slot. Its 101 carries the socket; the route's 101 entry documents the messages sent on it.
     // Copied, because the middleware adds headers and a fetched response's headers are immutable.
-    const answer = await slotObject(c.env, slotId).fetch(c.req.raw);
+    const answer = await slotObject(c.env, slotId).fetch(watchRequest(slotId, c.req.raw));
     return new Response(answer.body, answer) as unknown as TypedResponse<SlotAvailability, 101, "json">;
   })
   .openapi(createSlot, async (c) => {

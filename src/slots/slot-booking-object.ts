@@ -4,7 +4,7 @@ import type { BatchItem } from "drizzle-orm/batch";
 import type { SQLiteTable } from "drizzle-orm/sqlite-core";
 import { auditBookingCancelled, auditSlotDeleted, auditSlotUpdated } from "../audit/record";
 import { completeMoveStatements, releasePlaceStatements, takePlaceStatements } from "../bookings/moves";
-import { bookingColumns, bookingJson, newBookingRow, toBookingView, type BookingOptions, type BookingView, type NewEntry } from "../bookings/schemas";
+import { bookingColumns, bookingJson, HOLD_SECONDS, newBookingRow, toBookingView, type BookingOptions, type BookingView, type NewEntry } from "../bookings/schemas";
 import { database, type Database } from "../db/client";
 import { bookings, idempotencyKeys, timeSlots, users, WAITLIST_LIMIT, type SlotChanges, type TimeSlotRow } from "../db/schema";
 import { nowUtcIso, toUtcIso } from "../db/time";
@@ -26,6 +26,7 @@ import {
   unknownCategory,
   waitlistFull,
 } from "../http/errors";
+import { afterCommittedChange } from "../http/micro-cache";
 import { attempt, failure, type Outcome } from "../http/outcome";
 import { dispatcher } from "../webhooks/dispatch";
 import { bookingCreated, bookingsCancelled, holdsExpired, slotDeleted, slotUpdated, waitersPromoted } from "../webhooks/outbox";
@@ -40,7 +41,6 @@ export type SlotState = Pick<TimeSlotRow, "startTime" | "endTime" | "maxCapacity
 export type Idempotency = { key: string; request: string };
 
 export const IDEMPOTENCY_WINDOW_MS = 24 * 60 * 60 * 1000;
-export const HOLD_DURATION_MS = 5 * 60 * 1000;
 /** When D1 fails while the alarm releases holds, it tries again this much later. */
 const RELEASE_RETRY_MS = 10_000;
 
@@ -48,6 +48,14 @@ const RELEASE_RETRY_MS = 10_000;
 export function slotObject(env: Env, slotId: number) {
   return env.SLOT_BOOKING.getByName(String(slotId));
 }
+
+/** GET /slots/{slot_id}/live as the slot's object takes it: the upgrade request, naming the slot. */
+export function watchRequest(slotId: number, upgrade: Request): Request {
+  return new Request(`https://slot-object.invalid/${slotId}/live`, upgrade);
+}
+
+/** Where the object keeps its slot's id (its own storage): an object woken by its alarm is told no name. */
+const SLOT_ID_KEY = "slot_id";
 
 /**
  * The row a successful change wrote (`where` selects it in `from`) and its outcome as SQL JSON:
@@ -101,6 +109,7 @@ export class SlotBookingObject extends DurableObject<Env> {
    * answer's status says which: BOOKED, HELD or WAITLISTED.
    */
   async book(slotId: number, userId: number, options: BookingOptions, idempotency?: Idempotency): Promise<Outcome<BookingView>> {
+    this.#own(slotId);
     // A full slot is answered from memory, without waiting in the queue: memory changes only
     // after D1 has committed, so "full" here is a committed fact. A retry with an
     // Idempotency-Key may be owed an earlier 201, so it takes the queue.
@@ -114,7 +123,11 @@ export class SlotBookingObject extends DurableObject<Env> {
         const room = availableSpots(slot) > 0;
         if (!room && !options.waitlist) throw slotFull();
         if (!room && slot.waitlistLength >= WAITLIST_LIMIT) throw waitlistFull(WAITLIST_LIMIT);
-        const entry: NewEntry = !room ? { status: "WAITLISTED" } : options.hold ? { status: "HELD", expiresAt: await this.#holdUntil() } : { status: "BOOKED" };
+        const entry: NewEntry = !room
+          ? { status: "WAITLISTED" }
+          : options.hold
+            ? { status: "HELD", expiresAt: await this.#holdUntil(options.hold_seconds) }
+            : { status: "BOOKED" };
         const bookable = and(eq(timeSlots.id, slotId), isNull(timeSlots.deletedAt), sql`${timeSlots.startTime} > ${now}`);
         const insert = this.#db
           .insert(bookings)
@@ -153,6 +166,7 @@ export class SlotBookingObject extends DurableObject<Env> {
    * the start, is recorded in the audit log in the same batch.
    */
   async cancel(slotId: number, bookingId: number, callerId: number, idempotency?: Idempotency): Promise<Outcome<null>> {
+    this.#own(slotId);
     return this.#serialized(() =>
       this.#idempotent(callerId, idempotency, async (remember) => {
         const now = nowUtcIso();
@@ -183,6 +197,7 @@ export class SlotBookingObject extends DurableObject<Env> {
 
   /** Turns the caller's unexpired hold on this slot into a booking. Confirming a booking again answers it unchanged. */
   async confirm(slotId: number, bookingId: number, callerId: number): Promise<Outcome<BookingView>> {
+    this.#own(slotId);
     return this.#serialized(() =>
       attempt(async () => {
         const now = nowUtcIso();
@@ -211,6 +226,7 @@ export class SlotBookingObject extends DurableObject<Env> {
 
   /** Changes the slot for the admin `actorId`, recording it in the audit log in the same batch. More places promote waiters. */
   async update(slotId: number, changes: SlotChanges, actorId: number): Promise<Outcome<SlotView>> {
+    this.#own(slotId);
     return this.#serialized(() =>
       attempt(async () => {
         const slot = await this.#load(slotId);
@@ -248,6 +264,7 @@ export class SlotBookingObject extends DurableObject<Env> {
    * and records it, in one D1 batch (one transaction); then tells the watchers and closes their sockets.
    */
   async delete(slotId: number, actorId: number): Promise<Outcome<{ cancelledBookings: number }>> {
+    this.#own(slotId);
     return this.#serialized(() =>
       attempt(async () => {
         await this.#load(slotId);
@@ -276,6 +293,7 @@ export class SlotBookingObject extends DurableObject<Env> {
    * booking or be an admin; the route has checked that it is live and in another slot.
    */
   async takeForMove(slotId: number, fromBookingId: number, callerId: number): Promise<Outcome<BookingView>> {
+    this.#own(slotId);
     const known = this.#slot;
     if (known && !known.deleted && availableSpots(known) === 0) return failure(slotFull());
     return this.#serialized(() =>
@@ -310,6 +328,7 @@ export class SlotBookingObject extends DurableObject<Env> {
    * move is still in progress; the place it frees goes to the first waiter.
    */
   async completeMove(slotId: number, fromBookingId: number): Promise<Outcome<null>> {
+    this.#own(slotId);
     return this.#serialized(() =>
       attempt(async () => {
         const [, , moved, , , , [row]] = await this.#db
@@ -329,6 +348,7 @@ export class SlotBookingObject extends DurableObject<Env> {
    * completed or been undone before.
    */
   async releaseMove(slotId: number, fromBookingId: number): Promise<Outcome<{ undone: boolean }>> {
+    this.#own(slotId);
     return this.#serialized(() =>
       attempt(async () => {
         const [released, deleted, , , [row]] = await this.#db
@@ -343,7 +363,12 @@ export class SlotBookingObject extends DurableObject<Env> {
 
   /** Releases the holds that have expired, promoting waiters into their places, even when no request arrives. */
   async alarm(): Promise<void> {
-    const outcome = await this.#serialized(() => attempt(() => this.#releaseExpiredHolds(this.#slotId())));
+    const slotId = this.#slotId();
+    if (slotId === undefined) {
+      console.error(`slot object ${this.ctx.id}: alarm without a known slot; its holds wait for the next request to the slot`);
+      return;
+    }
+    const outcome = await this.#serialized(() => attempt(() => this.#releaseExpiredHolds(slotId)));
     // D1 failed: try again soon rather than leave the places held.
     if (!outcome.ok) await this.ctx.storage.setAlarm(Date.now() + RELEASE_RETRY_MS);
   }
@@ -352,8 +377,9 @@ export class SlotBookingObject extends DurableObject<Env> {
    * GET /slots/{slot_id}/live, forwarded by the route once it has checked the upgrade: accepts the
    * WebSocket with the hibernation API and sends the current availability.
    */
-  async fetch(): Promise<Response> {
-    const slotId = this.#slotId();
+  async fetch(request: Request): Promise<Response> {
+    const slotId = Number(new URL(request.url).pathname.split("/")[1]);
+    this.#own(slotId);
     const loaded = await this.#serialized(() => attempt(() => this.#load(slotId)));
     if (!loaded.ok) return Response.json({ detail: loaded.detail, code: loaded.code }, { status: loaded.status });
     const [client, server] = Object.values(new WebSocketPair());
@@ -365,6 +391,7 @@ export class SlotBookingObject extends DurableObject<Env> {
   /** Any message from a watcher (but "ping", answered "pong" while hibernating) asks for the current availability. */
   async webSocketMessage(socket: WebSocket): Promise<void> {
     const slotId = this.#slotId();
+    if (slotId === undefined) return;
     const loaded = await this.#serialized(() => attempt(() => this.#load(slotId)));
     if (loaded.ok) socket.send(JSON.stringify(toSlotAvailability(slotId, loaded.value)));
   }
@@ -424,13 +451,14 @@ export class SlotBookingObject extends DurableObject<Env> {
   }
 
   /**
-   * When a hold made now ends (5 minutes, rounded up to the second), with the alarm set to release
-   * it before the hold is written, so that no committed hold is ever without an alarm.
+   * When a hold made now for `seconds` ends (rounded up to the second), with the alarm set to
+   * release it before the hold is written, so that no committed hold is ever without an alarm.
    */
-  async #holdUntil(): Promise<string> {
-    const expiresAt = toUtcIso(new Date(Math.ceil((Date.now() + HOLD_DURATION_MS) / 1000) * 1000));
-    // Holds end in the order they are made: an alarm already set is due no later than this one.
-    if ((await this.ctx.storage.getAlarm()) === null) await this.ctx.storage.setAlarm(Date.parse(expiresAt));
+  async #holdUntil(seconds = HOLD_SECONDS.default): Promise<string> {
+    const expiresAt = toUtcIso(new Date(Math.ceil((Date.now() + seconds * 1000) / 1000) * 1000));
+    // Holds differ in length: the alarm is due at the earliest end, this hold's or one before.
+    const due = await this.ctx.storage.getAlarm();
+    if (due === null || due > Date.parse(expiresAt)) await this.ctx.storage.setAlarm(Date.parse(expiresAt));
     return expiresAt;
   }
 
@@ -453,7 +481,11 @@ export class SlotBookingObject extends DurableObject<Env> {
       ])
       .then(this.#dispatch);
     if (row) this.#slot = stateOf(row);
-    if (released.length > 0) this.#announce(slotId);
+    if (released.length > 0) {
+      // No request acknowledges this change: the object tells its location's cache itself.
+      await afterCommittedChange();
+      this.#announce(slotId);
+    }
     if (next !== null) await this.ctx.storage.setAlarm(Date.parse(next));
   }
 
@@ -482,9 +514,21 @@ export class SlotBookingObject extends DurableObject<Env> {
     }, 0);
   }
 
-  /** This object's slot id, from its name: for events that carry none (alarms, WebSocket messages). */
-  #slotId(): number {
-    return Number(this.ctx.id.name);
+  /** Keeps the slot's id in storage the first time a request names it, for the events that carry none. */
+  #own(slotId: number): void {
+    if (this.ctx.storage.kv.get<number>(SLOT_ID_KEY) !== slotId) this.ctx.storage.kv.put(SLOT_ID_KEY, slotId);
+  }
+
+  /**
+   * This object's slot id, for events that carry none (alarms, WebSocket messages): from its own
+   * storage. An object that has kept none yet (made before it kept one) falls back on its name,
+   * which the runtime gives only when a request named the object.
+   */
+  #slotId(): number | undefined {
+    const kept = this.ctx.storage.kv.get<number>(SLOT_ID_KEY);
+    if (kept !== undefined) return kept;
+    const named = Number(this.ctx.id.name);
+    return Number.isSafeInteger(named) && named > 0 ? named : undefined;
   }
 
   /**
