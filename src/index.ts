@@ -6,6 +6,7 @@ import { calendarRoutes } from "./calendar/routes";
 import { categoryRoutes } from "./categories/routes";
 import { createApp } from "./http/app";
 import { healthRoutes } from "./http/health";
+import { rosterRoutes } from "./roster/routes";
 import { configureOpenApi } from "./http/openapi";
 import { slotRoutes } from "./slots/routes";
 import { userRoutes } from "./users/routes";
@@ -24,6 +25,7 @@ export const app = createApp()
   .route("/", calendarRoutes)
   .route("/", slotRoutes)
   .route("/", bookingRoutes)
+  .route("/", rosterRoutes)
   .route("/", auditRoutes)
   .route("/", webhookRoutes);
 documentWebhookEvents(app);

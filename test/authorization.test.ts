@@ -33,6 +33,13 @@ async function insertWebhook(): Promise<number> {
   return row!.id;
 }
 
+/** A category no slot names, written straight to D1, for the routes that rename or remove one. */
+async function insertCategory(): Promise<number> {
+  const name = `Matrix ${uniqueEmail()}`;
+  const row = await env.DB.prepare("INSERT INTO categories (name, name_key) VALUES (?, ?) RETURNING id").bind(name, name.toLowerCase()).first<{ id: number }>();
+  return row!.id;
+}
+
 const MATRIX: Row[] = [
   { route: "GET /health", request: async () => ({ method: "GET", path: "/health" }), expected: anyone(200) },
   { route: "GET /openapi.json", request: async () => ({ method: "GET", path: "/openapi.json" }), expected: anyone(200) },
@@ -126,6 +133,32 @@ const MATRIX: Row[] = [
     expected: adminOnly(200),
   },
   { route: "GET /admin/audit", request: async () => ({ method: "GET", path: "/admin/audit" }), expected: adminOnly(200) },
+  { route: "GET /admin/users", request: async () => ({ method: "GET", path: "/admin/users?email=user-" }), expected: adminOnly(200) },
+  {
+    route: "PATCH /admin/categories/{category_id}",
+    request: async () => ({ method: "PATCH", path: `/admin/categories/${await insertCategory()}`, body: { name: `Renamed ${uniqueEmail()}` } }),
+    expected: adminOnly(200),
+  },
+  {
+    route: "DELETE /admin/categories/{category_id}",
+    request: async () => ({ method: "DELETE", path: `/admin/categories/${await insertCategory()}` }),
+    expected: adminOnly(200),
+  },
+  {
+    route: "GET /admin/slots/{slot_id}/bookings",
+    request: async () => ({ method: "GET", path: `/admin/slots/${await createSlot()}/bookings` }),
+    expected: adminOnly(200),
+  },
+  {
+    route: "POST /admin/bookings/{booking_id}/check-in",
+    request: async ({ user }) => ({ method: "POST", path: `/admin/bookings/${(await book(user, await createSlot())).body.id}/check-in` }),
+    expected: adminOnly(200),
+  },
+  {
+    route: "DELETE /admin/bookings/{booking_id}/check-in",
+    request: async ({ user }) => ({ method: "DELETE", path: `/admin/bookings/${(await book(user, await createSlot())).body.id}/check-in` }),
+    expected: adminOnly(200),
+  },
   {
     route: "POST /admin/webhooks",
     // An event type that no request of this file causes, so that no delivery is attempted.

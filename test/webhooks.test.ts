@@ -434,7 +434,18 @@ describe("the OpenAPI document", () => {
   it("describes the payload of every event type under `webhooks`", async () => {
     const { body } = await api<{ webhooks: Record<string, { post: { operationId: string } }> }>("GET", "/openapi.json");
     expect(Object.keys(body.webhooks).sort()).toEqual(
-      ["booking.cancelled", "booking.created", "booking.expired", "booking.promoted", "booking.rescheduled", "slot.created", "slot.deleted", "slot.updated"],
+      [
+        "booking.cancelled",
+        "booking.check_in_undone",
+        "booking.checked_in",
+        "booking.created",
+        "booking.expired",
+        "booking.promoted",
+        "booking.rescheduled",
+        "slot.created",
+        "slot.deleted",
+        "slot.updated",
+      ],
     );
     expect(body.webhooks["booking.created"].post.operationId).toBe("bookingCreatedEvent");
   });

@@ -117,6 +117,45 @@ export function auditBookingCancelled(db: Database, actorId: number, where: SQL 
   });
 }
 
+/** Goes before the UPDATE that sets the attendance (`checkedInAt`, or NULL to undo) of the bookings `where` selects. */
+export function auditAttendance(db: Database, actorId: number, checkedInAt: string | null, where: SQL | undefined) {
+  return record(db, {
+    actorId,
+    action: checkedInAt === null ? "booking.undo_check_in" : "booking.check_in",
+    target: sql`'booking:' || ${bookings.id}`,
+    before: sql`json_object('checked_in_at', ${bookings.checkedInAt})`,
+    after: sql`json_object('checked_in_at', ${checkedInAt})`,
+    from: bookings,
+    where,
+  });
+}
+
+/** Goes before the UPDATE that renames the category to `name`. */
+export function auditCategoryRenamed(db: Database, actorId: number, categoryId: number, name: string) {
+  return record(db, {
+    actorId,
+    action: "category.rename",
+    target: sql`${`category:${categoryId}`}`,
+    before: sql`json_object('name', ${categories.name})`,
+    after: sql`json_object('name', ${name})`,
+    from: categories,
+    where: and(eq(categories.id, categoryId), ne(categories.name, name)),
+  });
+}
+
+/** Goes before the statement that removes (deletes or archives) the categories `where` selects. */
+export function auditCategoryRemoved(db: Database, actorId: number, where: SQL | undefined) {
+  return record(db, {
+    actorId,
+    action: "category.delete",
+    target: sql`'category:' || ${categories.id}`,
+    before: sql`json_object('name', ${categories.name})`,
+    after: sql`NULL`,
+    from: categories,
+    where,
+  });
+}
+
 /**
  * Goes before the UPDATE that gives `role` to the users `where` selects (the UPDATE's own
  * condition); records nothing for a user who has that role already.

@@ -125,7 +125,7 @@ const listBookings = createRoute({
 });
 
 /** Which slot's object owns a booking; the rules are checked there. */
-async function slotOfBooking(env: Env, bookingId: number): Promise<number> {
+export async function slotOfBooking(env: Env, bookingId: number): Promise<number> {
   const booking = await database(env.DB).select({ slotId: bookings.timeSlotId }).from(bookings).where(eq(bookings.id, bookingId)).get();
   if (!booking) throw bookingNotFound();
   return booking.slotId;

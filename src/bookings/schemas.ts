@@ -56,6 +56,15 @@ export const RescheduledBookingSchema = BookingSchema.extend({ rescheduled_to: R
 
 export const rescheduledBookingColumns = { ...bookingColumns, rescheduled_to: bookings.rescheduledTo };
 
+/** A booking with its attendance: what POST/DELETE /admin/bookings/{booking_id}/check-in answer, and the booking.checked_in event's data. */
+export const AttendanceSchema = BookingSchema.extend({
+  checked_in_at: InstantOutput.nullable().openapi({ description: "When an admin checked the booking in; null if not (or undone)" }),
+}).openapi("Attendance");
+
+export const attendanceColumns = { ...bookingColumns, checked_in_at: bookings.checkedInAt };
+
+export type AttendanceView = z.infer<typeof AttendanceSchema>;
+
 /** How a new row of `bookings` starts: a place (BOOKED), a hold with its end, or a waitlist place. */
 export type NewEntry = { status: "BOOKED" } | { status: "HELD"; expiresAt: string } | { status: "WAITLISTED" };
 
@@ -80,6 +89,7 @@ export function newBookingRow(
     version: sql<number>`0`.as("version"),
     modifiedAt: sql<null>`NULL`.as("modified_at"),
     rescheduledTo: sql<null>`NULL`.as("rescheduled_to"),
+    checkedInAt: sql<null>`NULL`.as("checked_in_at"),
   };
 }
 

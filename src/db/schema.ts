@@ -24,6 +24,8 @@ export const categories = sqliteTable("categories", {
   name: text("name").notNull().unique(),
   /** `comparisonKey(name)` (http/text.ts), unique: names are compared as people read them. */
   nameKey: text("name_key").notNull().unique(),
+  /** Set when the category was removed while past slots still named it (migration 0010): it takes no new slots. */
+  archivedAt: text("archived_at"),
 });
 
 export const userPreferences = sqliteTable(
@@ -67,6 +69,8 @@ export const bookings = sqliteTable("bookings", {
   modifiedAt: text("modified_at"),
   /** A booking moved to another slot (POST /bookings/{booking_id}/reschedule): the booking that replaced it. */
   rescheduledTo: integer("rescheduled_to"),
+  /** When an admin checked the (BOOKED) booking in; NULL if not, or undone. */
+  checkedInAt: text("checked_in_at"),
 });
 
 export type TimeSlotRow = typeof timeSlots.$inferSelect;
@@ -89,11 +93,15 @@ export const idempotencyKeys = sqliteTable(
 
 export const AUDIT_ACTIONS = [
   "category.create",
+  "category.rename",
+  "category.delete",
   "slot.create",
   "slot.create_series",
   "slot.update",
   "slot.delete",
   "booking.cancel",
+  "booking.check_in",
+  "booking.undo_check_in",
   "user.promote",
   "user.demote",
   "webhook.create",
@@ -118,6 +126,8 @@ export const WEBHOOK_EVENT_TYPES = [
   "booking.rescheduled",
   "booking.promoted",
   "booking.expired",
+  "booking.checked_in",
+  "booking.check_in_undone",
   "slot.created",
   "slot.updated",
   "slot.deleted",

@@ -61,6 +61,7 @@ export const slotNotFound = () => new AppError(404, "slot_not_found", "Time slot
 export const bookingNotFound = () => new AppError(404, "booking_not_found", "Booking not found");
 export const userNotFound = () => new AppError(404, "user_not_found", "User not found");
 export const webhookNotFound = () => new AppError(404, "webhook_not_found", "Webhook not found");
+export const categoryNotFound = () => new AppError(404, "category_not_found", "Category not found");
 export const calendarFeedNotFound = () => new AppError(404, "calendar_feed_not_found", "Calendar feed not found");
 // 409
 export const slotFull = () => new AppError(409, "slot_full", "Slot is full");
@@ -75,6 +76,9 @@ export const holdExpired = () => new AppError(409, "hold_expired", "The hold has
 export const notHeld = () => new AppError(409, "not_held", "Only a held place can be confirmed");
 export const emailTaken = () => new AppError(409, "email_taken", "Email is already registered");
 export const categoryExists = (name: string) => new AppError(409, "category_exists", `Category "${name}" already exists`);
+export const notBooked = () => new AppError(409, "not_booked", "Only a booked place (not a hold, a waitlist place or a cancelled booking) can be checked in");
+export const categoryInUse = () =>
+  new AppError(409, "category_in_use", "The category has slots that have not ended: delete or move them first");
 export const lastAdmin = () => new AppError(409, "last_admin", "This is the last admin: promote another user before demoting it");
 // 413, 426
 export const payloadTooLarge = (maxBytes: number) => new AppError(413, "payload_too_large", `Request body must be at most ${maxBytes} bytes`);

@@ -1,10 +1,10 @@
 import { DurableObject } from "cloudflare:workers";
-import { and, eq, gt, isNull, lte, min, ne, or, sql, type SQL } from "drizzle-orm";
+import { and, eq, gt, isNotNull, isNull, lte, min, ne, or, sql, type SQL } from "drizzle-orm";
 import type { BatchItem } from "drizzle-orm/batch";
 import type { SQLiteTable } from "drizzle-orm/sqlite-core";
-import { auditBookingCancelled, auditSlotDeleted, auditSlotUpdated } from "../audit/record";
+import { auditAttendance, auditBookingCancelled, auditSlotDeleted, auditSlotUpdated } from "../audit/record";
 import { completeMoveStatements, releasePlaceStatements, takePlaceStatements } from "../bookings/moves";
-import { bookingColumns, bookingJson, HOLD_SECONDS, newBookingRow, toBookingView, type BookingOptions, type BookingView, type NewEntry } from "../bookings/schemas";
+import { attendanceColumns, bookingColumns, bookingJson, HOLD_SECONDS, newBookingRow, toBookingView, type AttendanceView, type BookingOptions, type BookingView, type NewEntry } from "../bookings/schemas";
 import { database, type Database } from "../db/client";
 import { bookings, idempotencyKeys, timeSlots, users, WAITLIST_LIMIT, type SlotChanges, type TimeSlotRow } from "../db/schema";
 import { nowUtcIso, toUtcIso } from "../db/time";
@@ -17,6 +17,7 @@ import {
   capacityBelowBookings,
   holdExpired,
   idempotencyKeyReused,
+  notBooked,
   notHeld,
   rescheduleInProgress,
   slotFull,
@@ -29,7 +30,7 @@ import {
 import { afterCommittedChange } from "../http/micro-cache";
 import { attempt, failure, type Outcome } from "../http/outcome";
 import { dispatcher } from "../webhooks/dispatch";
-import { bookingCreated, bookingsCancelled, holdsExpired, slotDeleted, slotUpdated, waitersPromoted } from "../webhooks/outbox";
+import { attendanceChanged, bookingCreated, bookingsCancelled, holdsExpired, slotDeleted, slotUpdated, waitersPromoted } from "../webhooks/outbox";
 import { availableSpots, startNotBeforeEnd, toSlotAvailability, toSlotView, type SlotView } from "./schemas";
 
 /** What the object remembers of its slot between requests. D1 stays the system of record. */
@@ -220,6 +221,33 @@ export class SlotBookingObject extends DurableObject<Env> {
         // expired if it ended at or after its end, else its holder cancelled it.
         if (end !== null && (view.status === "HELD" || (ended !== null && ended >= end))) throw holdExpired();
         throw alreadyCancelled();
+      }),
+    );
+  }
+
+  /**
+   * Records for the admin `actorId` that the owner of `bookingId` came (`present`), or undoes it:
+   * only for a BOOKED booking; doing it twice changes nothing and answers the same. Audited, and
+   * announced (booking.checked_in, booking.check_in_undone), in the change's batch.
+   */
+  async setAttendance(slotId: number, bookingId: number, actorId: number, present: boolean): Promise<Outcome<AttendanceView>> {
+    this.#own(slotId);
+    return this.#serialized(() =>
+      attempt(async () => {
+        const checkedInAt = present ? nowUtcIso() : null;
+        const thisBooking = and(eq(bookings.id, bookingId), eq(bookings.timeSlotId, slotId));
+        const changing = and(thisBooking, eq(bookings.status, "BOOKED"), present ? isNull(bookings.checkedInAt) : isNotNull(bookings.checkedInAt));
+        const [, , , [booking]] = await this.#db
+          .batch([
+            auditAttendance(this.#db, actorId, checkedInAt, changing),
+            attendanceChanged(this.#db, checkedInAt, changing),
+            this.#db.update(bookings).set({ checkedInAt }).where(changing),
+            this.#db.select(attendanceColumns).from(bookings).where(thisBooking),
+          ])
+          .then(this.#dispatch);
+        if (!booking) throw bookingNotFound();
+        if (booking.status !== "BOOKED") throw notBooked();
+        return toBookingView(booking);
       }),
     );
   }

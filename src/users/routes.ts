@@ -1,15 +1,17 @@
 import { createRoute, z } from "@hono/zod-openapi";
-import { and, asc, eq, inArray, sql, type SQL } from "drizzle-orm";
+import { and, asc, eq, inArray, isNull, sql, type SQL } from "drizzle-orm";
 import { auditRoleChanged } from "../audit/record";
 import { requireAdmin, requireUser } from "../auth/middleware";
 import { categories, ROLES, userPreferences, users, type Role } from "../db/schema";
 import { d1Session } from "../db/session";
 import { createRouter } from "../http/app";
-import { lastAdmin, unknownCategory, userNotFound } from "../http/errors";
+import { brokenConstraint, lastAdmin, unknownCategory, userNotFound } from "../http/errors";
+import { InstantOutput } from "../http/instant";
+import { limitParam } from "../http/paging";
 import { bearerAuth, errorResponses, jsonBody, jsonResponse } from "../http/openapi";
 import { MessageSchema, PathId } from "../http/schemas";
 
-// A user's own settings, and the admin route that changes a user's role.
+// A user's own settings, and the admin routes that find users and change a user's role.
 
 const PreferencesSchema = z
   .object({
@@ -72,6 +74,38 @@ const setRole = createRoute({
 
 const userColumns = { id: users.id, email: users.email, role: users.role };
 
+const USER_SEARCH = { default: 50, max: 500 };
+
+const AccountSchema = z
+  .object({ id: z.number().int(), email: z.string(), role: z.enum(ROLES), created_at: InstantOutput })
+  .openapi("Account");
+
+const findUsers = createRoute({
+  operationId: "findUsers",
+  method: "get",
+  path: "/admin/users",
+  tags: ["Admin"],
+  summary: "Find users by the start of their email",
+  description:
+    `Users whose email starts with \`email\` (ignoring case; all users without it), ordered by email, at most \`limit\` ` +
+    `(default ${USER_SEARCH.default}): a search for an organizer to find an id for PUT /admin/users/{user_id}/role.`,
+  security: bearerAuth,
+  middleware: [requireAdmin, d1Session] as const,
+  request: {
+    query: z.object({
+      email: z.string().max(320).optional().openapi({ example: "ada@", description: "The start of the email" }),
+      limit: limitParam(USER_SEARCH.max, USER_SEARCH.default),
+    }),
+  },
+  responses: {
+    200: jsonResponse(z.array(AccountSchema), "Matching users, by email"),
+    ...errorResponses(401, 403, 422, 503),
+  },
+});
+
+/** `prefix` as a LIKE pattern that matches it literally at the start (ESCAPE '\\'). */
+const startsWith = (prefix: string) => `${prefix.replace(/[\\%_]/g, (char) => `\\${char}`)}%`;
+
 /**
  * Whether a user may be given `role`: always, except taking ADMIN away from the last admin. D1
  * evaluates it inside the UPDATE itself, so admins demoting themselves or each other at once can
@@ -88,7 +122,7 @@ export const userRoutes = createRouter()
     const wanted = [...new Set(c.req.valid("json").preferred_categories)];
     const db = c.var.db;
     if (wanted.length > 0) {
-      const found = await db.select({ id: categories.id }).from(categories).where(inArray(categories.id, wanted));
+      const found = await db.select({ id: categories.id }).from(categories).where(and(inArray(categories.id, wanted), isNull(categories.archivedAt)));
       const unknown = wanted.filter((id) => !found.some((row) => row.id === id));
       if (unknown.length > 0) {
         throw unknownCategory("preferred_categories", `unknown category ids ${unknown.join(", ")}`);
@@ -96,7 +130,11 @@ export const userRoutes = createRouter()
     }
     const clear = db.delete(userPreferences).where(eq(userPreferences.userId, userId));
     const rows = wanted.map((categoryId) => ({ userId, categoryId }));
-    await (rows.length > 0 ? db.batch([clear, db.insert(userPreferences).values(rows)]) : clear);
+    await (rows.length > 0 ? db.batch([clear, db.insert(userPreferences).values(rows)]) : clear).catch((error: unknown) => {
+      // A category removed since it was looked up above (D1 refuses archived ones, migration 0010).
+      if (brokenConstraint(error)?.kind === "foreign_key") throw unknownCategory("preferred_categories");
+      throw error;
+    });
     return c.json({ message: "Preferences updated" }, 200);
   })
   .openapi(getPreferences, async (c) => {
@@ -106,6 +144,16 @@ export const userRoutes = createRouter()
       .where(eq(userPreferences.userId, c.get("user").id))
       .orderBy(asc(userPreferences.categoryId));
     return c.json({ preferred_categories: rows.map((row) => row.id) }, 200);
+  })
+  .openapi(findUsers, async (c) => {
+    const { email, limit = USER_SEARCH.default } = c.req.valid("query");
+    const rows = await c.var.db
+      .select({ ...userColumns, created_at: users.createdAt })
+      .from(users)
+      .where(email ? sql`${users.email} LIKE ${startsWith(email)} ESCAPE '\\'` : undefined)
+      .orderBy(asc(users.email))
+      .limit(limit);
+    return c.json(rows, 200);
   })
   .openapi(setRole, async (c) => {
     const userId = c.req.valid("param").user_id;

@@ -79,6 +79,11 @@ export const holdsExpired = (db: Database, expired: SQL | undefined) => bookingE
 export const waitersPromoted = (db: Database, promoted: SQL | undefined) =>
   bookingEvents(db, "booking.promoted", promoted, { status: sql`'BOOKED'`, position: sql`NULL` });
 
+/** Before the UPDATE that sets the attendance of the bookings `where` selects to `checkedInAt` (NULL: undone). */
+export const attendanceChanged = (db: Database, checkedInAt: string | null, where: SQL | undefined) =>
+  // checked_in_at is kept when null (json_set after json_patch, which drops nulls): it is the news.
+  eventsOf(db, checkedInAt === null ? "booking.check_in_undone" : "booking.checked_in", bookings, where, sql`json_set(json_patch('{}', ${jsonObject(bookingColumns)}), '$.checked_in_at', ${checkedInAt})`);
+
 /**
  * After the INSERT INTO time_slots of `count` slots (and whatever follows it in the batch): the
  * newest `count` slots are the new ones, as one INSERT takes consecutive ids inside its transaction.

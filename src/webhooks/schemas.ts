@@ -1,5 +1,5 @@
 import { z } from "@hono/zod-openapi";
-import { BookingSchema, RescheduledBookingSchema } from "../bookings/schemas";
+import { AttendanceSchema, BookingSchema, RescheduledBookingSchema } from "../bookings/schemas";
 import { WEBHOOK_EVENT_TYPES, type TimeSlotRow, type WebhookEventType } from "../db/schema";
 import { InstantOutput } from "../http/instant";
 import { PathId } from "../http/schemas";
@@ -64,7 +64,7 @@ export function eventPayload(event: { type: WebhookEventType; data: Record<strin
   return { type: event.type, timestamp: event.createdAt, data };
 }
 
-const DATA_SCHEMAS = { booking: BookingSchema, slot: SlotSchema, rescheduled: RescheduledBookingSchema };
+const DATA_SCHEMAS = { booking: BookingSchema, slot: SlotSchema, rescheduled: RescheduledBookingSchema, attendance: AttendanceSchema };
 
 /** The body each event type is delivered with and when it is sent, for the OpenAPI document's `webhooks`. */
 export const EVENT_DOCS: Record<WebhookEventType, { data: keyof typeof DATA_SCHEMAS; when: string }> = {
@@ -73,6 +73,8 @@ export const EVENT_DOCS: Record<WebhookEventType, { data: keyof typeof DATA_SCHE
   "booking.rescheduled": { data: "rescheduled", when: "A booking was moved: the old one, naming the new" },
   "booking.promoted": { data: "booking", when: "A waiter got a place" },
   "booking.expired": { data: "booking", when: "A hold ended unconfirmed" },
+  "booking.checked_in": { data: "attendance", when: "An admin checked a booking in" },
+  "booking.check_in_undone": { data: "attendance", when: "An admin undid a booking's check-in" },
   "slot.created": { data: "slot", when: "A slot was created" },
   "slot.updated": { data: "slot", when: "A slot was changed" },
   "slot.deleted": { data: "slot", when: "A slot was deleted" },
