@@ -133,6 +133,36 @@ export function auditRoleChanged(db: Database, actorId: number, role: Role, wher
   });
 }
 
+/**
+ * Goes before the UPDATE that moves on the token generation of the account `where` selects (the
+ * UPDATE's own condition): a password change or a sign-out everywhere, by the account itself.
+ * Neither password is recorded, only the generation that the account's tokens leave and enter.
+ */
+export function auditTokensRevoked(db: Database, userId: number, action: "user.password_change" | "user.sessions_revoke", where: SQL | undefined) {
+  return record(db, {
+    actorId: userId,
+    action,
+    target: sql`'user:' || ${users.id}`,
+    before: sql`json_object('token_generation', ${users.tokenGeneration})`,
+    after: sql`json_object('token_generation', ${users.tokenGeneration} + 1)`,
+    from: users,
+    where,
+  });
+}
+
+/** Goes before the UPDATE that erases the account `where` selects (DELETE /user): by the account itself, without its email. */
+export function auditAccountErased(db: Database, userId: number, where: SQL | undefined) {
+  return record(db, {
+    actorId: userId,
+    action: "user.delete",
+    target: sql`'user:' || ${users.id}`,
+    before: sql`json_object('role', ${users.role})`,
+    after: sql`NULL`,
+    from: users,
+    where,
+  });
+}
+
 /** A webhook as audit entries show it: never its secret. */
 const webhookJson = sql`json_object('url', ${webhooks.url}, 'events', json(${webhooks.events}))`;
 

@@ -75,7 +75,9 @@ export const holdExpired = () => new AppError(409, "hold_expired", "The hold has
 export const notHeld = () => new AppError(409, "not_held", "Only a held place can be confirmed");
 export const emailTaken = () => new AppError(409, "email_taken", "Email is already registered");
 export const categoryExists = (name: string) => new AppError(409, "category_exists", `Category "${name}" already exists`);
-export const lastAdmin = () => new AppError(409, "last_admin", "This is the last admin: promote another user before demoting it");
+export const lastAdmin = () => new AppError(409, "last_admin", "This is the last admin: promote another user before demoting or deleting it");
+export const accountBusy = () =>
+  new AppError(409, "account_busy", "New bookings or moves kept arriving while the account was being deleted; nothing was erased, try again");
 // 413, 426
 export const payloadTooLarge = (maxBytes: number) => new AppError(413, "payload_too_large", `Request body must be at most ${maxBytes} bytes`);
 export const webSocketRequired = () =>
@@ -88,7 +90,7 @@ export const invalidTimeRange = (field: string, message: string) => invalidField
 export const unknownCategory = (field: string, message = "no such category") => invalidField("unknown_category", field, message);
 export const sameSlot = () => invalidField("same_slot", "time_slot_id", "is the booking's own slot");
 export const webhookUrlRefused = (reason: string) => invalidField("webhook_url_refused", "url", reason);
-export const weakPassword = () => invalidField("weak_password", "password", "This password is among the most commonly used; choose another");
+export const weakPassword = (field = "password") => invalidField("weak_password", field, "This password is among the most commonly used; choose another");
 export const idempotencyKeyReused = () =>
   new AppError(422, "idempotency_key_reused", "This Idempotency-Key was already used for a different request");
 // 429

@@ -1,5 +1,5 @@
 import { createRoute, z } from "@hono/zod-openapi";
-import { and, asc, eq, inArray, sql, type SQL } from "drizzle-orm";
+import { and, asc, eq, inArray, isNull, sql, type SQL } from "drizzle-orm";
 import { auditRoleChanged } from "../audit/record";
 import { requireAdmin, requireUser } from "../auth/middleware";
 import { categories, ROLES, userPreferences, users, type Role } from "../db/schema";
@@ -77,7 +77,7 @@ const userColumns = { id: users.id, email: users.email, role: users.role };
  * evaluates it inside the UPDATE itself, so admins demoting themselves or each other at once can
  * never leave none.
  */
-function leavesAnAdmin(role: Role): SQL {
+export function leavesAnAdmin(role: Role): SQL {
   return sql`(${role} = 'ADMIN' OR ${users.role} <> 'ADMIN'
     OR EXISTS (SELECT 1 FROM ${users} AS others WHERE others.role = 'ADMIN' AND others.id <> ${users.id}))`;
 }
@@ -111,12 +111,14 @@ export const userRoutes = createRouter()
     const userId = c.req.valid("param").user_id;
     const { role } = c.req.valid("json");
     const db = c.var.db;
-    const target = and(eq(users.id, userId), leavesAnAdmin(role));
+    // An erased account (DELETE /user) is no one's: not found.
+    const account = and(eq(users.id, userId), isNull(users.deletedAt));
+    const target = and(account, leavesAnAdmin(role));
     // One batch: the entry, the change, and the user as it then is, which says why nothing changed.
     const [, [changed], [user]] = await db.batch([
       auditRoleChanged(db, c.get("user").id, role, target),
       db.update(users).set({ role }).where(target).returning(userColumns),
-      db.select(userColumns).from(users).where(eq(users.id, userId)),
+      db.select(userColumns).from(users).where(account),
     ]);
     if (!user) throw userNotFound();
     if (!changed) throw lastAdmin();
