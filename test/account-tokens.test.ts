@@ -2,7 +2,7 @@ import { env } from "cloudflare:workers";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { KNOWN_USER_TTL_MS } from "../src/auth/middleware";
 import { changePassword, preferencesAs, registered, revokeSessions } from "./account-helpers";
-import { errorOf, login, PASSWORD, refusedFields, signed, validClaims } from "./helpers";
+import { api, errorOf, login, PASSWORD, refusedFields, signed, validClaims } from "./helpers";
 
 // PUT /user/password and POST /user/sessions/revoke: tokens carry their user's token generation
 // (claim `gen`); both routes move it on, which refuses every token issued before.
@@ -117,6 +117,7 @@ describe("POST /user/sessions/revoke", () => {
     const account = await registered();
     expect(await preferencesAs(account.token)).toEqual({ status: 200, code: undefined });
     await env.DB.prepare("UPDATE users SET token_generation = token_generation + 1 WHERE id = ?").bind(account.id).run();
+    expect(errorOf(await api("GET", "/user/export", { token: account.token }))).toEqual({ status: 401, code: "invalid_token" });
     expect(errorOf(await revokeSessions(account))).toEqual({ status: 401, code: "invalid_token" });
   });
 

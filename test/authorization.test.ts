@@ -190,6 +190,14 @@ const MATRIX: Row[] = [
     ownAccount: true,
   },
   { route: "POST /user/sessions/revoke", request: async () => ({ method: "POST", path: "/user/sessions/revoke" }), expected: signedIn(200), ownAccount: true },
+  { route: "GET /user/export", request: async () => ({ method: "GET", path: "/user/export" }), expected: signedIn(200) },
+  {
+    // An admin may leave while another admin remains (the one made in beforeAll).
+    route: "DELETE /user",
+    request: async () => ({ method: "DELETE", path: "/user", body: { password: PASSWORD } }),
+    expected: signedIn(200),
+    ownAccount: true,
+  },
 ];
 
 /** The error code that goes with each refusal in the table. */

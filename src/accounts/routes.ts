@@ -15,8 +15,10 @@ import { invalidCredentials, invalidToken } from "../http/errors";
 import { bearerAuth, errorResponses, jsonBody, jsonResponse } from "../http/openapi";
 import { MessageSchema } from "../http/schemas";
 import type { CallerEnv } from "../http/types";
+import { deleteAccount } from "./erase";
+import { AccountExportSchema, exportAccount } from "./export";
 
-// The account's own lifecycle: change the password, sign out everywhere.
+// The account's own lifecycle: change the password, sign out everywhere, take the data, leave.
 // Each route reads the caller from D1 (requireCurrentUser), so a token refused elsewhere is refused here at once.
 
 const CACHE_BOUND = `Other routes may accept a refused token for up to ${KNOWN_USER_TTL_MS / 1000} s more (each isolate's cache of its callers).`;
@@ -57,6 +59,47 @@ const revokeSessions = createRoute({
   security: bearerAuth,
   middleware: [requireCurrentUser] as const,
   responses: { 200: jsonResponse(MessageSchema, "Signed out everywhere"), ...errorResponses(401, 503) },
+});
+
+const exportData = createRoute({
+  operationId: "exportAccount",
+  method: "get",
+  path: "/user/export",
+  tags: ["Account"],
+  summary: "Everything stored about the caller, as JSON: account, preferences, bookings, feed, audit entries",
+  security: bearerAuth,
+  middleware: [requireCurrentUser] as const,
+  responses: {
+    200: {
+      ...jsonResponse(AccountExportSchema, "The caller's data; `Content-Disposition: attachment`, `Cache-Control: no-store`"),
+      headers: { "Content-Disposition": { description: "attachment; filename=\"slotbook-export.json\"", schema: { type: "string" as const } } },
+    },
+    ...errorResponses(401, 503),
+  },
+});
+
+const AccountDeletion = z.object({ password: z.string().min(1).max(128) }).openapi("AccountDeletion");
+const DeletedSchema = MessageSchema.extend({
+  cancelled_bookings: z.number().int().openapi({ description: "Live entries (bookings, holds, waitlist places) ended by this request" }),
+}).openapi("AccountDeleted");
+
+const deleteUser = createRoute({
+  operationId: "deleteAccount",
+  method: "delete",
+  path: "/user",
+  tags: ["Account"],
+  summary: "Delete the caller's account: its live entries end, then its email and password are erased",
+  description:
+    "In order, each step safe to retry: moves in progress are undone; every booking, hold and waitlist place on a slot that " +
+    "has not started is cancelled through its slot (waiters promoted, webhook events as for any cancellation); then the account " +
+    "is erased: email and password hash removed (the address may register again), the feed URL answers 404, tokens 401. Past " +
+    "entries and audit entries keep the user id, which then names no one. A failure midway (503) leaves the account usable, " +
+    "with what was cancelled cancelled. The password is checked as for PUT /user/password (401 `invalid_credentials`, 429). " +
+    "409 `last_admin` for the only admin; 409 `account_busy` if new entries kept arriving meanwhile.",
+  security: bearerAuth,
+  middleware: [requireCurrentUser] as const,
+  request: { body: jsonBody(AccountDeletion) },
+  responses: { 200: jsonResponse(DeletedSchema, "Deleted"), ...errorResponses(401, 409, 413, 422, 429, 503) },
 });
 
 /** The caller's account as D1 holds it now (requireCurrentUser has seen it live). */
@@ -102,4 +145,15 @@ export const accountRoutes = createRouter()
     ]);
     forgetCaller(userId);
     return c.json({ message: "Signed out everywhere" }, 200);
+  })
+  .openapi(exportData, async (c) => {
+    const data = await exportAccount(database(c.env.DB), c.get("user").id);
+    c.header("Content-Disposition", 'attachment; filename="slotbook-export.json"');
+    c.header("Cache-Control", "no-store");
+    return c.json(data, 200);
+  })
+  .openapi(deleteUser, async (c) => {
+    await confirmPassword(c.env, await accountOf(c), c.req.valid("json").password, clientAddress(c));
+    const cancelled = await deleteAccount(c);
+    return c.json({ message: "Account deleted", cancelled_bookings: cancelled }, 200);
   });
