@@ -1,36 +1,13 @@
 // The account menu of the booking page (web/account.tsx) in a real browser: change the password,
 // sign out everywhere, download my data, delete my account.
 import { readFileSync } from "node:fs";
-import type { Browser, Page } from "playwright-core";
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { book, call, chromiumMissing, expectAccessible, fitsWidth, launchBrowser, logIn, newAccount, newSlot, PHONE, screenshot, visit, type Visitor } from "./helpers";
+import type { Page } from "playwright-core";
+import { describe, expect, it } from "vitest";
+import { book, call, chromiumMissing, expectAccessible, fitsWidth, logIn, newAccount, newSlot, PHONE, screenshot, visitorsOfBlock } from "./helpers";
 
 describe.skipIf(chromiumMissing)("the account menu", () => {
-  let browser: Browser;
-  const open: Visitor[] = [];
-
-  async function newVisitor(options: Parameters<typeof visit>[1] = {}): Promise<Visitor> {
-    const visitor = await visit(browser, options);
-    open.push(visitor);
-    await visitor.page.getByRole("heading", { name: "slotbook", level: 1 }).waitFor();
-    return visitor;
-  }
-
+  const { newVisitor } = visitorsOfBlock();
   const account = (page: Page) => page.getByRole("region", { name: "Your account" });
-
-  beforeAll(async () => {
-    browser = await launchBrowser();
-  });
-
-  afterEach(async () => {
-    const problems = open.flatMap((visitor) => visitor.problems);
-    await Promise.all(open.splice(0).map((visitor) => visitor.close()));
-    expect(problems, "requests to other origins, console errors, page errors").toEqual([]);
-  });
-
-  afterAll(async () => {
-    await browser?.close();
-  });
 
   it("changes the password: a wrong current one is shown as such; the right one keeps the session, and the new password logs in", async () => {
     const person = await newAccount("password");
