@@ -39,3 +39,21 @@ export async function preferencesAs(token: string) {
   const response = await api<{ code?: string }>("GET", "/user/preferences", { token });
   return { status: response.status, code: response.body.code };
 }
+
+export type Entry = { id: number; user_id: number; status: string };
+
+/** A booking row as D1 holds it. */
+export async function entryOf(bookingId: number): Promise<Entry> {
+  return (await env.DB.prepare("SELECT id, user_id, status FROM bookings WHERE id = ?").bind(bookingId).first<Entry>())!;
+}
+
+/** The user's live entries on slots that have not started. */
+export async function liveEntriesOf(userId: number): Promise<number[]> {
+  const { results } = await env.DB.prepare(
+    `SELECT b.id FROM bookings b JOIN time_slots s ON s.id = b.time_slot_id
+      WHERE b.user_id = ? AND b.status <> 'CANCELLED' AND s.start_time > strftime('%Y-%m-%dT%H:%M:%SZ', 'now') ORDER BY b.id`,
+  )
+    .bind(userId)
+    .all<{ id: number }>();
+  return results.map((row) => row.id);
+}

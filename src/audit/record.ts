@@ -5,7 +5,8 @@ import type { Database } from "../db/client";
 import { auditLog, bookings, categories, timeSlots, users, webhooks, type AuditAction, type Role, type SlotChanges } from "../db/schema";
 import { nowUtcIso } from "../db/time";
 
-// The statements that record admin actions in audit_log. Each goes into the same D1 batch as the
+// The statements that record admin actions, and an account's own password change, sign-out
+// everywhere and deletion, in audit_log. Each goes into the same D1 batch as the
 // change it records (D1 runs a batch as one transaction), and computes what it records from the
 // row in SQL, so the entry describes the row as D1 holds it. An entry recording a change goes
 // before the change in the batch; one recording a creation goes right after the INSERT, which it
