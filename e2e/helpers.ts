@@ -2,7 +2,7 @@ import { AxeBuilder } from "@axe-core/playwright";
 import { existsSync, mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { chromium, type Browser, type BrowserContext, type Locator, type Page } from "playwright-core";
-import { expect, inject } from "vitest";
+import { afterAll, afterEach, beforeAll, expect, inject } from "vitest";
 import { DEMO_ACCOUNTS } from "../scripts/demo-accounts";
 import { projectRoot } from "../scripts/wrangler";
 
@@ -226,4 +226,33 @@ export function fitsWidth(page: Page): Promise<boolean> {
 
 export async function screenshot(page: Page, name: string): Promise<void> {
   await page.screenshot({ path: join(SCREENSHOTS, `${name}.png`), fullPage: true });
+}
+
+/**
+ * The browser of a describe block, for tests that need only visitors: call it in the block's body.
+ * `newVisitor` opens the page as `visit` does and waits for its heading; after each test, every
+ * visitor's problems (foreign requests, console errors) fail it and its context closes.
+ */
+export function visitorsOfBlock(): { newVisitor(options?: Parameters<typeof visit>[1]): Promise<Visitor> } {
+  let browser: Browser;
+  const open: Visitor[] = [];
+  beforeAll(async () => {
+    browser = await launchBrowser();
+  });
+  afterEach(async () => {
+    const problems = open.flatMap((visitor) => visitor.problems);
+    await Promise.all(open.splice(0).map((visitor) => visitor.close()));
+    expect(problems, "requests to other origins, console errors, page errors").toEqual([]);
+  });
+  afterAll(async () => {
+    await browser?.close();
+  });
+  return {
+    async newVisitor(options = {}) {
+      const visitor = await visit(browser, options);
+      open.push(visitor);
+      await visitor.page.getByRole("heading", { name: "slotbook", level: 1 }).waitFor();
+      return visitor;
+    },
+  };
 }

@@ -1,3 +1,4 @@
+import { accountRoutes } from "./accounts/routes";
 import { auditRoutes } from "./audit/routes";
 import { authRoutes } from "./auth/routes";
 import { undoInterruptedMoves } from "./bookings/reschedule";
@@ -21,6 +22,7 @@ export const app = createApp()
   .route("/", authRoutes)
   .route("/", categoryRoutes)
   .route("/", userRoutes)
+  .route("/", accountRoutes)
   // Before slotRoutes: /slots/{slot_id}.ics would otherwise match /slots/{slot_id}.
   .route("/", calendarRoutes)
   .route("/", slotRoutes)

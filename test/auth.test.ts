@@ -250,7 +250,7 @@ describe("password storage", () => {
 });
 
 describe("issued tokens", () => {
-  it("are HS256 JWTs with the kid of JWT_SECRET's key, carrying sub (the user id), role, iss, aud, iat and exp one hour after iat", async () => {
+  it("are HS256 JWTs with the kid of JWT_SECRET's key, carrying sub (the user id), role, gen (the token generation), iss, aud, iat and exp one hour after iat", async () => {
     const email = uniqueEmail();
     const before = nowSeconds();
     const { body } = await register(email);
@@ -260,6 +260,7 @@ describe("issued tokens", () => {
     expect(claims).toEqual({
       sub: String((await storedUser(email)).id),
       role: "USER",
+      gen: 0,
       iss: "slotbook",
       aud: "slotbook-api",
       iat: expect.any(Number),

@@ -1,7 +1,8 @@
 import { env } from "cloudflare:workers";
 import { beforeAll, describe, expect, it } from "vitest";
 import type { ErrorBody } from "../src/http/errors";
-import { api, book, createSlot, createUser, hold, uniqueEmail, type TestUser } from "./helpers";
+import { registered } from "./account-helpers";
+import { api, book, createSlot, createUser, hold, login, PASSWORD, uniqueEmail, type TestUser } from "./helpers";
 
 // Who may call what: every route of the API against every kind of caller. The same table is in
 // the README. "another user" is a USER other than the owner, only for routes scoped to an owner.
@@ -18,12 +19,29 @@ type Row = {
   /** Builds the request, creating what it acts on afresh, so that no cell depends on another. */
   request: (fixtures: Fixtures) => Promise<Request>;
   expected: Partial<Record<Caller, number>>;
+  /**
+   * The route changes the caller's own account (its password, tokens, existence): each cell calls
+   * it as a caller of its kind made for that cell alone, registered with the password PASSWORD.
+   */
+  ownAccount?: true;
 };
 
 const anyone = (status: number) => ({ anonymous: status, user: status, admin: status, "demoted admin": status });
 const signedIn = (status: number) => ({ anonymous: 401, user: status, admin: status, "demoted admin": status });
 const adminOnly = (status: number) => ({ anonymous: 401, user: 403, admin: status, "demoted admin": 403 });
 
+
+/** A caller of the kind `caller` made for one cell, with a real password: for the rows marked `ownAccount`. */
+async function ownAccountCaller(caller: Caller): Promise<string | undefined> {
+  if (caller === "anonymous") return undefined;
+  const account = await registered("matrix");
+  if (caller === "user") return account.token;
+  await env.DB.prepare("UPDATE users SET role = 'ADMIN' WHERE id = ?").bind(account.id).run();
+  // A token issued while an admin; "demoted admin" then loses the role.
+  const token = (await login(account.email)).body.access_token;
+  if (caller === "demoted admin") await env.DB.prepare("UPDATE users SET role = 'USER' WHERE id = ?").bind(account.id).run();
+  return token;
+}
 
 /** A webhook written straight to D1, for the routes that act on one. */
 async function insertWebhook(): Promise<number> {
@@ -198,6 +216,21 @@ const MATRIX: Row[] = [
     },
     expected: anyone(200),
   },
+  {
+    route: "PUT /user/password",
+    request: async () => ({ method: "PUT", path: "/user/password", body: { current_password: PASSWORD, new_password: "a brand new passphrase" } }),
+    expected: signedIn(200),
+    ownAccount: true,
+  },
+  { route: "POST /user/sessions/revoke", request: async () => ({ method: "POST", path: "/user/sessions/revoke" }), expected: signedIn(200), ownAccount: true },
+  { route: "GET /user/export", request: async () => ({ method: "GET", path: "/user/export" }), expected: signedIn(200) },
+  {
+    // An admin may leave while another admin remains (the one made in beforeAll).
+    route: "DELETE /user",
+    request: async () => ({ method: "DELETE", path: "/user", body: { password: PASSWORD } }),
+    expected: signedIn(200),
+    ownAccount: true,
+  },
 ];
 
 /** The error code that goes with each refusal in the table. */
@@ -216,8 +249,8 @@ beforeAll(async () => {
   Object.assign(fixtures, { user, email, password });
 });
 
-const cells = MATRIX.flatMap(({ route, request, expected }) =>
-  CALLERS.filter((caller) => expected[caller] !== undefined).map((caller) => [route, caller, expected[caller]!, request] as const),
+const cells = MATRIX.flatMap(({ route, request, expected, ownAccount }) =>
+  CALLERS.filter((caller) => expected[caller] !== undefined).map((caller) => [route, caller, expected[caller]!, request, ownAccount ?? false] as const),
 );
 
 describe("authorization matrix", () => {
@@ -228,9 +261,10 @@ describe("authorization matrix", () => {
     expect(documented.filter((operation) => !covered.includes(operation))).toEqual([]);
   });
 
-  it.each(cells)("%s as %s answers %i", async (_route, caller, status, request) => {
+  it.each(cells)("%s as %s answers %i", async (_route, caller, status, request, ownAccount) => {
     const { method, path, body } = await request(fixtures);
-    const response = await api<Partial<ErrorBody>>(method, path, { token: tokens[caller], body });
+    const token = ownAccount ? await ownAccountCaller(caller) : tokens[caller];
+    const response = await api<Partial<ErrorBody>>(method, path, { token, body });
     expect(response.status).toBe(status);
     if (REFUSAL_CODES[status]) expect(response.body.code).toBe(REFUSAL_CODES[status]);
   });

@@ -169,6 +169,9 @@ const BODY_ROUTES: Route[] = [
       ),
     },
   },
+  // The callers' stored hashes verify no password, so these are always refused.
+  { method: "PUT", path: () => "/user/password", fields: { current_password: CREDENTIALS.password, new_password: CREDENTIALS.password } },
+  { method: "DELETE", path: () => "/user", fields: { password: CREDENTIALS.password } },
   { method: "POST", path: () => "/bookings", fields: { time_slot_id: id } },
   { method: "POST", path: (id) => `/bookings/${id}/reschedule`, fields: { time_slot_id: id } },
   { method: "POST", path: () => "/admin/webhooks", fields: WEBHOOK_FIELDS },

@@ -14,6 +14,7 @@ import {
   type Session,
   type Slot,
 } from "./api";
+import { AccountMenu } from "./account";
 import { LiveSlots } from "./live";
 import { AuthForm, CategoryPicker, FeedPanel, NewSlotForm, WeekView, type SlotActions } from "./views";
 import { addDays, startOfWeek } from "./week";
@@ -309,6 +310,14 @@ export function App() {
             />
             {session.role === "ADMIN" && <NewSlotForm categories={categories} onCreate={createSlot} />}
             {features.feed && <FeedPanel load={() => asUser((token) => request<{ url: string; webcal_url: string }>("GET", "/user/calendar-feed", { token }))} />}
+            <AccountMenu
+              session={session}
+              onSession={(next) => {
+                saveSession(next);
+                setSession(next);
+              }}
+              onSignOut={signOut}
+            />
           </>
         )}
       </main>

@@ -5,7 +5,8 @@ import type { Database } from "../db/client";
 import { auditLog, bookings, categories, timeSlots, users, webhooks, type AuditAction, type Role, type SlotChanges } from "../db/schema";
 import { nowUtcIso } from "../db/time";
 
-// The statements that record admin actions in audit_log. Each goes into the same D1 batch as the
+// The statements that record admin actions, and an account's own password change, sign-out
+// everywhere and deletion, in audit_log. Each goes into the same D1 batch as the
 // change it records (D1 runs a batch as one transaction), and computes what it records from the
 // row in SQL, so the entry describes the row as D1 holds it. An entry recording a change goes
 // before the change in the batch; one recording a creation goes right after the INSERT, which it
@@ -169,6 +170,36 @@ export function auditRoleChanged(db: Database, actorId: number, role: Role, wher
     after: sql`json_object('role', ${role})`,
     from: users,
     where: and(where, ne(users.role, role)),
+  });
+}
+
+/**
+ * Goes before the UPDATE that moves on the token generation of the account `where` selects (the
+ * UPDATE's own condition): a password change or a sign-out everywhere, by the account itself.
+ * Neither password is recorded, only the generation that the account's tokens leave and enter.
+ */
+export function auditTokensRevoked(db: Database, userId: number, action: "user.password_change" | "user.sessions_revoke", where: SQL | undefined) {
+  return record(db, {
+    actorId: userId,
+    action,
+    target: sql`'user:' || ${users.id}`,
+    before: sql`json_object('token_generation', ${users.tokenGeneration})`,
+    after: sql`json_object('token_generation', ${users.tokenGeneration} + 1)`,
+    from: users,
+    where,
+  });
+}
+
+/** Goes before the UPDATE that erases the account `where` selects (DELETE /user): by the account itself, without its email. */
+export function auditAccountErased(db: Database, userId: number, where: SQL | undefined) {
+  return record(db, {
+    actorId: userId,
+    action: "user.delete",
+    target: sql`'user:' || ${users.id}`,
+    before: sql`json_object('role', ${users.role})`,
+    after: sql`NULL`,
+    from: users,
+    where,
   });
 }
 

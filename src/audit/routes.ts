@@ -8,7 +8,7 @@ import { InstantOutput } from "../http/instant";
 import { bearerAuth, errorResponses, jsonResponse } from "../http/openapi";
 import { limitParam } from "../http/paging";
 
-const AuditEntrySchema = z
+export const AuditEntrySchema = z
   .object({
     id: z.number().int(),
     actor_id: z.number().int().nullable().openapi({ description: "The admin's user id; null for a change made with wrangler" }),
@@ -19,6 +19,17 @@ const AuditEntrySchema = z
     created_at: InstantOutput,
   })
   .openapi("AuditEntry");
+
+/** An audit_log row as AuditEntrySchema shows it. */
+export const auditEntryColumns = {
+  id: auditLog.id,
+  actor_id: auditLog.actorId,
+  action: auditLog.action,
+  target: auditLog.target,
+  before: auditLog.before,
+  after: auditLog.after,
+  created_at: auditLog.createdAt,
+};
 
 const AUDIT_PAGE = { default: 50, max: 500 };
 const AuditQuery = z.object({ limit: limitParam(AUDIT_PAGE.max, AUDIT_PAGE.default) });
@@ -41,15 +52,7 @@ const listAudit = createRoute({
 export const auditRoutes = createRouter().openapi(listAudit, async (c) => {
   const { limit = AUDIT_PAGE.default } = c.req.valid("query");
   const entries = await c.var.db
-    .select({
-      id: auditLog.id,
-      actor_id: auditLog.actorId,
-      action: auditLog.action,
-      target: auditLog.target,
-      before: auditLog.before,
-      after: auditLog.after,
-      created_at: auditLog.createdAt,
-    })
+    .select(auditEntryColumns)
     .from(auditLog)
     .orderBy(desc(auditLog.id))
     .limit(limit);

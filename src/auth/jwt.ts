@@ -61,9 +61,14 @@ function keyRing(env: Env): Promise<KeyRing> {
   return ring;
 }
 
-export async function issueToken(env: Env, user: AuthUser): Promise<string> {
+/**
+ * A token for `user`, carrying `generation`, the user's token generation in D1 (users.token_generation)
+ * as the `gen` claim: signing out everywhere or changing the password moves it on, which refuses
+ * every token issued before.
+ */
+export async function issueToken(env: Env, user: AuthUser, generation = 0): Promise<string> {
   const now = Math.floor(Date.now() / 1000);
-  const claims = { sub: String(user.id), role: user.role, iss: ISSUER, aud: AUDIENCE, iat: now, exp: now + TOKEN_LIFETIME_SECONDS };
+  const claims = { sub: String(user.id), role: user.role, gen: generation, iss: ISSUER, aud: AUDIENCE, iat: now, exp: now + TOKEN_LIFETIME_SECONDS };
   // Given a JWK, hono/jwt writes its `kid` into the token's header.
   return sign(claims, (await keyRing(env)).signing.jwk);
 }
@@ -84,13 +89,17 @@ function isCanonical(token: string): boolean {
   }
 }
 
+/** Who a token was issued to, and the generation of that user's tokens it belongs to. */
+export type TokenClaims = { id: number; generation: number };
+
 /**
- * The id of the user a token was issued to. Checks the key named by `kid`, the algorithm (HS256
- * only), signature, issuer, audience, expiry and not-before. Every failure is the same 401.
- * auth/middleware.ts then checks that the user still exists (an isolate trusts its own read of D1
- * for up to 10 s) and, for admin routes, reads their role from D1 afresh.
+ * The user a token was issued to and its generation (`gen`; 0 for a token issued before tokens had
+ * one). Checks the key named by `kid`, the algorithm (HS256 only), signature, issuer, audience,
+ * expiry and not-before. Every failure is the same 401. auth/middleware.ts then checks that the
+ * user still exists with that generation (an isolate trusts its own read of D1 for up to 10 s)
+ * and, for admin routes, reads their role from D1 afresh.
  */
-export async function readToken(env: Env, token: string): Promise<number> {
+export async function readToken(env: Env, token: string): Promise<TokenClaims> {
   const { byId } = await keyRing(env);
   if (!isCanonical(token)) throw invalidToken();
   let kid: unknown;
@@ -106,6 +115,8 @@ export async function readToken(env: Env, token: string): Promise<number> {
   });
   // hono/jwt checks `exp` only when it is present: a token without one would never expire.
   const id = Number(claims.sub);
+  const generation = claims.gen ?? 0;
   if (typeof claims.exp !== "number" || !Number.isSafeInteger(id) || id < 1) throw invalidToken();
-  return id;
+  if (typeof generation !== "number" || !Number.isSafeInteger(generation) || generation < 0) throw invalidToken();
+  return { id, generation };
 }

@@ -5,19 +5,19 @@ import { database } from "../db/client";
 import { users } from "../db/schema";
 import { nowUtcIso } from "../db/time";
 import { createRouter } from "../http/app";
-import { brokenConstraint, emailTaken, invalidCredentials, weakPassword } from "../http/errors";
+import { brokenConstraint, emailTaken, invalidCredentials } from "../http/errors";
 import { errorResponses, jsonBody, jsonResponse } from "../http/openapi";
-import { isCommonPassword } from "./common-passwords";
 import { issueToken } from "./jwt";
 import { admitLogin, admitRegistration, LIMITS } from "./login-throttle";
 import { hashPassword, isOutdated, verifyAgainstDecoy, verifyPassword } from "./password";
+import { NewPassword, refuseCommonPassword } from "./password-rules";
 
 const Email = z.string().trim().toLowerCase().pipe(z.email().max(254)).openapi({ example: "user@example.com" });
 
-const Registration = z.object({ email: Email, password: z.string().min(8).max(128) }).openapi("Registration");
+const Registration = z.object({ email: Email, password: NewPassword }).openapi("Registration");
 const Login = z.object({ email: Email, password: z.string().min(1).max(128) }).openapi("Login");
 
-const TokenSchema = z
+export const TokenSchema = z
   .object({ access_token: z.string(), token_type: z.literal("bearer") })
   .openapi("Token", { description: "An HS256 JWT valid for one hour; send it as `Authorization: Bearer <token>`" });
 
@@ -65,12 +65,12 @@ const login = createRoute({
  * value the client sent). Only a request that did not come through the edge, such as a test's,
  * lacks it; then only the limits on the email apply (auth/login-throttle.ts, `loginCounters`).
  */
-const clientAddress = (c: Context) => c.req.header("CF-Connecting-IP");
+export const clientAddress = (c: Context) => c.req.header("CF-Connecting-IP");
 
 export const authRoutes = createRouter()
   .openapi(register, async (c) => {
     const { email, password } = c.req.valid("json");
-    if (isCommonPassword(password)) throw weakPassword();
+    refuseCommonPassword(password);
     await admitRegistration(c.env, clientAddress(c));
     const passwordHash = await hashPassword(password);
     const user = await database(c.env.DB)
@@ -103,5 +103,5 @@ export const authRoutes = createRouter()
         .set({ passwordHash: await hashPassword(password) })
         .where(and(eq(users.id, user.id), eq(users.passwordHash, user.passwordHash)));
     }
-    return c.json({ access_token: await issueToken(c.env, user), token_type: "bearer" as const }, 200);
+    return c.json({ access_token: await issueToken(c.env, user, user.tokenGeneration), token_type: "bearer" as const }, 200);
   });

@@ -17,6 +17,10 @@ export const users = sqliteTable("users", {
   passwordHash: text("password_hash").notNull(),
   role: text("role", { enum: ROLES }).notNull().default("USER"),
   createdAt: text("created_at").notNull(),
+  /** Tokens carry it (claim `gen`): adding one refuses every token issued before (migration 0008). */
+  tokenGeneration: integer("token_generation").notNull().default(0),
+  /** Set when the account is erased (DELETE /user): the row stays, without email or password. */
+  deletedAt: text("deleted_at"),
 });
 
 export const categories = sqliteTable("categories", {
@@ -104,6 +108,9 @@ export const AUDIT_ACTIONS = [
   "booking.undo_check_in",
   "user.promote",
   "user.demote",
+  "user.password_change",
+  "user.sessions_revoke",
+  "user.delete",
   "webhook.create",
   "webhook.delete",
 ] as const;

@@ -79,7 +79,9 @@ export const categoryExists = (name: string) => new AppError(409, "category_exis
 export const notBooked = () => new AppError(409, "not_booked", "Only a booked place (not a hold, a waitlist place or a cancelled booking) can be checked in");
 export const categoryInUse = () =>
   new AppError(409, "category_in_use", "The category has slots that have not ended: delete or move them first");
-export const lastAdmin = () => new AppError(409, "last_admin", "This is the last admin: promote another user before demoting it");
+export const lastAdmin = () => new AppError(409, "last_admin", "This is the last admin: promote another user before demoting or deleting it");
+export const accountBusy = () =>
+  new AppError(409, "account_busy", "New bookings or moves kept arriving while the account was being deleted; nothing was erased, try again");
 // 413, 426
 export const payloadTooLarge = (maxBytes: number) => new AppError(413, "payload_too_large", `Request body must be at most ${maxBytes} bytes`);
 export const webSocketRequired = () =>
@@ -92,7 +94,7 @@ export const invalidTimeRange = (field: string, message: string) => invalidField
 export const unknownCategory = (field: string, message = "no such category") => invalidField("unknown_category", field, message);
 export const sameSlot = () => invalidField("same_slot", "time_slot_id", "is the booking's own slot");
 export const webhookUrlRefused = (reason: string) => invalidField("webhook_url_refused", "url", reason);
-export const weakPassword = () => invalidField("weak_password", "password", "This password is among the most commonly used; choose another");
+export const weakPassword = (field = "password") => invalidField("weak_password", field, "This password is among the most commonly used; choose another");
 export const idempotencyKeyReused = () =>
   new AppError(422, "idempotency_key_reused", "This Idempotency-Key was already used for a different request");
 // 429

@@ -111,7 +111,7 @@ const startsWith = (prefix: string) => `${prefix.replace(/[\\%_]/g, (char) => `\
  * evaluates it inside the UPDATE itself, so admins demoting themselves or each other at once can
  * never leave none.
  */
-function leavesAnAdmin(role: Role): SQL {
+export function leavesAnAdmin(role: Role): SQL {
   return sql`(${role} = 'ADMIN' OR ${users.role} <> 'ADMIN'
     OR EXISTS (SELECT 1 FROM ${users} AS others WHERE others.role = 'ADMIN' AND others.id <> ${users.id}))`;
 }
@@ -150,7 +150,8 @@ export const userRoutes = createRouter()
     const rows = await c.var.db
       .select({ ...userColumns, created_at: users.createdAt })
       .from(users)
-      .where(email ? sql`${users.email} LIKE ${startsWith(email)} ESCAPE '\\'` : undefined)
+      // An erased account (DELETE /user) names no one any more.
+      .where(and(isNull(users.deletedAt), email ? sql`${users.email} LIKE ${startsWith(email)} ESCAPE '\\'` : undefined))
       .orderBy(asc(users.email))
       .limit(limit);
     return c.json(rows, 200);
@@ -159,12 +160,14 @@ export const userRoutes = createRouter()
     const userId = c.req.valid("param").user_id;
     const { role } = c.req.valid("json");
     const db = c.var.db;
-    const target = and(eq(users.id, userId), leavesAnAdmin(role));
+    // An erased account (DELETE /user) is no one's: not found.
+    const account = and(eq(users.id, userId), isNull(users.deletedAt));
+    const target = and(account, leavesAnAdmin(role));
     // One batch: the entry, the change, and the user as it then is, which says why nothing changed.
     const [, [changed], [user]] = await db.batch([
       auditRoleChanged(db, c.get("user").id, role, target),
       db.update(users).set({ role }).where(target).returning(userColumns),
-      db.select(userColumns).from(users).where(eq(users.id, userId)),
+      db.select(userColumns).from(users).where(account),
     ]);
     if (!user) throw userNotFound();
     if (!changed) throw lastAdmin();
