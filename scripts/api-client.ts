@@ -84,6 +84,10 @@ export class ApiClient {
     return expect("POST /admin/slots", 201, this.#client.admin.slots.$post({ json: slot }, { headers: auth(admin) }));
   }
 
+  async createWebhook(admin: Token, url: string, events: ("slot.created" | "booking.created" | "booking.cancelled")[]) {
+    return expect("POST /admin/webhooks", 201, this.#client.admin.webhooks.$post({ json: { url, events } }, { headers: auth(admin) }));
+  }
+
   /**
    * GET /slots, by start time: every slot (up to 500, one page), as no token is sent; read from
    * D1 past the 2-second micro-cache, since the scripts check what they have just written.
