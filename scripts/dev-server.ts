@@ -4,10 +4,11 @@
 // interrupted (Ctrl-C).
 import { spawn, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { constants, tmpdir } from "node:os";
 import { join } from "node:path";
 import { fireCronEveryMinute } from "./cron";
+import { workerdChildren } from "./workerd-processes";
 import { DATABASE, localTarget, projectRoot, sqlString, startWorker, wranglerCommand } from "./wrangler";
 
 export const LOOPBACK = "127.0.0.1";
@@ -172,22 +173,6 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
   return server;
 }
 
-/** The ids of this process's workerd children (the runtimes that wrangler's dev servers start). */
-function workerdChildren(): number[] {
-  return readdirSync("/proc")
-    .filter((entry) => /^\d+$/.test(entry))
-    .filter((pid) => {
-      try {
-        // "pid (comm) state ppid ...": comm may hold spaces, so read after its closing parenthesis.
-        const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-        const ppid = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
-        return ppid === process.pid && stat.includes("(workerd)");
-      } catch {
-        return false; // it ended meanwhile
-      }
-    })
-    .map(Number);
-}
 
 /** Stops every server started here that is still running, and removes the temporary directories. */
 export async function stopEverything(): Promise<void> {
