@@ -84,6 +84,10 @@ export class ApiClient {
     return expect("POST /admin/slots", 201, this.#client.admin.slots.$post({ json: slot }, { headers: auth(admin) }));
   }
 
+  async createWebhook(admin: Token, url: string, events: ("slot.created" | "booking.created" | "booking.cancelled")[]) {
+    return expect("POST /admin/webhooks", 201, this.#client.admin.webhooks.$post({ json: { url, events } }, { headers: auth(admin) }));
+  }
+
   /** GET /slots, by start time: every slot, as no token is sent (and as the script's own writes left them). */
   async slots() {
     return expect("GET /slots", 200, this.#client.slots.$get({ query: {} }));

@@ -7,6 +7,8 @@ import { randomBytes } from "node:crypto";
 import { mkdtempSync, rmSync } from "node:fs";
 import { constants, tmpdir } from "node:os";
 import { join } from "node:path";
+import { fireCronEveryMinute } from "./cron";
+import { workerdChildren } from "./workerd-processes";
 import { DATABASE, localTarget, projectRoot, sqlString, startWorker, wranglerCommand } from "./wrangler";
 
 export const LOOPBACK = "127.0.0.1";
@@ -25,6 +27,10 @@ export type DevServerOptions = {
   logLevel?: "debug" | "info" | "log" | "warn" | "error" | "none";
   /** How long to wait for the server to answer GET /health, in ms. Default 90 s. */
   readyTimeoutMs?: number;
+  /** Variables besides JWT_SECRET, e.g. WEBHOOKS_ALLOW_LOOPBACK. */
+  vars?: Record<string, string>;
+  /** Fire the scheduled maintenance at every full minute, as `npm start` and production do. Default false. */
+  cron?: boolean;
 };
 
 export type DevServer = {
@@ -33,6 +39,11 @@ export type DevServer = {
   persistTo: string;
   /** Stops the server (workerd exits; the state stays on disk). Idempotent. */
   stop(): Promise<void>;
+  /**
+   * Crashes the server: SIGKILL to its workerd processes (what is in memory, such as the local
+   * queue's backlog, is lost; D1 and Durable Object storage stay on disk), then cleans up as stop().
+   */
+  kill(): Promise<void>;
 };
 
 /** Servers still running, wrangler commands still running, temporary directories not yet removed. */
@@ -101,21 +112,35 @@ export async function promoteToAdmin(persistTo: string, email: string): Promise<
  */
 export async function startDevServer(options: DevServerOptions): Promise<DevServer> {
   installHandlers();
-  const { persistTo, worker: entrypoint, jwtSecret, logLevel = "warn", readyTimeoutMs = 90_000 } = options;
+  const { persistTo, worker: entrypoint, jwtSecret, logLevel = "warn", readyTimeoutMs = 90_000, vars = {} } = options;
   await applyMigrations(persistTo);
+  const workerdBefore = new Set(workerdChildren());
   const worker = await startWorker({
     config: join(projectRoot, "wrangler.toml"),
     entrypoint,
-    build: { bundle: false },
-    bindings: { JWT_SECRET: { type: "plain_text", value: jwtSecret } },
-    dev: { server: { hostname: LOOPBACK, port: 0 }, inspector: false, persist: persistTo, logLevel, watch: false },
+    // Bundled again only for the cron: wrangler adds /__scheduled (scripts/cron.ts) while bundling.
+    build: { bundle: options.cron === true },
+    bindings: Object.fromEntries(
+      Object.entries({ ...vars, JWT_SECRET: jwtSecret }).map(([name, value]) => [name, { type: "plain_text" as const, value }]),
+    ),
+    dev: { server: { hostname: LOOPBACK, port: 0 }, inspector: false, persist: persistTo, logLevel, watch: false, testScheduled: options.cron },
   }).catch((error: Error) => {
     throw new Error(`Starting the server failed: ${error.message}`); // wrangler has stopped what it started
   });
+  let workerd: number[] = [];
   let stopping: Promise<void> | undefined;
+  let cron: { stop(): void } | undefined;
   // teardown(), not dispose(): dispose() first waits for the server to be ready, forever if it never is.
-  const stop = () => (stopping ??= worker.raw.teardown().finally(() => runningServers.delete(server)));
-  const server: DevServer = { baseUrl: "", persistTo, stop };
+  const stop = () => {
+    cron?.stop();
+    return (stopping ??= worker.raw.teardown().finally(() => runningServers.delete(server)));
+  };
+  const kill = async () => {
+    cron?.stop();
+    for (const pid of workerd) process.kill(pid, "SIGKILL");
+    await stop().catch(() => undefined); // wrangler may report the processes it lost
+  };
+  const server: DevServer = { baseUrl: "", persistTo, stop, kill };
   runningServers.add(server);
 
   // wrangler reports failures (the Worker throws at startup, say) as events, and logs them only at
@@ -142,8 +167,12 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
     clearTimeout(timer);
     failed.catch(() => undefined);
   }
+  // Its runtimes: the workerd processes that appeared while it started.
+  workerd = workerdChildren().filter((pid) => !workerdBefore.has(pid));
+  if (options.cron) cron = fireCronEveryMinute(server.baseUrl, (error) => console.error(`scheduled maintenance not run this minute: ${error.message}`));
   return server;
 }
+
 
 /** Stops every server started here that is still running, and removes the temporary directories. */
 export async function stopEverything(): Promise<void> {

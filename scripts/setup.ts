@@ -1,6 +1,5 @@
 // Prepares local development: .dev.vars, local D1 migrations and demo data. Safe to run again.
-import { randomBytes } from "node:crypto";
-import { appendFileSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
@@ -8,13 +7,15 @@ import { hashPassword } from "../src/auth/password";
 import type { Role } from "../src/db/schema";
 import { toUtcIso as utcIso } from "../src/db/time";
 import { DEMO_ACCOUNTS } from "./demo-accounts";
+import { completeDevVars } from "./dev-vars";
 import { DATABASE, fail, projectRoot, sqlString, wrangler } from "./wrangler";
 
 const USAGE = `Usage: npm run setup [-- --help]
 
 Prepares the local development environment; running it again changes nothing:
-  1. adds to .dev.vars what it lacks: a random JWT_SECRET, and WEBHOOKS_ALLOW_LOOPBACK=true
-     (webhooks may then point to a receiver on http://127.0.0.1, see npm run webhook-receiver)
+  1. adds to .dev.vars what it lacks: a random JWT_SECRET; and, only when it creates the file,
+     WEBHOOKS_ALLOW_LOOPBACK=true (webhooks may then point to a receiver on http://127.0.0.1, see
+     npm run webhook-receiver; delete the line to check webhook URLs as a deployment does)
   2. applies the D1 migrations to the local database
   3. adds a demo admin, a demo user and, unless upcoming slots exist, a week of slots`;
 
@@ -61,26 +62,6 @@ SELECT categories.id, seed.start_time, seed.end_time, seed.max_capacity
 `;
 }
 
-/** The variables local development needs, each with the value it gets if .dev.vars lacks it. */
-const DEV_VARS: [string, () => string][] = [
-  ["JWT_SECRET", () => randomBytes(32).toString("hex")],
-  ["WEBHOOKS_ALLOW_LOOPBACK", () => "true"],
-];
-
-/** Adds to .dev.vars (creating it) the variables it lacks; keeps every value already there. */
-function completeDevVars(): void {
-  const path = join(projectRoot, ".dev.vars");
-  const existing = existsSync(path) ? readFileSync(path, "utf8") : "";
-  const missing = DEV_VARS.filter(([name]) => !new RegExp(`^${name}=`, "m").test(existing));
-  if (missing.length === 0) {
-    console.log(".dev.vars is complete; left unchanged.");
-    return;
-  }
-  const separator = existing === "" || existing.endsWith("\n") ? "" : "\n";
-  appendFileSync(path, separator + missing.map(([name, value]) => `${name}=${value()}\n`).join(""));
-  console.log(`.dev.vars: added ${missing.map(([name]) => name).join(", ")}.`);
-}
-
 async function seed(): Promise<void> {
   const users = await Promise.all(
     DEMO_ACCOUNTS.map(async ({ email, password, role }) => ({ email, role, passwordHash: await hashPassword(password) })),
@@ -111,7 +92,7 @@ async function main(): Promise<void> {
     return;
   }
 
-  completeDevVars();
+  completeDevVars(join(projectRoot, ".dev.vars"));
 
   const { status } = wrangler(["d1", "migrations", "apply", DATABASE, "--local"]);
   if (status !== 0) fail(`Applying the local D1 migrations failed (wrangler exited with ${status}).`);

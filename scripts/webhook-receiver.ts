@@ -33,6 +33,8 @@ export type ReceiverOptions = {
    * paths starting /fail-first/ do so anyway, and paths starting /fail/ always answer 500.
    */
   failFirst?: boolean;
+  /** Answer each webhook this many ms after it arrived (a slow endpoint, to build a backlog). Default 0. */
+  answerAfterMs?: number;
 };
 
 export type Receiver = { origin: string; server: Server };
@@ -49,7 +51,7 @@ async function readBody(request: IncomingMessage): Promise<string> {
  * Starts the receiver on 127.0.0.1. Besides taking webhooks (any POST), it answers
  * GET /received?path=<path> with the webhooks received on that path, oldest first.
  */
-export function startReceiver({ port, secret, print = false, failFirst = false }: ReceiverOptions): Promise<Receiver> {
+export function startReceiver({ port, secret, print = false, failFirst = false, answerAfterMs = 0 }: ReceiverOptions): Promise<Receiver> {
   const received: ReceivedWebhook[] = [];
   const verifier = secret === undefined ? undefined : new Webhook(secret);
   const server = createServer(async (request, response) => {
@@ -69,6 +71,7 @@ export function startReceiver({ port, secret, print = false, failFirst = false }
     const isRepeat = received.some((earlier) => earlier.path === url.pathname && earlier.headers["webhook-id"] === id);
     const answered = url.pathname.startsWith("/fail/") ? 500 : (failFirst || url.pathname.startsWith("/fail-first/")) && !isRepeat ? 503 : 204;
     received.push({ path: url.pathname, headers, body, answered });
+    if (answerAfterMs > 0) await new Promise((resolve) => setTimeout(resolve, answerAfterMs));
     response.writeHead(answered).end();
     if (!print) return;
     let verdict = "signature not checked (no --secret)";

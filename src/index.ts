@@ -1,18 +1,17 @@
 import { accountRoutes } from "./accounts/routes";
 import { auditRoutes } from "./audit/routes";
 import { authRoutes } from "./auth/routes";
-import { undoInterruptedMoves } from "./bookings/reschedule";
 import { bookingRoutes } from "./bookings/routes";
 import { calendarRoutes } from "./calendar/routes";
 import { categoryRoutes } from "./categories/routes";
 import { createApp } from "./http/app";
 import { healthRoutes } from "./http/health";
-import { rosterRoutes } from "./roster/routes";
 import { configureOpenApi } from "./http/openapi";
+import { scheduled } from "./maintenance/scheduled";
+import { rosterRoutes } from "./roster/routes";
 import { slotRoutes } from "./slots/routes";
 import { userRoutes } from "./users/routes";
 import { deliverWebhooks } from "./webhooks/delivery";
-import { sweepOutbox } from "./webhooks/dispatch";
 import { documentWebhookEvents, webhookRoutes } from "./webhooks/routes";
 import type { WebhookMessage } from "./webhooks/schemas";
 
@@ -41,10 +40,7 @@ export default {
   /** Webhook deliveries (wrangler.toml, [[queues.consumers]]). */
   queue: deliverWebhooks,
   /** Every minute (wrangler.toml, [triggers]): what a crash may have left half-done. */
-  async scheduled(controller, env) {
-    const results = await Promise.allSettled([sweepOutbox(env, controller.scheduledTime), undoInterruptedMoves(env, controller.scheduledTime)]);
-    for (const result of results) if (result.status === "rejected") console.error("scheduled sweep failed; the next run retries", result.reason);
-  },
+  scheduled,
 } satisfies ExportedHandler<Env, WebhookMessage>;
 export { LoginThrottleObject } from "./auth/login-throttle";
 export { SlotBookingObject } from "./slots/slot-booking-object";

@@ -196,8 +196,8 @@ describe("delivery", () => {
   });
 
   it("records an endpoint that does not answer as an error without a status", async () => {
-    // Nothing listens on port 9 (discard) of 127.0.0.1 here.
-    const created = await settle(client.admin.webhooks.$post({ json: { url: "http://127.0.0.1:9/", events: ["booking.created"] } }, as(admin)));
+    // Nothing listens on port 49151 (the last registered port) of 127.0.0.1 here.
+    const created = await settle(client.admin.webhooks.$post({ json: { url: "http://127.0.0.1:49151/", events: ["booking.created"] } }, as(admin)));
     const user = await createUser();
     await book(user, await createSlot());
     const deliveries = await eventually(() => deliveriesOf(created.body.id), ({ body }) => Array.isArray(body) && body.length === 1);
@@ -343,10 +343,10 @@ describe("POST /admin/webhooks", () => {
   it.each([
     ["http://example.com/hook", "must use https"],
     ["https://app.localhost/hook", "must not point to this machine"],
-    ["https://10.1.2.3/hook", "must not be a loopback, private, link-local or reserved address"],
+    ["https://10.1.2.3/hook", "must not be a special-purpose address (private use)"],
     ["http://169.254.169.254/latest/meta-data", "must use https"],
-    ["https://169.254.169.254/latest/meta-data", "must not be a loopback, private, link-local or reserved address"],
-    ["https://[fd00::1]/hook", "must not be a loopback, private, link-local or reserved address"],
+    ["https://169.254.169.254/latest/meta-data", "must not be a special-purpose address (link-local, including cloud metadata endpoints)"],
+    ["https://[fd00::1]/hook", "must not be a special-purpose address (unique local)"],
     ["https://user:pass@example.com/hook", "must not contain credentials"],
   ])("refuses %s even in local development: 422 webhook_url_refused (%s)", async (url, reason) => {
     const response = await api("POST", "/admin/webhooks", { token: admin.token, body: { url, events: ["booking.created"] } });
@@ -382,14 +382,14 @@ describe("the deployment's URL policy (refusalOf without loopback)", () => {
     ["https://93.184.216.34:8443/hook", undefined],
     ["https://[2606:4700::1111]/hook", undefined],
     ["http://127.0.0.1:8790/", "must use https"],
-    ["https://127.0.0.1:8790/", "must not be a loopback, private, link-local or reserved address"],
-    ["https://0x7f.1/", "must not be a loopback, private, link-local or reserved address"],
-    ["https://[::1]/", "must not be a loopback, private, link-local or reserved address"],
-    ["https://[::ffff:192.168.0.1]/", "must not be a loopback, private, link-local or reserved address"],
-    ["https://[fe80::1]/", "must not be a loopback, private, link-local or reserved address"],
-    ["https://172.31.255.255/", "must not be a loopback, private, link-local or reserved address"],
+    ["https://127.0.0.1:8790/", "must not be a special-purpose address (loopback)"],
+    ["https://0x7f.1/", "must not be a special-purpose address (loopback)"],
+    ["https://[::1]/", "must not be a special-purpose address (loopback)"],
+    ["https://[::ffff:192.168.0.1]/", "must not be a special-purpose address (private use)"],
+    ["https://[fe80::1]/", "must not be a special-purpose address (link-local)"],
+    ["https://172.31.255.255/", "must not be a special-purpose address (private use)"],
     ["https://172.32.0.1/", undefined],
-    ["https://100.64.0.1/", "must not be a loopback, private, link-local or reserved address"],
+    ["https://100.64.0.1/", "must not be a special-purpose address (shared address space (carrier-grade NAT))"],
     ["https://app.localhost/", "must not point to this machine"],
     ["https://LOCALHOST./", "must not point to this machine"],
   ])("%s: %s", (url, refusal) => {
@@ -399,7 +399,7 @@ describe("the deployment's URL policy (refusalOf without loopback)", () => {
   it("local development also accepts http and https on 127.0.0.1, [::1] and localhost, and nothing else private", () => {
     for (const url of ["http://127.0.0.1:8790/", "https://[::1]:8443/", "http://localhost:8790/hook"]) expect(refusalOf(new URL(url), true)).toBeUndefined();
     expect(refusalOf(new URL("http://192.168.1.10:8790/"), true)).toBe("must use https");
-    expect(refusalOf(new URL("https://127.0.0.2/"), true)).toBe("must not be a loopback, private, link-local or reserved address");
+    expect(refusalOf(new URL("https://127.0.0.2/"), true)).toBe("must not be a special-purpose address (loopback)");
   });
 });
 

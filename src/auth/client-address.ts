@@ -1,5 +1,6 @@
-// The key under which the login throttle counts a client address (CF-Connecting-IP). Counting the
-// raw text would give one client a fresh counter for each way of writing its address.
+// The keys under which the login throttle counts a client address (CF-Connecting-IP): the client
+// itself (addressKey) and, for registrations, its network (networkKey). Counting the raw text
+// would give one client a fresh counter for each way of writing its address.
 
 /** The shared key of every value that is not an IP address: all of them together get one counter. */
 export const UNKNOWN_ADDRESS = "unknown";
@@ -36,4 +37,16 @@ export function addressKey(address: string): string {
     return [groups[6] >> 8, groups[6] & 255, groups[7] >> 8, groups[7] & 255].join(".");
   }
   return `${groups.slice(0, 4).map((group) => group.toString(16)).join(":")}::/64`;
+}
+
+/**
+ * The network of an address, for the coarser registration limit: an IPv4 address's /24, an IPv6
+ * address's /48 (one home or office line is often given a /56 or a whole /48, that is 256 or
+ * 65,536 /64s), an IPv4-mapped address's IPv4 /24; anything else UNKNOWN_ADDRESS.
+ */
+export function networkKey(address: string): string {
+  const key = addressKey(address);
+  if (key === UNKNOWN_ADDRESS) return key;
+  if (key.endsWith("::/64")) return `${key.split(":").slice(0, 3).join(":")}::/48`;
+  return `${key.split(".").slice(0, 3).join(".")}.0/24`;
 }

@@ -1,13 +1,13 @@
 import { DurableObject } from "cloudflare:workers";
 import { tooManyAttempts } from "../http/errors";
-import { addressKey } from "./client-address";
+import { addressKey, networkKey } from "./client-address";
 
 type Limit = { attempts: number; windowSeconds: number };
 
 /**
  * The limits on sign-in and sign-up attempts: each rule counts the attempts of one subject (an
- * email, a client address, or both) within a sliding window. Addresses are counted by their
- * `addressKey` (auth/client-address.ts).
+ * email, a client address, or both, or a client's network) within a sliding window. Addresses are
+ * counted by their `addressKey`, networks by their `networkKey` (auth/client-address.ts).
  */
 export const LIMITS = {
   /**
@@ -24,6 +24,12 @@ export const LIMITS = {
   "login-email": { attempts: 50, windowSeconds: 15 * 60 },
   /** Registrations from one address, successful or not: stops mass sign-ups and probing which emails exist. */
   "registration-address": { attempts: 10, windowSeconds: 60 * 60 },
+  /**
+   * Registrations from one network (an IPv6 /48, an IPv4 /24): stops one line's many /64s (a /56
+   * has 256) or neighbouring IPv4 addresses from filling a waitlist with accounts, and stays far
+   * above what a household or an office signs up in an hour.
+   */
+  "registration-network": { attempts: 50, windowSeconds: 60 * 60 },
 } as const satisfies Record<string, Limit>;
 
 export type ThrottleRule = keyof typeof LIMITS;
@@ -143,7 +149,11 @@ export async function admitLogin(env: Env, email: string, address: string | unde
   };
 }
 
-/** Admits a registration from `address` (if known), or throws a 429 with Retry-After. */
+/** Admits a registration from `address` (if known), counted on the address and on its network, or throws a 429 with Retry-After. */
 export async function admitRegistration(env: Env, address: string | undefined): Promise<void> {
-  if (address !== undefined) await admitAll(env, [{ rule: "registration-address", subject: addressKey(address) }]);
+  if (address === undefined) return;
+  await admitAll(env, [
+    { rule: "registration-address", subject: addressKey(address) },
+    { rule: "registration-network", subject: networkKey(address) },
+  ]);
 }

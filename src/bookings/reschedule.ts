@@ -1,8 +1,7 @@
-import { and, eq, lte } from "drizzle-orm";
+import { and, eq } from "drizzle-orm";
 import type { Context } from "hono";
 import { database } from "../db/client";
-import { bookingMoves, bookings } from "../db/schema";
-import { toUtcIso } from "../db/time";
+import { bookings } from "../db/schema";
 import { alreadyCancelled, bookingNotFound, sameSlot } from "../http/errors";
 import { unwrap } from "../http/outcome";
 import type { CallerEnv } from "../http/types";
@@ -14,9 +13,10 @@ import type { BookingView } from "./schemas";
 // 1. the target's object books the place and records the move; 2. the source's object cancels
 // the source booking as moved. If step 2 fails, the target's object gives the place back. At
 // every point D1's constraints hold: a user may hold live bookings on two slots at once, and
-// briefly does. A move that a crash left between the steps is undone by the cron.
+// briefly does. A move that a crash left between the steps is undone by the cron
+// (maintenance/scheduled.ts).
 
-/** A move in progress for longer than this was interrupted: the cron undoes it. */
+/** A move in progress for longer than this was interrupted: the cron undoes it (maintenance/scheduled.ts). */
 export const INTERRUPTED_MOVE_MS = 60_000;
 
 /** Moves `bookingId` to `targetSlotId` for the caller (its owner or an admin); answers the new booking. */
@@ -42,15 +42,4 @@ export async function reschedule(c: Context<CallerEnv>, bookingId: number, targe
     if (undone || completed?.to !== booking.id) unwrap(c, moved);
   }
   return booking;
-}
-
-/** The cron's part: undoes the moves in progress since before `now` - INTERRUPTED_MOVE_MS, each through its target slot's object. */
-export async function undoInterruptedMoves(env: Env, now = Date.now()): Promise<void> {
-  const stale = await database(env.DB)
-    .select({ fromBookingId: bookingMoves.fromBookingId, slotId: bookings.timeSlotId })
-    .from(bookingMoves)
-    .innerJoin(bookings, eq(bookings.id, bookingMoves.toBookingId))
-    .where(lte(bookingMoves.createdAt, toUtcIso(new Date(now - INTERRUPTED_MOVE_MS))));
-  const outcomes = await Promise.all(stale.map(({ slotId, fromBookingId }) => slotObject(env, slotId).releaseMove(slotId, fromBookingId)));
-  for (const outcome of outcomes) if (!outcome.ok) console.error(`undoing an interrupted move failed; the next run retries: ${outcome.code}`, outcome.cause);
 }

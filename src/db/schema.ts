@@ -171,6 +171,18 @@ export const webhookDeliveries = sqliteTable("webhook_deliveries", {
   createdAt: text("created_at").notNull(),
 });
 
+/** Deliveries handed to the queue and not done yet (webhooks/delivery.ts): the cron re-sends those past `resendAt`. */
+export const webhookPending = sqliteTable(
+  "webhook_pending",
+  {
+    eventId: integer("event_id").notNull().references(() => webhookEvents.id, { onDelete: "cascade" }),
+    webhookId: integer("webhook_id").notNull().references(() => webhooks.id, { onDelete: "cascade" }),
+    attempts: integer("attempts").notNull(),
+    resendAt: text("resend_at").notNull(),
+  },
+  (table) => [primaryKey({ columns: [table.eventId, table.webhookId] })],
+);
+
 /** Moves in progress (bookings/reschedule.ts): the source booking and the booking that takes its place. */
 export const bookingMoves = sqliteTable("booking_moves", {
   fromBookingId: integer("from_booking_id").primaryKey().references(() => bookings.id),

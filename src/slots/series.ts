@@ -3,12 +3,14 @@ import { invalidValue } from "../http/errors";
 import { TimeZoneInput, wallClockToUtc } from "./timezone";
 
 // Recurring series (POST /admin/slots/series): the subset of RFC 5545 RRULE that the route
-// documents, expanded in local wall-clock time so that 09:00 stays 09:00 across DST changes.
-// Hand-written rather than the `rrule` package (+14 KiB gzipped, README "Bundle"), and narrow on
-// purpose: anything outside the subset is refused, never half-understood.
+// documents, expanded in local wall-clock dates so that 09:00 stays 09:00 across DST changes; each
+// local time becomes an instant through Temporal (timezone.ts). Hand-written rather than the
+// `rrule` package (+13 KiB gzipped, README "Bundle"), and narrow on purpose: anything outside the
+// subset is refused, never half-understood.
 
 export const MAX_OCCURRENCES = 500;
 const DAY_MS = 86_400_000;
+const FIRST_INSTANT_MS = Date.UTC(1970, 0, 1);
 const LAST_INSTANT_MS = Date.UTC(9999, 0, 1);
 const WEEKDAYS = ["MO", "TU", "WE", "TH", "FR", "SA", "SU"] as const;
 
@@ -69,8 +71,11 @@ export function parseRecurrence(text: string): Recurrence {
 /**
  * The start instants (ms) of the series beginning at the local wall-clock time `firstMs` (written
  * as if UTC) in `zone`: every date that the rule selects, on or after the first, at the first's
- * time of day. As in most implementations (dateutil, rrule.js), a first start that the rule does
- * not select is not an occurrence. More than MAX_OCCURRENCES is a 422.
+ * time of day, read in the zone as RFC 5545 says (timezone.ts). As in most implementations
+ * (dateutil, rrule.js), a first start that the rule does not select is not an occurrence. The
+ * occurrences are a set (RFC 5545, 3.8.5.3): a date whose local time a skipped day moved onto the
+ * next one's instant (Pacific/Apia, 30 December 2011) is one occurrence, counted once. More than
+ * MAX_OCCURRENCES is a 422, and so is an instant before 1970 in UTC, as POST /admin/slots refuses it.
  */
 export function expandRecurrence(rule: Recurrence, zone: string, firstMs: number): number[] {
   const firstDay = Math.floor(firstMs / DAY_MS);
@@ -91,6 +96,10 @@ export function expandRecurrence(rule: Recurrence, zone: string, firstMs: number
       const start = wallClockToUtc(zone, wallClock);
       const until = rule.until;
       if (until && ("utcMs" in until ? start > until.utcMs : wallClock > until.wallClockMs)) return starts;
+      if (start <= (starts.at(-1) ?? -Infinity)) continue;
+      if (start < FIRST_INSTANT_MS) {
+        throw invalidValue("first_start_local", `is ${new Date(start).toISOString().slice(0, 19)}Z in UTC: slots start from 1970 to 9999 in UTC`);
+      }
       if (starts.length === MAX_OCCURRENCES) throw refuse(`the series has more than ${MAX_OCCURRENCES} occurrences; create it in parts`);
       if (start >= LAST_INSTANT_MS) throw refuse("the series runs past the year 9999");
       starts.push(start);

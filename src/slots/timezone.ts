@@ -1,7 +1,9 @@
 import { z } from "@hono/zod-openapi";
+import { Temporal } from "temporal-polyfill";
 
-// IANA time zones through Intl: validation, and the offset in force at an instant, from which
-// local wall-clock times (a series' "09:00 in Europe/Berlin") become UTC instants across DST.
+// IANA time zones: validation through Intl, and local wall-clock times (a series' "09:00 in
+// Europe/Berlin") as UTC instants across DST changes through Temporal (temporal-polyfill, which
+// reads the zone rules from the runtime's Intl), not hand-written offset arithmetic.
 
 const formatters = new Map<string, Intl.DateTimeFormat>();
 
@@ -55,21 +57,22 @@ export const TimeZoneInput = z
   })
   .openapi({ type: "string", example: "Europe/Berlin", description: "IANA time zone, for display; instants stay UTC" });
 
-/** The zone's offset from UTC at the instant `utcMs`, in ms (Berlin in summer: +7,200,000). */
-function offsetAt(zone: string, utcMs: number): number {
-  const fields: Record<string, number> = {};
-  for (const part of formatterFor(zone)!.formatToParts(utcMs)) fields[part.type] = Number(part.value);
-  const wallClock = Date.UTC(fields.year, fields.month - 1, fields.day, fields.hour, fields.minute, fields.second);
-  return wallClock - Math.floor(utcMs / 1000) * 1000;
-}
-
 /**
  * The UTC instant (ms) at which clocks in `zone` show `wallClockMs` (a local time written as if
- * it were UTC). A time skipped by a DST change (02:30 on the spring switch in Berlin) is taken
- * with the offset before the change, as RFC 5545 does (03:30 summer time).
+ * it were UTC), as RFC 5545 (3.3.5) reads a local time with a zone, through Temporal
+ * (temporal-polyfill) with its "compatible" disambiguation: a time that a forward switch skips is
+ * moved forward by the length of the gap (02:30 on the spring switch in New York is 03:30 EDT), and
+ * a time that a backward switch repeats is its first occurrence (01:30 on the autumn switch in
+ * New York is 01:30 EDT).
  */
 export function wallClockToUtc(zone: string, wallClockMs: number): number {
-  const first = wallClockMs - offsetAt(zone, wallClockMs);
-  const offset = offsetAt(zone, first);
-  return wallClockMs - offset;
+  const wallClock = new Date(wallClockMs);
+  return Temporal.PlainDateTime.from({
+    year: wallClock.getUTCFullYear(),
+    month: wallClock.getUTCMonth() + 1,
+    day: wallClock.getUTCDate(),
+    hour: wallClock.getUTCHours(),
+    minute: wallClock.getUTCMinutes(),
+    second: wallClock.getUTCSeconds(),
+  }).toZonedDateTime(zone, { disambiguation: "compatible" }).epochMilliseconds;
 }

@@ -31,7 +31,8 @@ const createWebhook = createRoute({
   path: "/admin/webhooks",
   operationId: "createWebhook",
   summary: "Subscribe an endpoint to events",
-  description: "Events are POSTed as the `webhooks` section describes. 422 `webhook_url_refused`: not https, or a private address.",
+  description:
+    "Events are POSTed as the `webhooks` section describes. 422 `webhook_url_refused`: not https, credentials in the URL, a port below 1024 other than 443, or a special-purpose address; the same policy is checked again at every delivery.",
   middleware: [requireAdmin, d1Session] as const,
   request: { body: jsonBody(NewWebhookSchema) },
   responses: {

@@ -51,8 +51,11 @@ export const DeliverySchema = z
 
 export const DELIVERY_PAGE = { default: 50, max: 500 };
 
-/** A queue message: deliver this event to this webhook. */
-export type WebhookMessage = { event_id: number; webhook_id: number };
+/**
+ * A queue message: deliver this event to this webhook, as attempt `attempt` + 1 (the attempts
+ * recorded when it was sent; absent in messages sent before migration 0009).
+ */
+export type WebhookMessage = { event_id: number; webhook_id: number; attempt?: number };
 
 /**
  * What an endpoint receives: the body of every delivery. A booking event's data is stored in the
