@@ -2,7 +2,8 @@ import { evictDurableObject, runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { toUtcIso } from "../src/db/time";
-import { HOLD_DURATION_MS, slotObject, type SlotBookingObject } from "../src/slots/slot-booking-object";
+import { HOLD_DURATION_MS } from "../src/slots/hold-alarm";
+import { slotObject, type SlotBookingObject } from "../src/slots/slot-booking-object";
 import {
   alarmOf,
   api,

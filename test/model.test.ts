@@ -5,7 +5,8 @@ import type { BookingView } from "../src/bookings/schemas";
 import type { BookingStatus } from "../src/db/schema";
 import type { ErrorBody } from "../src/http/errors";
 import type { SlotView } from "../src/slots/schemas";
-import { slotObject, type SlotState } from "../src/slots/slot-booking-object";
+import { slotObject } from "../src/slots/slot-booking-object";
+import type { SlotState } from "../src/slots/slot-state";
 import { comparisonKey } from "../src/http/text";
 import {
   alarmOf,

@@ -12,9 +12,9 @@ import { bearerAuth, errorResponses, jsonBody, jsonResponse } from "../http/open
 import { unwrap } from "../http/outcome";
 import { after, linkHeader, PAGE, page, PagingQuery } from "../http/paging";
 import { MessageSchema, PathId } from "../http/schemas";
-import { slotObject, type Idempotency } from "../slots/slot-booking-object";
+import { slotObject } from "../slots/slot-booking-object";
 import { reschedule } from "./reschedule";
-import { BookingSchema, CalendarBookingSchema, calendarBookingColumns, IdempotencyHeader, NewBookingSchema, RescheduleSchema, toBookingView } from "./schemas";
+import { BookingSchema, CalendarBookingSchema, calendarBookingColumns, IdempotencyHeader, NewBookingSchema, type Idempotency, RescheduleSchema, toBookingView } from "./schemas";
 
 const createBooking = createRoute({
   operationId: "createBooking",

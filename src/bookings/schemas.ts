@@ -112,6 +112,9 @@ export type BookingOptions = Pick<z.infer<typeof NewBookingSchema>, "waitlist" |
 
 export const RescheduleSchema = z.object({ time_slot_id: TimeSlotId.openapi({ description: "The slot to move the booking to", example: 2 }) }).openapi("Reschedule");
 
+/** A client's Idempotency-Key and a description of the request it was sent with. */
+export type Idempotency = { key: string; request: string };
+
 export const IdempotencyHeader = z.object({
   "idempotency-key": z
     .string()
