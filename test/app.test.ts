@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { z } from "@hono/zod-openapi";
 import { MAX_BODY_BYTES } from "../src/http/app";
-import type { ErrorBody } from "../src/http/errors";
+import type { ErrorBody } from "../src/errors/catalogue";
 import { api, createUser, type ApiResponse } from "./helpers";
 
 type Operation = { responses: Record<string, unknown>; operationId?: string; security?: Record<string, string[]>[] };

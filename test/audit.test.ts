@@ -1,7 +1,7 @@
 import { env } from "cloudflare:workers";
 import { afterEach, beforeAll, describe, expect, it, vi } from "vitest";
-import type { ErrorBody } from "../src/http/errors";
-import type { SlotView } from "../src/slots/schemas";
+import type { ErrorBody } from "../src/errors/catalogue";
+import type { SlotView } from "../src/views/slot";
 import { api, book, createSlot, createUser, createUsers, moveSlotInD1, uniqueName, whileWritesFail, type TestUser } from "./helpers";
 
 type AuditEntry = {

@@ -3,7 +3,7 @@ import { afterEach, describe, expect, it, vi } from "vitest";
 import { issueToken, keyIdOf } from "../src/auth/jwt";
 import { hashPassword, PBKDF2_ITERATIONS, verifyPassword } from "../src/auth/password";
 import { app } from "../src/index";
-import { AppError, type ErrorBody } from "../src/http/errors";
+import { AppError, type ErrorBody } from "../src/errors/catalogue";
 import {
   api,
   base64Url,

@@ -1,6 +1,6 @@
 import { env } from "cloudflare:workers";
 import { beforeAll, describe, expect, it } from "vitest";
-import type { ErrorBody } from "../src/http/errors";
+import type { ErrorBody } from "../src/errors/catalogue";
 import { api, book, createSlot, createUser, hold, uniqueEmail, type TestUser } from "./helpers";
 
 // Who may call what: every route of the API against every kind of caller. The same table is in

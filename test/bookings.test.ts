@@ -16,7 +16,7 @@ import {
   slotCounts,
   statusCounts,
 } from "./helpers";
-import type { ErrorBody } from "../src/http/errors";
+import type { ErrorBody } from "../src/errors/catalogue";
 
 describe("POST /bookings", () => {
   it("books a place and answers 201 with the seed's booking shape", async () => {

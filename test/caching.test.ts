@@ -2,7 +2,7 @@ import { createExecutionContext } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import app from "../src/index";
-import type { SlotView } from "../src/slots/schemas";
+import type { SlotView } from "../src/views/slot";
 import { api, book, createSlot, createUser, FRESH, hoursFromNow } from "./helpers";
 
 // ETags and 304s, Cache-Control and Vary, the 2-second edge micro-cache (caches.default works in

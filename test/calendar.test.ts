@@ -2,7 +2,7 @@ import { env } from "cloudflare:workers";
 import ICAL from "ical.js";
 import { beforeAll, describe, expect, it } from "vitest";
 import { escapeText, foldLine } from "../src/calendar/ics";
-import type { ErrorBody } from "../src/http/errors";
+import type { ErrorBody } from "../src/errors/catalogue";
 import { api, book, cancel, createSlot, createUser, createUsers, errorOf, hold, joinWaitlist, uniqueName, type TestUser } from "./helpers";
 
 // ICS feeds, each parsed with ical.js (an independent parser) and checked field by field, and the

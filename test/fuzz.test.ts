@@ -3,7 +3,7 @@ import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { WEBHOOK_EVENT_TYPES } from "../src/db/schema";
 import { MAX_BODY_BYTES } from "../src/http/app";
-import type { ErrorBody } from "../src/http/errors";
+import type { ErrorBody } from "../src/errors/catalogue";
 import { api, book, createSlot, createUser, propertyRunSettings, type ApiResponse, type TestUser } from "./helpers";
 
 // "Bad input never hurts": arbitrary bodies, path segments, query strings and headers sent to

@@ -6,11 +6,11 @@ import { expect, inject } from "vitest";
 import { AUDIENCE, ISSUER, issueToken, keyIdOf, TOKEN_LIFETIME_SECONDS } from "../src/auth/jwt";
 import type { Role } from "../src/db/schema";
 import { toUtcIso } from "../src/db/time";
-import type { ErrorBody } from "../src/http/errors";
+import type { ErrorBody } from "../src/errors/catalogue";
 import type { WebhookEventType } from "../src/db/schema";
 import worker, { type AppType } from "../src/index";
-import { slotObject } from "../src/slots/slot-booking-object";
-import type { SlotAvailability, SlotView } from "../src/slots/schemas";
+import { slotObject } from "../src/objects/stubs";
+import type { SlotAvailability, SlotView } from "../src/views/slot";
 import type { ReceivedWebhook } from "./webhook-receiver";
 
 export type ApiResponse<T = unknown> = { status: number; body: T; headers: Headers };

@@ -3,7 +3,8 @@ import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { toUtcIso } from "../src/db/time";
 import { HOLD_DURATION_MS } from "../src/slots/hold-alarm";
-import { slotObject, type SlotBookingObject } from "../src/slots/slot-booking-object";
+import { slotObject } from "../src/objects/stubs";
+import { type SlotBookingObject } from "../src/slots/slot-booking-object";
 import {
   alarmOf,
   api,

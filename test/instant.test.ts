@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import type { ErrorBody } from "../src/http/errors";
-import { parseInstant } from "../src/http/instant";
+import type { ErrorBody } from "../src/errors/catalogue";
+import { parseInstant } from "../src/values/instant";
 import { api, createSlot, createUser } from "./helpers";
 
 // Instants are stored as 'YYYY-MM-DDTHH:MM:SSZ' and compared as text, which holds only for years

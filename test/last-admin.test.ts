@@ -1,6 +1,6 @@
 import { env } from "cloudflare:workers";
 import { beforeEach, describe, expect, it } from "vitest";
-import type { ErrorBody } from "../src/http/errors";
+import type { ErrorBody } from "../src/errors/catalogue";
 import { roleChangeOutcome, roleChangeStatements, type Command } from "../scripts/role-change";
 import { api, createUser, createUsers, statusCounts, type TestUser } from "./helpers";
 

@@ -3,7 +3,7 @@ import { env } from "cloudflare:workers";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { addressKey, UNKNOWN_ADDRESS } from "../src/auth/client-address";
 import { loginCounters, throttleCounter, type LoginThrottleObject } from "../src/auth/login-throttle";
-import type { ErrorBody } from "../src/http/errors";
+import type { ErrorBody } from "../src/errors/catalogue";
 import { login, PASSWORD, register, statusCounts, uniqueEmail, type ApiResponse } from "./helpers";
 
 const WRONG_PASSWORD = "not the password";

@@ -1,13 +1,13 @@
 import { env } from "cloudflare:workers";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import type { BookingView } from "../src/bookings/schemas";
+import type { BookingView } from "../src/views/booking";
 import type { BookingStatus } from "../src/db/schema";
-import type { ErrorBody } from "../src/http/errors";
-import type { SlotView } from "../src/slots/schemas";
-import { slotObject } from "../src/slots/slot-booking-object";
+import type { ErrorBody } from "../src/errors/catalogue";
+import type { SlotView } from "../src/views/slot";
+import { slotObject } from "../src/objects/stubs";
 import type { SlotState } from "../src/slots/slot-state";
-import { comparisonKey } from "../src/http/text";
+import { comparisonKey } from "../src/values/text";
 import {
   alarmOf,
   api,

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import type { ErrorBody } from "../src/http/errors";
-import type { SlotView } from "../src/slots/schemas";
+import type { ErrorBody } from "../src/errors/catalogue";
+import type { SlotView } from "../src/views/slot";
 import { api, createSlot, createUser } from "./helpers";
 
 type Preferences = { preferred_categories: number[] };

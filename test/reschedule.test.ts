@@ -1,7 +1,7 @@
 import { env } from "cloudflare:workers";
 import { afterEach, describe, expect, it } from "vitest";
 import { INTERRUPTED_MOVE_MS } from "../src/bookings/reschedule";
-import { slotObject } from "../src/slots/slot-booking-object";
+import { slotObject } from "../src/objects/stubs";
 import {
   as,
   book,

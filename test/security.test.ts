@@ -2,7 +2,7 @@ import { env } from "cloudflare:workers";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { createApp, MAX_BODY_BYTES } from "../src/http/app";
 import { DOCS_ASSETS } from "../src/http/docs";
-import type { ErrorBody } from "../src/http/errors";
+import type { ErrorBody } from "../src/errors/catalogue";
 import { api, createUser, whileWritesFail, type ApiResponse } from "./helpers";
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;

@@ -1,8 +1,8 @@
 import { env } from "cloudflare:workers";
 import { beforeAll, describe, expect, it } from "vitest";
-import type { ErrorBody } from "../src/http/errors";
+import type { ErrorBody } from "../src/errors/catalogue";
 import { expandRecurrence, parseRecurrence } from "../src/slots/series";
-import type { SlotView } from "../src/slots/schemas";
+import type { SlotView } from "../src/views/slot";
 import { api, createUser, errorOf, refusedFields, type TestUser } from "./helpers";
 
 // Slot time zones and POST /admin/slots/series: RRULE expansion in local wall-clock time.

@@ -1,7 +1,8 @@
 import { abortAllDurableObjects, evictDurableObject, runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it, vi } from "vitest";
-import { slotObject, type SlotBookingObject } from "../src/slots/slot-booking-object";
+import { slotObject } from "../src/objects/stubs";
+import { type SlotBookingObject } from "../src/slots/slot-booking-object";
 import {
   api,
   book,

@@ -1,8 +1,8 @@
 import { env } from "cloudflare:workers";
 import { beforeAll, describe, expect, it } from "vitest";
 import { keyIdOf } from "../src/auth/jwt";
-import type { ErrorBody } from "../src/http/errors";
-import type { SlotView } from "../src/slots/schemas";
+import type { ErrorBody } from "../src/errors/catalogue";
+import type { SlotView } from "../src/views/slot";
 import {
   api,
   availableSpotsOf,

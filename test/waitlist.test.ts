@@ -1,7 +1,7 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import type { ErrorBody } from "../src/http/errors";
-import type { SlotView } from "../src/slots/schemas";
+import type { ErrorBody } from "../src/errors/catalogue";
+import type { SlotView } from "../src/views/slot";
 import {
   api,
   book,

@@ -1,9 +1,9 @@
 import { and, eq, isNull, ne, sql, type SQL } from "drizzle-orm";
 import type { SQLiteTable } from "drizzle-orm/sqlite-core";
-import { bookingJson } from "../bookings/schemas";
 import type { Database } from "../db/client";
 import { auditLog, bookings, categories, timeSlots, users, webhooks, type AuditAction, type Role, type SlotChanges } from "../db/schema";
 import { nowUtcIso } from "../db/time";
+import { bookingJson } from "../views/booking";
 
 // The statements that record admin actions in audit_log. Each goes into the same D1 batch as the
 // change it records (D1 runs a batch as one transaction), and computes what it records from the

@@ -2,11 +2,11 @@ import { createRoute, z } from "@hono/zod-openapi";
 import { desc } from "drizzle-orm";
 import { requireAdmin } from "../auth/middleware";
 import { AUDIT_ACTIONS, auditLog } from "../db/schema";
-import { d1Session } from "../db/session";
 import { createRouter } from "../http/app";
-import { InstantOutput } from "../http/instant";
+import { d1Session } from "../http/d1-session";
 import { bearerAuth, errorResponses, jsonResponse } from "../http/openapi";
 import { limitParam } from "../http/paging";
+import { InstantOutput } from "../values/instant";
 
 const AuditEntrySchema = z
   .object({

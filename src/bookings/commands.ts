@@ -4,8 +4,9 @@ import type { SQLiteTable } from "drizzle-orm/sqlite-core";
 import { auditBookingCancelled, auditSlotDeleted, auditSlotUpdated } from "../audit/record";
 import type { Database } from "../db/client";
 import { bookings, timeSlots, users, type SlotChanges } from "../db/schema";
+import { bookingColumns, bookingJson } from "../views/booking";
 import { bookingCreated, bookingsCancelled, holdsExpired, slotDeleted, slotUpdated, waitersPromoted } from "../webhooks/outbox";
-import { bookingColumns, bookingJson, newBookingRow, type NewEntry } from "./schemas";
+import { newBookingRow, type NewEntry } from "./schemas";
 
 // The D1 statements of the slot object's commands (slots/slot-booking-object.ts), one batch (one
 // transaction) per change, beside those of a move (moves.ts). Each batch writes its change, the

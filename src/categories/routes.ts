@@ -2,13 +2,14 @@ import { createRoute, z } from "@hono/zod-openapi";
 import { asc } from "drizzle-orm";
 import { auditCategoryCreated } from "../audit/record";
 import { requireAdmin } from "../auth/middleware";
+import { brokenConstraint } from "../db/failures";
 import { categories } from "../db/schema";
-import { d1Session } from "../db/session";
+import { categoryExists } from "../errors/catalogue";
 import { createRouter } from "../http/app";
 import { cacheableJson, cachingHeaders, cachingParameters, MICRO_CACHE_NOTE, microCache, notModified } from "../http/caching";
-import { brokenConstraint, categoryExists } from "../http/errors";
+import { d1Session } from "../http/d1-session";
 import { bearerAuth, errorResponses, jsonBody, jsonResponse } from "../http/openapi";
-import { comparisonKey, visibleText } from "../http/text";
+import { comparisonKey, visibleText } from "../values/text";
 
 /** A category as the API shows it. */
 export const CategorySchema = z.object({ id: z.number().int(), name: z.string() }).openapi("Category");

@@ -22,7 +22,7 @@ export const users = sqliteTable("users", {
 export const categories = sqliteTable("categories", {
   id: integer("id").primaryKey({ autoIncrement: true }),
   name: text("name").notNull().unique(),
-  /** `comparisonKey(name)` (http/text.ts), unique: names are compared as people read them. */
+  /** `comparisonKey(name)` (values/text.ts), unique: names are compared as people read them. */
   nameKey: text("name_key").notNull().unique(),
 });
 
@@ -80,7 +80,7 @@ export const idempotencyKeys = sqliteTable(
     userId: integer("user_id").notNull().references(() => users.id),
     key: text("key").notNull(),
     request: text("request").notNull(),
-    /** The slot object's answer (http/outcome.ts), replayed to retries. */
+    /** The slot object's answer (objects/outcome.ts), replayed to retries. */
     outcome: text("outcome", { mode: "json" }).notNull().$type<Record<string, unknown>>(),
     createdAt: text("created_at").notNull(),
   },

@@ -5,7 +5,8 @@ import { cors } from "hono/cors";
 import { createMiddleware } from "hono/factory";
 import { requestId } from "hono/request-id";
 import { secureHeaders } from "hono/secure-headers";
-import { handleError, handleNotFound, payloadTooLarge, validationFailed } from "./errors";
+import { payloadTooLarge, validationFailed } from "../errors/catalogue";
+import { handleError, handleNotFound } from "./errors";
 import { pageSecurityHeaders } from "./page-security";
 import type { AppEnv } from "./types";
 

@@ -1,8 +1,8 @@
 import type { Context, TypedResponse } from "hono";
 import { createMiddleware } from "hono/factory";
 import type { JSONParsed } from "hono/utils/types";
-import { BOOKMARK_HEADER } from "../db/session";
-import { base64url, sha256 } from "./encoding";
+import { base64url, sha256 } from "../values/encoding";
+import { BOOKMARK_HEADER } from "./d1-session";
 import type { AppEnv } from "./types";
 
 // HTTP caching of read routes: a strong ETag from the body with 304 answers, Cache-Control and

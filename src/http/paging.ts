@@ -3,7 +3,7 @@ import { sql, type SQL } from "drizzle-orm";
 import type { SQLiteColumn } from "drizzle-orm/sqlite-core";
 import type { Context } from "hono";
 import { decodeBase64Url } from "hono/utils/encode";
-import { base64url } from "./encoding";
+import { base64url } from "../values/encoding";
 
 // Keyset paging: a page ends at a row's (start_time, id), and the next page starts after it. Rows
 // added meanwhile never shift a page, as an OFFSET would.

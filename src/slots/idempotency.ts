@@ -2,10 +2,11 @@ import { and, eq, gt, lte, sql } from "drizzle-orm";
 import type { Remember } from "../bookings/commands";
 import type { Idempotency } from "../bookings/schemas";
 import type { Database } from "../db/client";
+import { brokenConstraint } from "../db/failures";
 import { idempotencyKeys } from "../db/schema";
 import { nowUtcIso, toUtcIso } from "../db/time";
-import { brokenConstraint, idempotencyKeyReused } from "../http/errors";
-import { attempt, failure, type Outcome } from "../http/outcome";
+import { idempotencyKeyReused } from "../errors/catalogue";
+import { attempt, failure, type Outcome } from "../objects/outcome";
 
 // Idempotency records (idempotency_keys): owns what a slot object remembers of the requests sent
 // with an Idempotency-Key, and the answer a repeat of one gets.

@@ -1,5 +1,5 @@
+import { toSlotAvailability } from "../views/slot";
 import type { SlotState } from "./slot-state";
-import { toSlotAvailability } from "./schemas";
 
 /**
  * The slot object's watchers (GET /slots/{slot_id}/live): owns their WebSockets, accepted with the

@@ -3,22 +3,24 @@ import { and, asc, eq, gt, gte, inArray, isNull, lt, sql, type SQL } from "drizz
 import type { TypedResponse } from "hono";
 import { auditSeriesCreated, auditSlotCreated } from "../audit/record";
 import { identifyCaller, requireAdmin } from "../auth/middleware";
+import { brokenConstraint } from "../db/failures";
 import { timeSlots, userPreferences, type SlotChanges } from "../db/schema";
-import { d1Session } from "../db/session";
 import { toUtcIso } from "../db/time";
+import { invalidValue, slotNotFound, unknownCategory, webSocketRequired } from "../errors/catalogue";
 import { createRouter } from "../http/app";
 import { cacheableJson, cachingHeaders, cachingParameters, MICRO_CACHE_NOTE, microCache, notModified } from "../http/caching";
-import { brokenConstraint, invalidValue, slotNotFound, unknownCategory, webSocketRequired } from "../http/errors";
-import { refuseEmptyWindow } from "../http/instant";
+import { d1Session } from "../http/d1-session";
 import { bearerAuth, errorResponses, jsonBody, jsonResponse } from "../http/openapi";
 import { unwrap } from "../http/outcome";
 import { after, linkHeader, PAGE, page } from "../http/paging";
 import { MessageSchema } from "../http/schemas";
+import { slotObject } from "../objects/stubs";
+import { refuseEmptyWindow } from "../values/instant";
+import { SlotAvailabilitySchema, type SlotAvailability, SlotSchema, toSlotView } from "../views/slot";
 import { dispatcher } from "../webhooks/dispatch";
 import { slotsCreated } from "../webhooks/outbox";
+import { NewSlot, SlotIdParams, SlotQuery, SlotUpdate, startNotBeforeEnd } from "./schemas";
 import { expandRecurrence, NewSeries, parseRecurrence } from "./series";
-import { slotObject } from "./slot-booking-object";
-import { NewSlot, SlotAvailabilitySchema, type SlotAvailability, SlotIdParams, SlotQuery, SlotSchema, SlotUpdate, startNotBeforeEnd, toSlotView } from "./schemas";
 
 const listSlots = createRoute({
   operationId: "listSlots",

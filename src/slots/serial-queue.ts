@@ -1,6 +1,6 @@
 import { database, type Database } from "../db/client";
-import { storageUnavailable } from "../http/errors";
-import { failure, type Outcome } from "../http/outcome";
+import { storageUnavailable } from "../errors/catalogue";
+import { failure, type Outcome } from "../objects/outcome";
 
 /**
  * The slot object's queue: owns the order in which its tasks run and the D1 session each one runs in.

@@ -1,27 +1,47 @@
 import { DurableObject } from "cloudflare:workers";
-import { bookStatements, cancelStatements, confirmStatements, deleteSlotStatements, promoteWaiters } from "../bookings/commands";
-import { releaseExpiredHoldsStatements, slotRow, updateSlotStatements, visibleStatus } from "../bookings/commands";
+import {
+  bookStatements,
+  cancelStatements,
+  confirmStatements,
+  deleteSlotStatements,
+  promoteWaiters,
+  releaseExpiredHoldsStatements,
+  slotRow,
+  updateSlotStatements,
+  visibleStatus,
+} from "../bookings/commands";
 import { completeMoveStatements, releasePlaceStatements, takePlaceStatements } from "../bookings/moves";
-import { toBookingView, type BookingOptions, type BookingView, type Idempotency, type NewEntry } from "../bookings/schemas";
-import { WAITLIST_LIMIT, type SlotChanges, type TimeSlotRow } from "../db/schema";
+import { type BookingOptions, type Idempotency, type NewEntry } from "../bookings/schemas";
+import { brokenConstraint } from "../db/failures";
+import { type SlotChanges, type TimeSlotRow, WAITLIST_LIMIT } from "../db/schema";
 import { nowUtcIso } from "../db/time";
-import { alreadyBooked, alreadyCancelled, bookingNotFound, brokenConstraint, capacityBelowBookings, holdExpired } from "../http/errors";
-import { notHeld, rescheduleInProgress, slotFull, slotNotFound, slotStarted, unknownCategory, waitlistFull } from "../http/errors";
-import { attempt, failure, type Outcome } from "../http/outcome";
+import {
+  alreadyBooked,
+  alreadyCancelled,
+  bookingNotFound,
+  capacityBelowBookings,
+  holdExpired,
+  notHeld,
+  rescheduleInProgress,
+  slotFull,
+  slotNotFound,
+  slotStarted,
+  unknownCategory,
+  waitlistFull,
+} from "../errors/catalogue";
+import { attempt, failure, type Outcome } from "../objects/outcome";
+import { type BookingView, toBookingView } from "../views/booking";
+import { availableSpots, type SlotView, toSlotView } from "../views/slot";
 import { dispatcher } from "../webhooks/dispatch";
 import { HoldAlarm } from "./hold-alarm";
 import { idempotent } from "./idempotency";
 import { LiveAnnouncements } from "./live";
-import { availableSpots, startNotBeforeEnd, toSlotView, type SlotView } from "./schemas";
+import { startNotBeforeEnd } from "./schemas";
 import { SerialQueue } from "./serial-queue";
 import { SlotMemory, type SlotState } from "./slot-state";
 
-/** The object that owns one time slot (named by its id). Routes reach it through `slotObject`. */
-export function slotObject(env: Env, slotId: number) {
-  return env.SLOT_BOOKING.getByName(String(slotId));
-}
-
 /**
+ * The object that owns one time slot, named by its id (routes reach it through objects/stubs.ts).
  * Serializes every change to one slot's bookings: book, hold, join the waitlist, confirm, cancel,
  * capacity or time change, delete, moves, the release of expired holds. This class orchestrates:
  * each command checks the rules against what the object remembers of its slot (slot-state.ts), runs its

@@ -1,7 +1,7 @@
 import { eq } from "drizzle-orm";
 import type { Database } from "../db/client";
 import { timeSlots, type TimeSlotRow } from "../db/schema";
-import { slotNotFound, type AppError } from "../http/errors";
+import { slotNotFound, type AppError } from "../errors/catalogue";
 import type { HoldAlarm } from "./hold-alarm";
 
 // What a slot object remembers of its slot between requests: owns that memory, loaded from D1,

@@ -3,9 +3,9 @@ import { and, asc, eq, inArray, sql, type SQL } from "drizzle-orm";
 import { auditRoleChanged } from "../audit/record";
 import { requireAdmin, requireUser } from "../auth/middleware";
 import { categories, ROLES, userPreferences, users, type Role } from "../db/schema";
-import { d1Session } from "../db/session";
+import { lastAdmin, unknownCategory, userNotFound } from "../errors/catalogue";
 import { createRouter } from "../http/app";
-import { lastAdmin, unknownCategory, userNotFound } from "../http/errors";
+import { d1Session } from "../http/d1-session";
 import { bearerAuth, errorResponses, jsonBody, jsonResponse } from "../http/openapi";
 import { MessageSchema, PathId } from "../http/schemas";
 

@@ -1,10 +1,10 @@
 import { and, eq, exists, getTableColumns, isNull, ne, sql, type SQL } from "drizzle-orm";
 import type { SQLiteTable } from "drizzle-orm/sqlite-core";
-import { bookingColumns, rescheduledBookingColumns } from "../bookings/schemas";
 import type { Database } from "../db/client";
 import { jsonObject } from "../db/json";
 import { bookings, timeSlots, webhookEvents, webhooks, type WebhookEventType } from "../db/schema";
 import { nowUtcIso } from "../db/time";
+import { bookingColumns, rescheduledBookingColumns } from "../views/booking";
 
 // The transactional outbox. A change writes its events with statements in its own D1 batch (one
 // transaction), so an event exists exactly when its change committed. Each statement is an
@@ -56,7 +56,7 @@ export function slotEvents(db: Database, type: WebhookEventType, where: SQL | un
   return eventsOf(db, type, timeSlots, where, jsonObject(getTableColumns(timeSlots)));
 }
 
-// The events of each change, for the batches that make them (slot-booking-object.ts, slots/routes.ts, bookings/moves.ts).
+// The events of each change, for the batches that make them (bookings/commands.ts, bookings/moves.ts, slots/routes.ts).
 // An event written after its change finds the rows the change wrote; one written before it (a
 // status change, whose rows cannot be told apart afterwards) selects the rows the change will write.
 

@@ -1,9 +1,9 @@
 import { z } from "@hono/zod-openapi";
-import { BookingSchema, RescheduledBookingSchema } from "../bookings/schemas";
 import { WEBHOOK_EVENT_TYPES, type TimeSlotRow, type WebhookEventType } from "../db/schema";
-import { InstantOutput } from "../http/instant";
 import { PathId } from "../http/schemas";
-import { SlotSchema, toSlotView } from "../slots/schemas";
+import { InstantOutput } from "../values/instant";
+import { BookingSchema, RescheduledBookingSchema } from "../views/booking";
+import { SlotSchema, toSlotView } from "../views/slot";
 
 const EventTypes = z
   .array(z.enum(WEBHOOK_EVENT_TYPES))

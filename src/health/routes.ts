@@ -1,6 +1,6 @@
 import { createRoute, z } from "@hono/zod-openapi";
-import { createRouter } from "./app";
-import { jsonResponse } from "./openapi";
+import { createRouter } from "../http/app";
+import { jsonResponse } from "../http/openapi";
 
 const health = createRoute({
   operationId: "getHealth",
