@@ -1,5 +1,7 @@
-// What a failed D1 call means, read from its error: a broken constraint (which a command maps to
-// its own answer), or D1 itself failing (a 503, safe to retry).
+import { AppError, internalError, storageUnavailable } from "../errors/catalogue";
+
+// What a failed call means, read from its error: a broken constraint of D1's (which a command maps
+// to its own answer), D1 itself failing (a 503, safe to retry), or a bug (a 500).
 
 export type BrokenConstraint = { kind: "unique" | "check" | "foreign_key"; on: string };
 
@@ -29,4 +31,10 @@ export function isStorageFailure(error: unknown): boolean {
     if (/^(D1_|Failed query:)/.test(e.message)) return true;
   }
   return false;
+}
+
+/** The AppError that any error thrown while serving a request stands for: itself, a 503 when D1 failed, else a 500 (a bug). */
+export function toAppError(error: unknown): AppError {
+  if (error instanceof AppError) return error;
+  return isStorageFailure(error) ? storageUnavailable(error) : internalError(error);
 }

@@ -101,3 +101,5 @@ export const serverMisconfigured = (cause: string) =>
   new AppError(500, "server_misconfigured", "Authentication is not configured on this server", undefined, { cause });
 export const storageUnavailable = (cause: unknown) =>
   new AppError(503, "storage_unavailable", "Storage is temporarily unavailable; try again", undefined, { cause });
+/** A bug: never "try again", and the body says nothing of it. */
+export const internalError = (cause: unknown) => new AppError(500, "internal_error", "Internal server error", undefined, { cause });

@@ -1,8 +1,8 @@
 import type { Context } from "hono";
 import { HTTPException } from "hono/http-exception";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
-import { isStorageFailure } from "../db/failures";
-import { AppError, type ErrorBody, storageUnavailable } from "../errors/catalogue";
+import { toAppError } from "../db/failures";
+import type { ErrorBody } from "../errors/catalogue";
 import type { AppEnv } from "./types";
 
 // The rendering of every error as the one JSON body (errors/catalogue.ts), with its log line.
@@ -21,11 +21,7 @@ export function handleError(error: Error, c: Context<AppEnv>): Response {
     const code = HTTP_EXCEPTION_CODES[status] ?? "http_error";
     return c.json({ detail: error.message || "Bad request", code } satisfies ErrorBody, status);
   }
-  const known = error instanceof AppError ? error : isStorageFailure(error) ? storageUnavailable(error) : undefined;
-  if (!known) {
-    console.error(`request ${c.get("requestId")}: unhandled error`, error);
-    return c.json({ detail: "Internal server error", code: "internal_error" } satisfies ErrorBody, 500);
-  }
+  const known = toAppError(error);
   if (known.status >= 500) {
     const line = `request ${c.get("requestId")}: ${known.status} ${known.code}: ${known.detail}`;
     console.error(line, ...(known.cause === undefined ? [] : [known.cause]));

@@ -17,8 +17,10 @@ export type Outcome<T> = (
 };
 
 export function failure(error: AppError): Outcome<never> {
-  const cause = error.cause === undefined ? {} : { cause: String(error.cause) };
-  return { ok: false, status: error.status, code: error.code, detail: error.detail, ...cause };
+  const { status, code, detail, cause } = error;
+  if (cause === undefined) return { ok: false, status, code, detail };
+  // An Error's stack says where it came from: what a bug's cause is for.
+  return { ok: false, status, code, detail, cause: cause instanceof Error ? (cause.stack ?? String(cause)) : String(cause) };
 }
 
 /** Runs `task`, turning an AppError it throws into a failed Outcome; other errors propagate. */

@@ -14,6 +14,7 @@ import { bearerAuth, errorResponses, jsonBody, jsonResponse } from "../http/open
 import { unwrap } from "../http/outcome";
 import { after, linkHeader, PAGE, page } from "../http/paging";
 import { MessageSchema } from "../http/schemas";
+import type { Outcome } from "../objects/outcome";
 import { slotObject } from "../objects/stubs";
 import { refuseEmptyWindow } from "../values/instant";
 import { SlotAvailabilitySchema, type SlotAvailability, SlotSchema, toSlotView } from "../views/slot";
@@ -191,10 +192,12 @@ export const slotRoutes = createRouter()
   .openapi(watchSlot, async (c) => {
     if (c.req.valid("header").upgrade?.toLowerCase() !== "websocket") throw webSocketRequired();
     const slotId = c.req.valid("param").slot_id;
-    // The slot's object accepts the socket itself (hibernation API), and answers 404 for a missing
-    // slot. Its 101 carries the socket; the route's 101 entry documents the messages sent on it.
+    // The slot's object accepts the socket itself (hibernation API), and answers a refusal (404 for
+    // a missing slot, a 5xx) as its Outcome, thrown here to be answered and logged like any other.
+    // Its 101 carries the socket; the route's 101 entry documents the messages sent on it.
     // Copied, because the middleware adds headers and a fetched response's headers are immutable.
     const answer = await slotObject(c.env, slotId).fetch(c.req.raw);
+    if (answer.status !== 101) unwrap(c, (await answer.json()) as Outcome<never>);
     return new Response(answer.body, answer) as unknown as TypedResponse<SlotAvailability, 101, "json">;
   })
   .openapi(createSlot, async (c) => {

@@ -1,5 +1,5 @@
 import { database, type Database } from "../db/client";
-import { storageUnavailable } from "../errors/catalogue";
+import { toAppError } from "../db/failures";
 import { failure, type Outcome } from "../objects/outcome";
 
 /**
@@ -32,7 +32,8 @@ export class SerialQueue {
 
   /**
    * Runs `task` after every earlier task has settled, in a D1 session of its own, and hands back
-   * the session's bookmark with the outcome. A failure of D1 itself becomes a 503.
+   * the session's bookmark with the outcome. A failure of D1 itself becomes a 503, any other error
+   * (a bug) a 500; either way memory is dropped.
    */
   run<T>(task: () => Promise<Outcome<T>>): Promise<Outcome<T>> {
     const inSession = async (): Promise<Outcome<T>> => {
@@ -42,10 +43,11 @@ export class SerialQueue {
       return { ...outcome, bookmark: this.#session.getBookmark() ?? undefined };
     };
     const run = this.#tail.then(inSession).catch((error: unknown): Outcome<T> => {
-      // D1 failed or timed out: the write may or may not have happened. Memory is left as it
-      // was before the task and then dropped, so the next task starts from what D1 holds.
+      // D1 failed or timed out, or a bug interrupted the task: the write may or may not have
+      // happened. Memory is left as it was before the task and then dropped, so the next task
+      // starts from what D1 holds.
       this.forget();
-      return failure(storageUnavailable(error));
+      return failure(toAppError(error));
     });
     this.#tail = run;
     return run;

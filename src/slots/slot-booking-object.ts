@@ -248,18 +248,25 @@ export class SlotBookingObject extends DurableObject<Env> {
       if (released.length > 0) this.#live.announce(slotId);
       await this.#alarm.setForNext(next);
     });
-    // D1 failed: try again soon rather than leave the places held.
-    if (!outcome.ok) await this.#alarm.retrySoon();
+    // Try again soon rather than leave the places held.
+    if (!outcome.ok) {
+      this.#report("releasing expired holds", outcome);
+      await this.#alarm.retrySoon();
+    }
   }
 
   /**
    * GET /slots/{slot_id}/live, forwarded by the route once it has checked the upgrade: accepts the
-   * WebSocket with the hibernation API and sends the current availability.
+   * WebSocket with the hibernation API and sends the current availability. A refusal is answered
+   * with its failed Outcome as JSON, for the route to unwrap (and log) like any other.
    */
   async fetch(): Promise<Response> {
     const slotId = this.#slotId();
     const loaded = await this.#task(() => this.#memory.load(this.#db, slotId));
-    if (!loaded.ok) return Response.json({ detail: loaded.detail, code: loaded.code }, { status: loaded.status });
+    if (!loaded.ok) {
+      const { bookmark: _, ...refusal } = loaded;
+      return Response.json(refusal, { status: loaded.status });
+    }
     return this.#live.accept(slotId, loaded.value);
   }
 
@@ -268,6 +275,7 @@ export class SlotBookingObject extends DurableObject<Env> {
     const slotId = this.#slotId();
     const loaded = await this.#task(() => this.#memory.load(this.#db, slotId));
     if (loaded.ok) this.#live.reply(socket, slotId, loaded.value);
+    else this.#report("answering a watcher", loaded);
   }
 
   async webSocketClose(socket: WebSocket, code: number): Promise<void> {
@@ -297,6 +305,11 @@ export class SlotBookingObject extends DurableObject<Env> {
   #changed(slotId: number, row: TimeSlotRow): void {
     this.#memory.remember(row);
     this.#live.announce(slotId);
+  }
+
+  /** Logs a 5xx of work no request waits for (the alarm, a watcher's message): a request's is logged by the Worker. */
+  #report(work: string, outcome: Outcome<unknown> & { ok: false }): void {
+    if (outcome.status >= 500) console.error(`slot ${this.#slotId()}: ${work}: ${outcome.status} ${outcome.code}: ${outcome.detail}`, outcome.cause);
   }
 
   /** This object's slot id, from its name: for events that carry none (alarms, WebSocket messages). */
