@@ -6,7 +6,7 @@ import { app } from "../src/index";
 import { AppError, type ErrorBody } from "../src/errors/catalogue";
 import {
   api,
-  base64Url,
+  base64UrlOfText,
   createUser,
   login,
   nowSeconds,
@@ -38,7 +38,7 @@ async function statusWithSecret(jwtSecret: string, token: string): Promise<numbe
   return response.status;
 }
 
-const base64UrlEncode = (value: unknown) => base64Url(JSON.stringify(value));
+const base64UrlEncode = (value: unknown) => base64UrlOfText(JSON.stringify(value));
 
 function base64UrlDecode<T>(part: string): T {
   const base64 = part.replace(/-/g, "+").replace(/_/g, "/");

@@ -10,6 +10,7 @@ import type { ErrorBody } from "../src/errors/catalogue";
 import type { WebhookEventType } from "../src/db/schema";
 import worker, { type AppType } from "../src/index";
 import { slotObject } from "../src/objects/stubs";
+import { base64url } from "../src/values/encoding";
 import type { SlotAvailability, SlotView } from "../src/views/slot";
 import type { ReceivedWebhook } from "./webhook-receiver";
 
@@ -121,7 +122,8 @@ export async function createUser(role: Role = "USER"): Promise<TestUser> {
 
 export const nowSeconds = () => Math.floor(Date.now() / 1000);
 
-export const base64Url = (text: string) => btoa(text).replace(/=+$/, "").replace(/\+/g, "-").replace(/\//g, "_");
+/** A text's UTF-8 bytes in unpadded base64url, as in a JWT. */
+export const base64UrlOfText = (text: string) => base64url(new TextEncoder().encode(text).buffer);
 
 export type Claims = { sub?: string; role?: string; iss?: string; aud?: string; iat?: number; exp?: number; nbf?: number };
 
@@ -138,7 +140,7 @@ export type Signing = { secret?: string; alg?: "HS256" | "HS512"; kid?: string }
  * and that secret's kid unless told. With validClaims, valid in every respect but those changed.
  */
 export async function signed(claims: Claims, { secret = env.JWT_SECRET!, alg = "HS256", kid }: Signing = {}): Promise<string> {
-  return sign(claims, { kty: "oct", k: base64Url(secret), alg, kid: kid ?? (await keyIdOf(secret)) });
+  return sign(claims, { kty: "oct", k: base64UrlOfText(secret), alg, kid: kid ?? (await keyIdOf(secret)) });
 }
 
 export function hoursFromNow(hours: number): string {

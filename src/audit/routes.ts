@@ -5,7 +5,7 @@ import { AUDIT_ACTIONS, auditLog } from "../db/schema";
 import { createRouter } from "../http/app";
 import { d1Session } from "../http/d1-session";
 import { bearerAuth, errorResponses, jsonResponse } from "../http/openapi";
-import { limitParam } from "../http/paging";
+import { LATEST_PAGE, LatestQuery } from "../http/paging";
 import { InstantOutput } from "../values/instant";
 
 const AuditEntrySchema = z
@@ -20,9 +20,6 @@ const AuditEntrySchema = z
   })
   .openapi("AuditEntry");
 
-const AUDIT_PAGE = { default: 50, max: 500 };
-const AuditQuery = z.object({ limit: limitParam(AUDIT_PAGE.max, AUDIT_PAGE.default) });
-
 const listAudit = createRoute({
   operationId: "listAuditEntries",
   method: "get",
@@ -31,7 +28,7 @@ const listAudit = createRoute({
   summary: "The audit log of admin actions, newest first",
   security: bearerAuth,
   middleware: [requireAdmin, d1Session] as const,
-  request: { query: AuditQuery },
+  request: { query: LatestQuery },
   responses: {
     200: jsonResponse(z.array(AuditEntrySchema), "Entries, newest first"),
     ...errorResponses(401, 403, 422, 503),
@@ -39,7 +36,7 @@ const listAudit = createRoute({
 });
 
 export const auditRoutes = createRouter().openapi(listAudit, async (c) => {
-  const { limit = AUDIT_PAGE.default } = c.req.valid("query");
+  const { limit = LATEST_PAGE.default } = c.req.valid("query");
   const entries = await c.var.db
     .select({
       id: auditLog.id,

@@ -42,6 +42,10 @@ function decodeCursor(cursor: string): PageKey | undefined {
 
 export const PAGE = { default: 100, max: 500 };
 
+/** A log read newest first, one page only (audit entries, webhook deliveries): `?limit=` entries. */
+export const LATEST_PAGE = { default: 50, max: 500 };
+export const LatestQuery = z.object({ limit: limitParam(LATEST_PAGE.max, LATEST_PAGE.default) });
+
 /** `limit` and `cursor`, for routes that page by (start_time, id). */
 export const PagingQuery = z.object({
   limit: limitParam(PAGE.max, PAGE.default),

@@ -8,11 +8,11 @@ import { webhookNotFound, webhookUrlRefused } from "../errors/catalogue";
 import { createRouter } from "../http/app";
 import { d1Session } from "../http/d1-session";
 import { bearerAuth, errorResponses, jsonBody, jsonResponse } from "../http/openapi";
-import { LimitQuery, MessageSchema } from "../http/schemas";
+import { LATEST_PAGE, LatestQuery } from "../http/paging";
+import { MessageSchema } from "../http/schemas";
 import type { AppEnv } from "../http/types";
 import {
   CreatedWebhookSchema,
-  DELIVERY_PAGE,
   DeliverySchema,
   EVENT_DOCS,
   eventPayloadSchema,
@@ -74,7 +74,7 @@ const listDeliveries = createRoute({
   operationId: "listWebhookDeliveries",
   summary: "The latest delivery attempts to a webhook, newest first",
   middleware: [requireAdmin, d1Session] as const,
-  request: { params: WebhookIdParams, query: LimitQuery(DELIVERY_PAGE) },
+  request: { params: WebhookIdParams, query: LatestQuery },
   responses: {
     200: jsonResponse(z.array(DeliverySchema), "Attempts, newest first"),
     ...errorResponses(401, 403, 404, 422, 503),
@@ -117,7 +117,7 @@ export const webhookRoutes = createRouter()
   })
   .openapi(listDeliveries, async (c) => {
     const webhookId = c.req.valid("param").webhook_id;
-    const { limit = DELIVERY_PAGE.default } = c.req.valid("query");
+    const { limit = LATEST_PAGE.default } = c.req.valid("query");
     const db = c.var.db;
     const [[webhook], deliveries] = await db.batch([
       db.select({ id: webhooks.id }).from(webhooks).where(eq(webhooks.id, webhookId)),

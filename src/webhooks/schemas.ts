@@ -49,8 +49,6 @@ export const DeliverySchema = z
   })
   .openapi("WebhookDelivery");
 
-export const DELIVERY_PAGE = { default: 50, max: 500 };
-
 /** A queue message: deliver this event to this webhook. */
 export type WebhookMessage = { event_id: number; webhook_id: number };
 
