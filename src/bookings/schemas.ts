@@ -1,6 +1,8 @@
 import { z } from "@hono/zod-openapi";
 import { sql, type SQL } from "drizzle-orm";
 import type { AnySQLiteColumn } from "drizzle-orm/sqlite-core";
+import { insertedRow } from "../db/insert-select";
+import { bookings } from "../db/schema";
 
 // What the booking routes accept (their request shapes, the Idempotency-Key), and how a new row of
 // bookings starts. The booking as the API shows it is views/booking.ts.
@@ -9,8 +11,8 @@ import type { AnySQLiteColumn } from "drizzle-orm/sqlite-core";
 export type NewEntry = { status: "BOOKED" } | { status: "HELD"; expiresAt: string } | { status: "WAITLISTED" };
 
 /**
- * A new row of `bookings` as an INSERT ... SELECT selects it, every column in the table's order
- * (drizzle checks that): the one place a new column of bookings is given its first value.
+ * A new row of `bookings` as an INSERT ... SELECT selects it: the one place a new column of
+ * bookings is given its first value.
  */
 export function newBookingRow(
   userId: SQL.Aliased<number> | AnySQLiteColumn,
@@ -18,18 +20,8 @@ export function newBookingRow(
   now: string,
   entry: NewEntry = { status: "BOOKED" },
 ) {
-  return {
-    id: sql<number>`NULL`.as("id"),
-    userId,
-    timeSlotId,
-    status: sql<NewEntry["status"]>`${entry.status}`.as("status"),
-    createdAt: sql<string>`${now}`.as("created_at"),
-    cancelledAt: sql<null>`NULL`.as("cancelled_at"),
-    expiresAt: sql<string | null>`${entry.status === "HELD" ? entry.expiresAt : null}`.as("expires_at"),
-    version: sql<number>`0`.as("version"),
-    modifiedAt: sql<null>`NULL`.as("modified_at"),
-    rescheduledTo: sql<null>`NULL`.as("rescheduled_to"),
-  };
+  const expiresAt = entry.status === "HELD" ? entry.expiresAt : null;
+  return insertedRow(bookings, { userId, timeSlotId, status: entry.status, createdAt: now, expiresAt, version: sql`0` });
 }
 
 const TimeSlotId = z.number().int().positive().openapi({ example: 1 });

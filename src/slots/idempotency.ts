@@ -3,6 +3,7 @@ import type { Remember } from "../bookings/commands";
 import type { Idempotency } from "../bookings/schemas";
 import type { Database } from "../db/client";
 import { brokenConstraint } from "../db/failures";
+import { insertedRow } from "../db/insert-select";
 import { idempotencyKeys } from "../db/schema";
 import { nowUtcIso, toUtcIso } from "../db/time";
 import { idempotencyKeyReused } from "../errors/catalogue";
@@ -32,13 +33,7 @@ export async function idempotent<T>(
   const remember: Remember = ({ from, where, outcomeJson }) =>
     db.insert(idempotencyKeys).select(
       db
-        .select({
-          userId: sql<number>`${userId}`.as("user_id"),
-          key: sql<string>`${key}`.as("key"),
-          request: sql<string>`${request}`.as("request"),
-          outcome: outcomeJson.as("outcome"),
-          createdAt: sql<string>`${now}`.as("created_at"),
-        })
+        .select(insertedRow(idempotencyKeys, { userId, key, request, outcome: outcomeJson, createdAt: now }))
         .from(from)
         // `changes() = 1`: record the success only if the change before it changed its row.
         .where(and(where, sql`changes() = 1`, idempotency ? undefined : sql`0`)),

@@ -4,6 +4,7 @@ import type { TypedResponse } from "hono";
 import { auditSeriesCreated, auditSlotCreated } from "../audit/record";
 import { identifyCaller, requireAdmin } from "../auth/middleware";
 import { brokenConstraint } from "../db/failures";
+import { insertedRow } from "../db/insert-select";
 import { timeSlots, userPreferences, type SlotChanges } from "../db/schema";
 import { toUtcIso } from "../db/time";
 import { invalidValue, slotNotFound, unknownCategory, webSocketRequired } from "../errors/catalogue";
@@ -249,30 +250,23 @@ export const slotRoutes = createRouter()
     const durationMs = input.duration_minutes * 60_000;
     const occurrences = starts.map((start) => [toUtcIso(new Date(start)), toUtcIso(new Date(start + durationMs))]);
     const db = c.var.db;
-    // One INSERT of every occurrence from one JSON parameter (D1 binds at most 100 per statement),
-    // listing every column as drizzle's INSERT ... SELECT requires; id NULL picks the next one.
+    // One INSERT of every occurrence from one JSON parameter (D1 binds at most 100 per statement).
     const occurrence = (index: number) => sql`json_extract(value, ${`$[${index}]`})`;
+    const row = insertedRow(timeSlots, {
+      categoryId: input.category_id,
+      startTime: occurrence(0),
+      endTime: occurrence(1),
+      maxCapacity: input.max_capacity,
+      bookedCount: sql`0`,
+      heldCount: sql`0`,
+      waitlistLength: sql`0`,
+      timezone: input.timezone,
+      version: sql`0`,
+      modifiedAt: sql`strftime('%Y-%m-%dT%H:%M:%SZ', 'now')`,
+    });
     const insert = db
       .insert(timeSlots)
-      .select(
-        db
-          .select({
-            id: sql<number>`NULL`.as("id"),
-            categoryId: sql<number>`${input.category_id}`.as("category_id"),
-            startTime: occurrence(0).as("start_time"),
-            endTime: occurrence(1).as("end_time"),
-            maxCapacity: sql<number>`${input.max_capacity}`.as("max_capacity"),
-            bookedCount: sql<number>`0`.as("booked_count"),
-            deletedAt: sql<null>`NULL`.as("deleted_at"),
-            heldCount: sql<number>`0`.as("held_count"),
-            waitlistLength: sql<number>`0`.as("waitlist_length"),
-            timezone: sql<string>`${input.timezone}`.as("timezone"),
-            version: sql<number>`0`.as("version"),
-            modifiedAt: sql<string>`strftime('%Y-%m-%dT%H:%M:%SZ', 'now')`.as("modified_at"),
-          })
-          .from(sql`json_each(${JSON.stringify(occurrences)})`)
-          .orderBy(sql`key`),
-      )
+      .select(db.select(row).from(sql`json_each(${JSON.stringify(occurrences)})`).orderBy(sql`key`))
       .returning();
     const series = { ...input, first_start_local: toUtcIso(new Date(input.first_start_local)).slice(0, 19) };
     const [slots] = await db

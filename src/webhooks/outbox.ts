@@ -1,6 +1,7 @@
 import { and, eq, exists, getTableColumns, isNull, ne, sql, type SQL } from "drizzle-orm";
 import type { SQLiteTable } from "drizzle-orm/sqlite-core";
 import type { Database } from "../db/client";
+import { insertedRow } from "../db/insert-select";
 import { jsonObject } from "../db/json";
 import { bookings, timeSlots, webhookEvents, webhooks, type WebhookEventType } from "../db/schema";
 import { nowUtcIso } from "../db/time";
@@ -22,14 +23,7 @@ const subscribed = (type: WebhookEventType) =>
 
 /** One `type` event for each row of `from` that `where` selects, its data built from the row by `data`. */
 function eventsOf(db: Database, type: WebhookEventType, from: SQLiteTable, where: SQL | undefined, data: SQL) {
-  // drizzle checks that the selection names every column of webhook_events, in order; id NULL picks the next one.
-  const event = {
-    id: sql<number>`NULL`.as("id"),
-    type: sql<WebhookEventType>`${type}`.as("type"),
-    data: data.as("data"),
-    createdAt: sql<string>`${nowUtcIso()}`.as("created_at"),
-    dispatchedAt: sql<null>`NULL`.as("dispatched_at"),
-  };
+  const event = insertedRow(webhookEvents, { type, data, createdAt: nowUtcIso() });
   return db
     .insert(webhookEvents)
     .select(db.select(event).from(from).where(and(where, subscribed(type))))
