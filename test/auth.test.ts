@@ -4,22 +4,9 @@ import { issueToken, keyIdOf } from "../src/auth/jwt";
 import { hashPassword, PBKDF2_ITERATIONS, verifyPassword } from "../src/auth/password";
 import { app } from "../src/index";
 import { AppError, type ErrorBody } from "../src/errors/catalogue";
-import {
-  api,
-  base64UrlOfText,
-  createUser,
-  login,
-  nowSeconds,
-  PASSWORD,
-  register,
-  signed,
-  uniqueEmail,
-  validClaims,
-  type ApiResponse,
-  type Claims,
-  type Signing,
-  type TestUser,
-} from "./helpers";
+import { api, type ApiResponse } from "./support/client";
+import { base64UrlOfText, nowSeconds, signed, validClaims, type Claims, type Signing } from "./support/tokens";
+import { createUser, login, PASSWORD, register, uniqueEmail, type TestUser } from "./support/users";
 
 // The secret vitest.config.ts gives the Worker; tokens signed with it are the server's own.
 const TEST_SECRET = "test-secret-not-for-production-0123456789";

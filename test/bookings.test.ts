@@ -1,21 +1,9 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import {
-  api,
-  as,
-  availableSpotsOf,
-  book,
-  cancel,
-  client,
-  createSlot,
-  createUser,
-  createUsers,
-  expectConsistent,
-  moveSlotInD1,
-  settle,
-  slotCounts,
-  statusCounts,
-} from "./helpers";
+import { api, as, client, settle, statusCounts } from "./support/client";
+import { availableSpotsOf, createSlot, expectConsistent, moveSlotInD1, slotCounts } from "./support/slots";
+import { book, cancel } from "./support/bookings";
+import { createUser, createUsers } from "./support/users";
 import type { ErrorBody } from "../src/errors/catalogue";
 
 describe("POST /bookings", () => {

@@ -5,23 +5,10 @@ import { toUtcIso } from "../src/db/time";
 import { HOLD_DURATION_MS } from "../src/slots/hold-alarm";
 import { slotObject } from "../src/objects/stubs";
 import { type SlotBookingObject } from "../src/slots/slot-booking-object";
-import {
-  alarmOf,
-  api,
-  availableSpotsOf,
-  book,
-  cancel,
-  confirm,
-  createSlot,
-  createUser,
-  createUsers,
-  expectConsistent,
-  expireHolds,
-  hold,
-  joinWaitlist,
-  runAlarm,
-  slotEntries,
-} from "./helpers";
+import { alarmOf, book, cancel, confirm, expireHolds, hold, joinWaitlist, runAlarm } from "./support/bookings";
+import { api } from "./support/client";
+import { availableSpotsOf, createSlot, expectConsistent, slotEntries } from "./support/slots";
+import { createUser, createUsers } from "./support/users";
 
 const statusOf = async (bookingId: number) =>
   (await env.DB.prepare("SELECT status FROM bookings WHERE id = ?").bind(bookingId).first<{ status: string }>())!.status;

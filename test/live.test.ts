@@ -3,22 +3,11 @@ import { env } from "cloudflare:workers";
 import { describe, expect, it, vi } from "vitest";
 import { slotObject } from "../src/objects/stubs";
 import { type SlotBookingObject } from "../src/slots/slot-booking-object";
-import {
-  alarmOf,
-  api,
-  book,
-  cancel,
-  confirm,
-  createSlot,
-  createUser,
-  createUsers,
-  errorOf,
-  expireHolds,
-  hold,
-  joinWaitlist,
-  runAlarm,
-  watch,
-} from "./helpers";
+import { alarmOf, book, cancel, confirm, expireHolds, hold, joinWaitlist, runAlarm } from "./support/bookings";
+import { api, errorOf } from "./support/client";
+import { createSlot } from "./support/slots";
+import { createUser, createUsers } from "./support/users";
+import { watch } from "./support/live";
 
 const admin = await createUser("ADMIN");
 

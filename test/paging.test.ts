@@ -4,7 +4,10 @@ import type { z } from "@hono/zod-openapi";
 import type { CalendarBookingSchema } from "../src/views/booking";
 import type { ErrorBody } from "../src/errors/catalogue";
 import type { SlotView } from "../src/views/slot";
-import { api, book, createSlot, createUser, errorOf, FRESH, refusedFields, type ApiResponse } from "./helpers";
+import { api, errorOf, FRESH, refusedFields, type ApiResponse } from "./support/client";
+import { book } from "./support/bookings";
+import { createSlot } from "./support/slots";
+import { createUser } from "./support/users";
 
 type CalendarBooking = z.infer<typeof CalendarBookingSchema>;
 

@@ -6,19 +6,11 @@ import { createApp } from "../src/http/app";
 import { unwrap } from "../src/http/outcome";
 import { slotObject } from "../src/objects/stubs";
 import { type SlotBookingObject } from "../src/slots/slot-booking-object";
-import {
-  api,
-  book,
-  cancel,
-  createSlot,
-  createUser,
-  createUsers,
-  expectConsistent,
-  hoursFromNow,
-  slotCounts,
-  statusCounts,
-  whileBookingWritesFail,
-} from "./helpers";
+import { api, statusCounts } from "./support/client";
+import { book, cancel } from "./support/bookings";
+import { createSlot, expectConsistent, hoursFromNow, slotCounts } from "./support/slots";
+import { createUser, createUsers } from "./support/users";
+import { whileBookingWritesFail } from "./support/failures";
 
 const inspect = (slotId: number) => slotObject(env, slotId).inspect();
 
