@@ -7,6 +7,7 @@ import { categoryRoutes } from "./categories/routes";
 import { healthRoutes } from "./health/routes";
 import { createApp } from "./http/app";
 import { configureOpenApi } from "./http/openapi";
+import { slotAdminRoutes } from "./slots/admin-routes";
 import { slotRoutes } from "./slots/routes";
 import { userRoutes } from "./users/routes";
 import { deliverWebhooks } from "./webhooks/delivery";
@@ -23,6 +24,7 @@ export const app = createApp()
   // Before slotRoutes: /slots/{slot_id}.ics would otherwise match /slots/{slot_id}.
   .route("/", calendarRoutes)
   .route("/", slotRoutes)
+  .route("/", slotAdminRoutes)
   .route("/", bookingRoutes)
   .route("/", auditRoutes)
   .route("/", webhookRoutes);

@@ -2,6 +2,8 @@ import { createRoute, z } from "@hono/zod-openapi";
 import { createRouter } from "../http/app";
 import { jsonResponse } from "../http/openapi";
 
+// GET /health: the Worker answers, touching nothing else.
+
 const health = createRoute({
   operationId: "getHealth",
   security: [],

@@ -3,6 +3,8 @@ import { AppError } from "../errors/catalogue";
 import type { Outcome } from "../objects/outcome";
 import { BOOKMARK_HEADER } from "./d1-session";
 
+// A slot object's Outcome (objects/outcome.ts) turned back into a response's value, or its error thrown.
+
 /**
  * The value of a slot object's outcome, or its error thrown. Passes on to the client the
  * bookmark of the object's D1 writes and whether this is a replayed first answer.

@@ -1,6 +1,6 @@
 import { database, type Database } from "../db/client";
 import { toAppError } from "../db/failures";
-import { failure, type Outcome } from "../objects/outcome";
+import { attempt, failure, type Outcome } from "../objects/outcome";
 
 /**
  * The slot object's queue: owns the order in which its tasks run and the D1 session each one runs in.
@@ -51,5 +51,10 @@ export class SerialQueue {
     });
     this.#tail = run;
     return run;
+  }
+
+  /** Runs `act` as a task (see `run`), an AppError it throws becoming its failed outcome. */
+  attempt<T>(act: () => Promise<T>): Promise<Outcome<T>> {
+    return this.run(() => attempt(act));
   }
 }

@@ -1,41 +1,20 @@
 import { DurableObject } from "cloudflare:workers";
-import {
-  bookStatements,
-  cancelStatements,
-  confirmStatements,
-  deleteSlotStatements,
-  promoteWaiters,
-  releaseExpiredHoldsStatements,
-  slotRow,
-  updateSlotStatements,
-  visibleStatus,
-} from "../bookings/commands";
-import { completeMoveStatements, releasePlaceStatements, takePlaceStatements } from "../bookings/moves";
-import { type BookingOptions, type Idempotency, type NewEntry } from "../bookings/schemas";
+import { bookStatements, cancelStatements, confirmStatements, deleteSlotStatements } from "../bookings/commands";
+import { releaseExpiredHoldsStatements, updateSlotStatements, visibleStatus } from "../bookings/commands";
+import type { BookingOptions, Idempotency, NewEntry } from "../bookings/schemas";
 import { brokenConstraint } from "../db/failures";
 import { type SlotChanges, type TimeSlotRow, WAITLIST_LIMIT } from "../db/schema";
 import { nowUtcIso } from "../db/time";
-import {
-  alreadyBooked,
-  alreadyCancelled,
-  bookingNotFound,
-  capacityBelowBookings,
-  holdExpired,
-  notHeld,
-  rescheduleInProgress,
-  slotFull,
-  slotNotFound,
-  slotStarted,
-  unknownCategory,
-  waitlistFull,
-} from "../errors/catalogue";
-import { attempt, failure, type Outcome } from "../objects/outcome";
+import { alreadyBooked, alreadyCancelled, bookingNotFound, capacityBelowBookings, holdExpired, notHeld } from "../errors/catalogue";
+import { slotFull, slotNotFound, slotStarted, unknownCategory, waitlistFull } from "../errors/catalogue";
+import { failure, type Outcome } from "../objects/outcome";
 import { type BookingView, toBookingView } from "../views/booking";
 import { availableSpots, type SlotView, toSlotView } from "../views/slot";
 import { dispatcher } from "../webhooks/dispatch";
 import { HoldAlarm } from "./hold-alarm";
 import { idempotent } from "./idempotency";
 import { LiveAnnouncements } from "./live";
+import { MoveSteps } from "./move-steps";
 import { startNotBeforeEnd } from "./schemas";
 import { SerialQueue } from "./serial-queue";
 import { SlotMemory, type SlotState } from "./slot-state";
@@ -44,8 +23,8 @@ import { SlotMemory, type SlotState } from "./slot-state";
  * The object that owns one time slot, named by its id (routes reach it through objects/stubs.ts).
  * Serializes every change to one slot's bookings: book, hold, join the waitlist, confirm, cancel,
  * capacity or time change, delete, moves, the release of expired holds. This class orchestrates:
- * each command checks the rules against what the object remembers of its slot (slot-state.ts), runs its
- * D1 batch (bookings/commands.ts, bookings/moves.ts) as a task of its queue (serial-queue.ts),
+ * each command checks the rules against what the object remembers of its slot (slot-state.ts),
+ * runs its D1 batch (bookings/commands.ts, bookings/moves.ts) as a task of its queue (serial-queue.ts),
  * remembers the slot as the batch left it and tells the watchers (live.ts). Idempotency records
  * are idempotency.ts's, the alarm that releases holds hold-alarm.ts's. D1 enforces the invariants
  * again (CHECKs on the counts, one live entry per user, triggers keeping the counts), so a caller
@@ -59,6 +38,7 @@ export class SlotBookingObject extends DurableObject<Env> {
   #live = new LiveAnnouncements(this.ctx, () => this.#memory.current);
   /** Passes on a committed batch's results and sends the webhook events it wrote (webhooks/outbox.ts). */
   #dispatch = dispatcher(this.env, this.ctx);
+  #moves = new MoveSteps(this.#queue, this.#memory, this.#live, this.#dispatch);
 
   /**
    * Books a place, holds one (`hold`), or on a full slot joins the waitlist (`waitlist`). The
@@ -122,7 +102,7 @@ export class SlotBookingObject extends DurableObject<Env> {
 
   /** Turns the caller's unexpired hold on this slot into a booking. Confirming a booking again answers it unchanged. */
   async confirm(slotId: number, bookingId: number, callerId: number): Promise<Outcome<BookingView>> {
-    return this.#task(async () => {
+    return this.#queue.attempt(async () => {
       const [, [booking], [row]] = await this.#db.batch(confirmStatements(this.#db, slotId, bookingId, callerId, nowUtcIso()));
       this.#memory.remember(row);
       if (!booking) throw bookingNotFound();
@@ -138,7 +118,7 @@ export class SlotBookingObject extends DurableObject<Env> {
 
   /** Changes the slot for the admin `actorId`, recording it in the audit log in the same batch. More places promote waiters. */
   async update(slotId: number, changes: SlotChanges, actorId: number): Promise<Outcome<SlotView>> {
-    return this.#task(async () => {
+    return this.#queue.attempt(async () => {
       const slot = await this.#memory.load(this.#db, slotId);
       const { startTime = slot.startTime, endTime = slot.endTime, maxCapacity = slot.maxCapacity } = changes;
       if (startTime >= endTime) throw startNotBeforeEnd();
@@ -162,7 +142,7 @@ export class SlotBookingObject extends DurableObject<Env> {
    * and records it, in one D1 batch (one transaction); then tells the watchers and closes their sockets.
    */
   async delete(slotId: number, actorId: number): Promise<Outcome<{ cancelledBookings: number }>> {
-    return this.#task(async () => {
+    return this.#queue.attempt(async () => {
       await this.#memory.load(this.#db, slotId);
       const [, , cancelled, , , [row]] = await this.#db.batch(deleteSlotStatements(this.#db, slotId, actorId, nowUtcIso())).then(this.#dispatch);
       this.#changed(slotId, row);
@@ -170,69 +150,19 @@ export class SlotBookingObject extends DurableObject<Env> {
     });
   }
 
-  /**
-   * Rescheduling, step 1, in the target slot's object: a place here for the owner of
-   * `fromBookingId`, recorded as a move in progress (bookings/moves.ts). The caller must own that
-   * booking or be an admin; the route has checked that it is live and in another slot.
-   */
+  /** Rescheduling, step 1, in the target slot's object: see MoveSteps.takePlace (move-steps.ts). */
   async takeForMove(slotId: number, fromBookingId: number, callerId: number): Promise<Outcome<BookingView>> {
-    const known = this.#memory.current;
-    if (known && !known.deleted && availableSpots(known) === 0) return failure(slotFull());
-    return this.#task(async () => {
-      const slot = await this.#memory.load(this.#db, slotId);
-      const now = nowUtcIso();
-      if (slot.startTime <= now) throw slotStarted();
-      if (availableSpots(slot) === 0) throw slotFull();
-      const [[booking], , [from], [row]] = await this.#db
-        .batch([...takePlaceStatements(this.#db, slotId, fromBookingId, callerId, now), slotRow(this.#db, slotId)])
-        .catch((error: unknown) => {
-          const broken = brokenConstraint(error);
-          if (broken?.kind === "unique" && broken.on.startsWith("bookings.")) throw alreadyBooked();
-          if (broken?.kind === "unique" && broken.on.startsWith("booking_moves.")) throw rescheduleInProgress();
-          if (broken?.kind === "check") throw this.#memory.forget(slotFull());
-          throw error;
-        });
-      this.#memory.remember(row);
-      if (!booking) {
-        if (from?.status !== "BOOKED") throw alreadyCancelled();
-        // The slot was deleted or moved behind this object's back.
-        throw this.#memory.forget(slotNotFound());
-      }
-      this.#live.announce(slotId);
-      return toBookingView(booking);
-    });
+    return this.#moves.takePlace(slotId, fromBookingId, callerId);
   }
 
-  /**
-   * Rescheduling, step 2, in the source slot's object: cancels `fromBookingId` as moved, if its
-   * move is still in progress; the place it frees goes to the first waiter.
-   */
+  /** Rescheduling, step 2, in the source slot's object: see MoveSteps.complete. */
   async completeMove(slotId: number, fromBookingId: number): Promise<Outcome<null>> {
-    return this.#task(async () => {
-      const db = this.#db;
-      const statements = [...completeMoveStatements(db, slotId, fromBookingId, nowUtcIso()), ...promoteWaiters(db, slotId), slotRow(db, slotId)] as const;
-      const [, , moved, , , , [row]] = await db.batch(statements).then(this.#dispatch);
-      this.#memory.remember(row);
-      if (moved.length === 0) throw alreadyCancelled();
-      this.#live.announce(slotId);
-      return null;
-    });
+    return this.#moves.complete(slotId, fromBookingId);
   }
 
-  /**
-   * Rescheduling, undone, in the target slot's object: frees the place step 1 took, if the move of
-   * `fromBookingId` is still in progress, for the first waiter. `undone` is false if the move had
-   * completed or been undone before.
-   */
+  /** Rescheduling, undone, in the target slot's object: see MoveSteps.release. */
   async releaseMove(slotId: number, fromBookingId: number): Promise<Outcome<{ undone: boolean }>> {
-    return this.#task(async () => {
-      const db = this.#db;
-      const statements = [...releasePlaceStatements(db, slotId, fromBookingId, nowUtcIso()), ...promoteWaiters(db, slotId), slotRow(db, slotId)] as const;
-      const [released, deleted, , , [row]] = await db.batch(statements).then(this.#dispatch);
-      this.#memory.remember(row);
-      if (released.length > 0) this.#live.announce(slotId);
-      return { undone: deleted.length > 0 };
-    });
+    return this.#moves.release(slotId, fromBookingId);
   }
 
   /**
@@ -241,7 +171,7 @@ export class SlotBookingObject extends DurableObject<Env> {
    * that a hold made meanwhile cannot be missed.
    */
   async alarm(): Promise<void> {
-    const outcome = await this.#task(async () => {
+    const outcome = await this.#queue.attempt(async () => {
       const slotId = this.#slotId();
       const [, released, , , [{ next }], [row]] = await this.#db.batch(releaseExpiredHoldsStatements(this.#db, slotId, nowUtcIso())).then(this.#dispatch);
       if (row) this.#memory.remember(row);
@@ -262,7 +192,7 @@ export class SlotBookingObject extends DurableObject<Env> {
    */
   async fetch(): Promise<Response> {
     const slotId = this.#slotId();
-    const loaded = await this.#task(() => this.#memory.load(this.#db, slotId));
+    const loaded = await this.#queue.attempt(() => this.#memory.load(this.#db, slotId));
     if (!loaded.ok) {
       const { bookmark: _, ...refusal } = loaded;
       return Response.json(refusal, { status: loaded.status });
@@ -273,7 +203,7 @@ export class SlotBookingObject extends DurableObject<Env> {
   /** Any message from a watcher (but "ping", answered "pong" while hibernating) asks for the current availability. */
   async webSocketMessage(socket: WebSocket): Promise<void> {
     const slotId = this.#slotId();
-    const loaded = await this.#task(() => this.#memory.load(this.#db, slotId));
+    const loaded = await this.#queue.attempt(() => this.#memory.load(this.#db, slotId));
     if (loaded.ok) this.#live.reply(socket, slotId, loaded.value);
     else this.#report("answering a watcher", loaded);
   }
@@ -294,11 +224,6 @@ export class SlotBookingObject extends DurableObject<Env> {
   /** The running task's handle on D1. */
   get #db() {
     return this.#queue.db;
-  }
-
-  /** Runs `act` as a task of the queue, an AppError it throws becoming its failed outcome. */
-  #task<T>(act: () => Promise<T>): Promise<Outcome<T>> {
-    return this.#queue.run(() => attempt(act));
   }
 
   /** A change committed: memory holds the slot's row as it left it, and the watchers are told. */
