@@ -4,11 +4,12 @@ import { authRoutes } from "./auth/routes";
 import { bookingRoutes } from "./bookings/routes";
 import { calendarRoutes } from "./calendar/routes";
 import { categoryRoutes } from "./categories/routes";
+import { healthRoutes } from "./health/routes";
 import { createApp } from "./http/app";
-import { healthRoutes } from "./http/health";
 import { configureOpenApi } from "./http/openapi";
 import { scheduled } from "./maintenance/scheduled";
 import { rosterRoutes } from "./roster/routes";
+import { slotAdminRoutes } from "./slots/admin-routes";
 import { slotRoutes } from "./slots/routes";
 import { userRoutes } from "./users/routes";
 import { deliverWebhooks } from "./webhooks/delivery";
@@ -25,6 +26,7 @@ export const app = createApp()
   // Before slotRoutes: /slots/{slot_id}.ics would otherwise match /slots/{slot_id}.
   .route("/", calendarRoutes)
   .route("/", slotRoutes)
+  .route("/", slotAdminRoutes)
   .route("/", bookingRoutes)
   .route("/", rosterRoutes)
   .route("/", auditRoutes)

@@ -1,8 +1,10 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { slotObject } from "../src/slots/slot-booking-object";
+import { slotObject } from "../src/objects/stubs";
 import { deleteAccount, entryOf, liveEntriesOf, registered, type Account } from "./account-helpers";
-import { book, cancel, createSlot, createUser, expectConsistent, joinWaitlist, PASSWORD, waitlistOf, type TestUser } from "./helpers";
+import { book, cancel, joinWaitlist } from "./support/bookings";
+import { createSlot, expectConsistent, waitlistOf } from "./support/slots";
+import { createUser, PASSWORD, type TestUser } from "./support/users";
 
 // DELETE /user at the same moment as other changes to the user's slots: every change goes through
 // the slot's object, and the erasure checks in D1 that nothing live is left.

@@ -1,24 +1,13 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { slotObject } from "../src/slots/slot-booking-object";
+import { slotObject } from "../src/objects/stubs";
 import { deleteAccount, entryOf, liveEntriesOf, preferencesAs, registered } from "./account-helpers";
-import {
-  api,
-  book,
-  createSlot,
-  createUser,
-  createWebhook,
-  errorOf,
-  expectConsistent,
-  hold,
-  joinWaitlist,
-  login,
-  moveSlotInD1,
-  PASSWORD,
-  register,
-  waitlistOf,
-  whileWritesFail,
-} from "./helpers";
+import { book, hold, joinWaitlist } from "./support/bookings";
+import { api, errorOf } from "./support/client";
+import { whileWritesFail } from "./support/failures";
+import { createSlot, expectConsistent, moveSlotInD1, waitlistOf } from "./support/slots";
+import { createUser, login, PASSWORD, register } from "./support/users";
+import { createWebhook } from "./support/webhooks";
 
 // DELETE /user: every live entry ends through its slot's object, then the account is erased.
 

@@ -2,7 +2,10 @@ import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import type { AccountExport } from "../src/accounts/export";
 import { changePassword, registered } from "./account-helpers";
-import { api, book, cancel, createSlot, createUser, errorOf, hold, joinWaitlist, PASSWORD } from "./helpers";
+import { book, cancel, hold, joinWaitlist } from "./support/bookings";
+import { api, errorOf } from "./support/client";
+import { createSlot } from "./support/slots";
+import { createUser, PASSWORD } from "./support/users";
 
 // GET /user/export: everything stored about the caller.
 

@@ -1,6 +1,7 @@
 import { env } from "cloudflare:workers";
 import { expect } from "vitest";
-import { api, PASSWORD, register, uniqueEmail, type ApiResponse, type TestUser } from "./helpers";
+import { api, type ApiResponse } from "./support/client";
+import { PASSWORD, register, uniqueEmail, type TestUser } from "./support/users";
 
 // Accounts registered through the API, with a real password: for the routes that ask for it again
 // (PUT /user/password, DELETE /user).

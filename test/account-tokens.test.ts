@@ -2,7 +2,9 @@ import { env } from "cloudflare:workers";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { KNOWN_USER_TTL_MS } from "../src/auth/middleware";
 import { changePassword, preferencesAs, registered, revokeSessions } from "./account-helpers";
-import { api, errorOf, login, PASSWORD, refusedFields, signed, validClaims } from "./helpers";
+import { api, errorOf, refusedFields } from "./support/client";
+import { signed, validClaims } from "./support/tokens";
+import { login, PASSWORD } from "./support/users";
 
 // PUT /user/password and POST /user/sessions/revoke: tokens carry their user's token generation
 // (claim `gen`); both routes move it on, which refuses every token issued before.

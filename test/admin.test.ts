@@ -1,9 +1,12 @@
 import { env } from "cloudflare:workers";
 import { beforeAll, describe, expect, it } from "vitest";
-import type { ErrorBody } from "../src/http/errors";
-import type { BookingView } from "../src/bookings/schemas";
-import type { SlotView } from "../src/slots/schemas";
-import { api, availableSpotsOf, book, createSlot, createUser, createUsers, errorOf, listAllSlots, slotCounts, statusCounts, type TestUser } from "./helpers";
+import type { ErrorBody } from "../src/errors/catalogue";
+import type { BookingView } from "../src/views/booking";
+import type { SlotView } from "../src/views/slot";
+import { api, errorOf, statusCounts } from "./support/client";
+import { availableSpotsOf, createSlot, listAllSlots, slotCounts } from "./support/slots";
+import { book } from "./support/bookings";
+import { createUser, createUsers, type TestUser } from "./support/users";
 
 type NewSlot = { category_id: unknown; start_time: unknown; end_time: unknown; max_capacity: unknown };
 type DeleteAnswer = { message: string; cancelled_bookings: number };

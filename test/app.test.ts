@@ -1,8 +1,9 @@
 import { describe, expect, it } from "vitest";
 import { z } from "@hono/zod-openapi";
 import { MAX_BODY_BYTES } from "../src/http/app";
-import type { ErrorBody } from "../src/http/errors";
-import { api, createUser, type ApiResponse } from "./helpers";
+import type { ErrorBody } from "../src/errors/catalogue";
+import { api, type ApiResponse } from "./support/client";
+import { createUser } from "./support/users";
 
 type Operation = { responses: Record<string, unknown>; operationId?: string; security?: Record<string, string[]>[] };
 type OpenApiDocument = {

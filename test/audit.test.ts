@@ -1,8 +1,12 @@
 import { env } from "cloudflare:workers";
 import { afterEach, beforeAll, describe, expect, it, vi } from "vitest";
-import type { ErrorBody } from "../src/http/errors";
-import type { SlotView } from "../src/slots/schemas";
-import { api, book, createSlot, createUser, createUsers, moveSlotInD1, uniqueName, whileWritesFail, type TestUser } from "./helpers";
+import type { ErrorBody } from "../src/errors/catalogue";
+import type { SlotView } from "../src/views/slot";
+import { api } from "./support/client";
+import { book } from "./support/bookings";
+import { createSlot, moveSlotInD1 } from "./support/slots";
+import { createUser, createUsers, uniqueName, type TestUser } from "./support/users";
+import { whileWritesFail } from "./support/failures";
 
 type AuditEntry = {
   id: number;

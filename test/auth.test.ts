@@ -3,23 +3,10 @@ import { afterEach, describe, expect, it, vi } from "vitest";
 import { issueToken, keyIdOf } from "../src/auth/jwt";
 import { hashPassword, PBKDF2_ITERATIONS, verifyPassword } from "../src/auth/password";
 import { app } from "../src/index";
-import { AppError, type ErrorBody } from "../src/http/errors";
-import {
-  api,
-  base64Url,
-  createUser,
-  login,
-  nowSeconds,
-  PASSWORD,
-  register,
-  signed,
-  uniqueEmail,
-  validClaims,
-  type ApiResponse,
-  type Claims,
-  type Signing,
-  type TestUser,
-} from "./helpers";
+import { AppError, type ErrorBody } from "../src/errors/catalogue";
+import { api, type ApiResponse } from "./support/client";
+import { base64UrlOfText, nowSeconds, signed, validClaims, type Claims, type Signing } from "./support/tokens";
+import { createUser, login, PASSWORD, register, uniqueEmail, type TestUser } from "./support/users";
 
 // The secret vitest.config.ts gives the Worker; tokens signed with it are the server's own.
 const TEST_SECRET = "test-secret-not-for-production-0123456789";
@@ -38,7 +25,7 @@ async function statusWithSecret(jwtSecret: string, token: string): Promise<numbe
   return response.status;
 }
 
-const base64UrlEncode = (value: unknown) => base64Url(JSON.stringify(value));
+const base64UrlEncode = (value: unknown) => base64UrlOfText(JSON.stringify(value));
 
 function base64UrlDecode<T>(part: string): T {
   const base64 = part.replace(/-/g, "+").replace(/_/g, "/");

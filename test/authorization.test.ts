@@ -1,8 +1,11 @@
 import { env } from "cloudflare:workers";
 import { beforeAll, describe, expect, it } from "vitest";
-import type { ErrorBody } from "../src/http/errors";
+import type { ErrorBody } from "../src/errors/catalogue";
 import { registered } from "./account-helpers";
-import { api, book, createSlot, createUser, hold, login, PASSWORD, uniqueEmail, type TestUser } from "./helpers";
+import { api } from "./support/client";
+import { book, hold } from "./support/bookings";
+import { createSlot } from "./support/slots";
+import { createUser, login, PASSWORD, uniqueEmail, type TestUser } from "./support/users";
 
 // Who may call what: every route of the API against every kind of caller. The same table is in
 // the README. "another user" is a USER other than the owner, only for routes scoped to an owner.

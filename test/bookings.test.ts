@@ -1,22 +1,10 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import {
-  api,
-  as,
-  availableSpotsOf,
-  book,
-  cancel,
-  client,
-  createSlot,
-  createUser,
-  createUsers,
-  expectConsistent,
-  moveSlotInD1,
-  settle,
-  slotCounts,
-  statusCounts,
-} from "./helpers";
-import type { ErrorBody } from "../src/http/errors";
+import { api, as, client, settle, statusCounts } from "./support/client";
+import { availableSpotsOf, createSlot, expectConsistent, moveSlotInD1, slotCounts } from "./support/slots";
+import { book, cancel } from "./support/bookings";
+import { createUser, createUsers } from "./support/users";
+import type { ErrorBody } from "../src/errors/catalogue";
 
 describe("POST /bookings", () => {
   it("books a place and answers 201 with the seed's booking shape", async () => {

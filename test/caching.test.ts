@@ -3,8 +3,11 @@ import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import app from "../src/index";
 import { GENERATION_URL } from "../src/http/micro-cache";
-import type { SlotView } from "../src/slots/schemas";
-import { api, book, createSlot, createUser, FRESH, hoursFromNow } from "./helpers";
+import type { SlotView } from "../src/views/slot";
+import { api, FRESH } from "./support/client";
+import { book } from "./support/bookings";
+import { createSlot, hoursFromNow } from "./support/slots";
+import { createUser } from "./support/users";
 
 // ETags and 304s, Cache-Control and Vary, the 2-second edge micro-cache (caches.default works in
 // workerd as under `wrangler dev`), and CORS.

@@ -2,8 +2,11 @@ import { env } from "cloudflare:workers";
 import ICAL from "ical.js";
 import { beforeAll, describe, expect, it } from "vitest";
 import { escapeText, foldLine } from "../src/calendar/ics";
-import type { ErrorBody } from "../src/http/errors";
-import { api, book, cancel, createSlot, createUser, createUsers, errorOf, hold, joinWaitlist, uniqueName, type TestUser } from "./helpers";
+import type { ErrorBody } from "../src/errors/catalogue";
+import { api, errorOf } from "./support/client";
+import { book, cancel, hold, joinWaitlist } from "./support/bookings";
+import { createSlot } from "./support/slots";
+import { createUser, createUsers, uniqueName, type TestUser } from "./support/users";
 
 // ICS feeds, each parsed with ical.js (an independent parser) and checked field by field, and the
 // raw text checked for what a parser forgives: CRLF, 75-octet lines, whole UTF-8 characters.

@@ -1,6 +1,8 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { api, createSlot, createUser, createUsers, errorOf, hoursFromNow, refusedFields, uniqueName } from "./helpers";
+import { api, errorOf, refusedFields } from "./support/client";
+import { createSlot, hoursFromNow } from "./support/slots";
+import { createUser, createUsers, uniqueName } from "./support/users";
 
 // The catalogue kept tidy: categories renamed and removed (archived while past slots name them),
 // and users found by email for a role change.

@@ -1,7 +1,8 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import type { ErrorBody } from "../src/http/errors";
-import { api, createUser, FRESH, uniqueName } from "./helpers";
+import type { ErrorBody } from "../src/errors/catalogue";
+import { api, FRESH } from "./support/client";
+import { createUser, uniqueName } from "./support/users";
 
 type Category = { id: number; name: string };
 

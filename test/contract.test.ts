@@ -1,10 +1,13 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import type { CalendarBookingSchema } from "../src/bookings/schemas";
+import { type CalendarBookingSchema } from "../src/views/booking";
+import { type SlotView } from "../src/views/slot";
 import type { z } from "@hono/zod-openapi";
 import { FULL_LIST_READ } from "../src/http/listing";
-import type { SlotView } from "../src/slots/schemas";
-import { api, book, cancel, confirm, createSlot, createUser, createUsers, expireHolds, hold, hoursFromNow, joinWaitlist, runAlarm, uniqueName } from "./helpers";
+import { book, cancel, confirm, expireHolds, hold, joinWaitlist, runAlarm } from "./support/bookings";
+import { api } from "./support/client";
+import { createSlot, hoursFromNow } from "./support/slots";
+import { createUser, createUsers, uniqueName } from "./support/users";
 
 // What a client of the original API relies on, asked as it asks: no limit, no cursor, no
 // bookmark, no Cache-Control. It sees every slot in one answer, and every write it was told of

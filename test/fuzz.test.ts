@@ -3,8 +3,12 @@ import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { WEBHOOK_EVENT_TYPES } from "../src/db/schema";
 import { MAX_BODY_BYTES } from "../src/http/app";
-import type { ErrorBody } from "../src/http/errors";
-import { api, book, createSlot, createUser, propertyRunSettings, type ApiResponse, type TestUser } from "./helpers";
+import type { ErrorBody } from "../src/errors/catalogue";
+import { api, type ApiResponse } from "./support/client";
+import { book } from "./support/bookings";
+import { createSlot } from "./support/slots";
+import { createUser, type TestUser } from "./support/users";
+import { propertyRunSettings } from "./support/properties";
 
 // "Bad input never hurts": arbitrary bodies, path segments, query strings and headers sent to
 // every route that takes input. No answer may be a 5xx; every refusal is JSON with a string

@@ -2,8 +2,12 @@ import { evictDurableObject, runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { HOLD_SECONDS } from "../src/bookings/schemas";
-import { slotObject } from "../src/slots/slot-booking-object";
-import { alarmOf, api, createSlot, createUser, createUsers, eventually, expectConsistent, hold, joinWaitlist, refusedFields } from "./helpers";
+import { slotObject } from "../src/objects/stubs";
+import { alarmOf, hold, joinWaitlist } from "./support/bookings";
+import { api, refusedFields } from "./support/client";
+import { eventually } from "./support/properties";
+import { createSlot, expectConsistent } from "./support/slots";
+import { createUser, createUsers } from "./support/users";
 
 // How long a hold lasts (hold_seconds), and the alarm that ends it on time by itself: also in an
 // object the runtime woke for its alarm alone, which no request has named.

@@ -3,24 +3,12 @@ import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { toUtcIso } from "../src/db/time";
 import { HOLD_SECONDS } from "../src/bookings/schemas";
-import { slotObject, type SlotBookingObject } from "../src/slots/slot-booking-object";
-import {
-  alarmOf,
-  api,
-  availableSpotsOf,
-  book,
-  cancel,
-  confirm,
-  createSlot,
-  createUser,
-  createUsers,
-  expectConsistent,
-  expireHolds,
-  hold,
-  joinWaitlist,
-  runAlarm,
-  slotEntries,
-} from "./helpers";
+import { slotObject } from "../src/objects/stubs";
+import { type SlotBookingObject } from "../src/slots/slot-booking-object";
+import { alarmOf, book, cancel, confirm, expireHolds, hold, joinWaitlist, runAlarm } from "./support/bookings";
+import { api } from "./support/client";
+import { availableSpotsOf, createSlot, expectConsistent, slotEntries } from "./support/slots";
+import { createUser, createUsers } from "./support/users";
 
 const statusOf = async (bookingId: number) =>
   (await env.DB.prepare("SELECT status FROM bookings WHERE id = ?").bind(bookingId).first<{ status: string }>())!.status;

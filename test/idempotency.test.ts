@@ -1,7 +1,11 @@
 import { env } from "cloudflare:workers";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { toUtcIso } from "../src/db/time";
-import { api, book, cancel, createSlot, createUser, createUsers, expectConsistent, slotCounts, statusCounts, whileWritesFail, type TestUser } from "./helpers";
+import { api, statusCounts } from "./support/client";
+import { book, cancel } from "./support/bookings";
+import { createSlot, expectConsistent, slotCounts } from "./support/slots";
+import { createUser, createUsers, type TestUser } from "./support/users";
+import { whileWritesFail } from "./support/failures";
 
 let keyCounter = 0;
 const newKey = () => ({ "Idempotency-Key": `key-${Date.now()}-${++keyCounter}` });

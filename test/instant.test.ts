@@ -1,7 +1,9 @@
 import { describe, expect, it } from "vitest";
-import type { ErrorBody } from "../src/http/errors";
-import { parseInstant } from "../src/http/instant";
-import { api, createSlot, createUser } from "./helpers";
+import type { ErrorBody } from "../src/errors/catalogue";
+import { parseInstant } from "../src/values/instant";
+import { api } from "./support/client";
+import { createSlot } from "./support/slots";
+import { createUser } from "./support/users";
 
 // Instants are stored as 'YYYY-MM-DDTHH:MM:SSZ' and compared as text, which holds only for years
 // 1970 to 9999: beyond them the UTC form has more digits (+010000-...) and sorts wrongly.

@@ -1,8 +1,9 @@
 import { env } from "cloudflare:workers";
 import { beforeEach, describe, expect, it } from "vitest";
-import type { ErrorBody } from "../src/http/errors";
+import type { ErrorBody } from "../src/errors/catalogue";
 import { roleChangeOutcome, roleChangeStatements, type Command } from "../scripts/role-change";
-import { api, createUser, createUsers, statusCounts, type TestUser } from "./helpers";
+import { api, statusCounts } from "./support/client";
+import { createUser, createUsers, type TestUser } from "./support/users";
 
 // Every test here starts with exactly one admin in D1 (this file's storage is its own).
 

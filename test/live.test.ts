@@ -1,23 +1,13 @@
 import { evictDurableObject, runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
-import { describe, expect, it } from "vitest";
-import { slotObject, type SlotBookingObject } from "../src/slots/slot-booking-object";
-import {
-  alarmOf,
-  api,
-  book,
-  cancel,
-  confirm,
-  createSlot,
-  createUser,
-  createUsers,
-  errorOf,
-  expireHolds,
-  hold,
-  joinWaitlist,
-  runAlarm,
-  watch,
-} from "./helpers";
+import { describe, expect, it, vi } from "vitest";
+import { slotObject } from "../src/objects/stubs";
+import { type SlotBookingObject } from "../src/slots/slot-booking-object";
+import { alarmOf, book, cancel, confirm, expireHolds, hold, joinWaitlist, runAlarm } from "./support/bookings";
+import { api, errorOf } from "./support/client";
+import { createSlot } from "./support/slots";
+import { createUser, createUsers } from "./support/users";
+import { watch } from "./support/live";
 
 const admin = await createUser("ADMIN");
 
@@ -46,6 +36,23 @@ describe("connecting", () => {
     await api("DELETE", `/admin/slots/${slotId}`, { token: admin.token });
     expect(errorOf(await api("GET", `/slots/${slotId}/live`, upgrade))).toEqual({ status: 404, code: "slot_not_found" });
     expect((await api("GET", "/slots/abc/live", upgrade)).status).toBe(422);
+  });
+
+  it("a D1 failure in the slot's object answers 503 storage_unavailable, logged in the Worker with the request id like any other", async () => {
+    const slotId = await createSlot();
+    const logged = vi.spyOn(console, "error").mockImplementation(() => {});
+    // The object, never addressed yet, reads its slot from D1: a real D1 error, no mock.
+    await env.DB.prepare("ALTER TABLE time_slots RENAME TO time_slots_away").run();
+    try {
+      const response = await api("GET", `/slots/${slotId}/live`, { headers: { Upgrade: "websocket", "X-Request-Id": "trace-live" } });
+      expect(response.status).toBe(503);
+      expect(response.body).toStrictEqual({ detail: "Storage is temporarily unavailable; try again", code: "storage_unavailable" });
+      expect(logged).toHaveBeenCalledTimes(1);
+      expect(logged.mock.calls[0].join(" ")).toMatch(/^request trace-live: 503 storage_unavailable: .*Failed query: select .* from "time_slots"/);
+    } finally {
+      await env.DB.prepare("ALTER TABLE time_slots_away RENAME TO time_slots").run();
+      logged.mockRestore();
+    }
   });
 
   it("needs no authentication, and sends the current availability at once", async () => {

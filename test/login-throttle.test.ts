@@ -3,8 +3,9 @@ import { env } from "cloudflare:workers";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { addressKey, UNKNOWN_ADDRESS } from "../src/auth/client-address";
 import { loginCounters, throttleCounter, type LoginThrottleObject } from "../src/auth/login-throttle";
-import type { ErrorBody } from "../src/http/errors";
-import { login, PASSWORD, register, statusCounts, uniqueEmail, type ApiResponse } from "./helpers";
+import type { ErrorBody } from "../src/errors/catalogue";
+import { login, PASSWORD, register, uniqueEmail } from "./support/users";
+import { statusCounts, type ApiResponse } from "./support/client";
 
 const WRONG_PASSWORD = "not the password";
 const LOGIN_WINDOW_SECONDS = 15 * 60;

@@ -1,26 +1,18 @@
 import { env } from "cloudflare:workers";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import type { BookingView } from "../src/bookings/schemas";
+import type { BookingView } from "../src/views/booking";
 import type { BookingStatus } from "../src/db/schema";
-import type { ErrorBody } from "../src/http/errors";
-import type { SlotView } from "../src/slots/schemas";
-import { slotObject, type SlotState } from "../src/slots/slot-booking-object";
-import { comparisonKey } from "../src/http/text";
-import {
-  alarmOf,
-  api,
-  createSlot,
-  createUser,
-  createUsers,
-  expireHolds,
-  FRESH,
-  propertyRunSettings,
-  runAlarm,
-  slotEntries,
-  type ApiResponse,
-  type TestUser,
-} from "./helpers";
+import type { ErrorBody } from "../src/errors/catalogue";
+import type { SlotView } from "../src/views/slot";
+import { slotObject } from "../src/objects/stubs";
+import type { SlotState } from "../src/slots/slot-state";
+import { comparisonKey } from "../src/values/text";
+import { alarmOf, expireHolds, runAlarm } from "./support/bookings";
+import { api, FRESH, type ApiResponse } from "./support/client";
+import { createSlot, slotEntries } from "./support/slots";
+import { createUser, createUsers, type TestUser } from "./support/users";
+import { propertyRunSettings } from "./support/properties";
 
 // Model-based test of the booking rules under concurrency: bookings, holds, waitlist joins and
 // leaves, confirmations, hold expiries, capacity changes and deletions.
@@ -39,7 +31,7 @@ import {
 // model's entries, with each waiter's position.
 //
 // An expiry is the 5 minutes of a slot's holds passing: their expires_at moves to the past in D1
-// (helpers.ts, expireHolds), then the slot object's alarm runs, as the runtime would run it.
+// (support/bookings.ts, expireHolds), then the slot object's alarm runs, as the runtime would run it.
 //
 // The seed is random and printed; fast-check prints the seed and path of a failure. Replay:
 //   VITE_FC_SEED=<seed> VITE_FC_PATH="<path>" npx vitest run test/model.test.ts

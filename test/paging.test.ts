@@ -1,10 +1,13 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import type { z } from "@hono/zod-openapi";
-import type { CalendarBookingSchema } from "../src/bookings/schemas";
-import type { ErrorBody } from "../src/http/errors";
-import type { SlotView } from "../src/slots/schemas";
-import { api, book, createSlot, createUser, errorOf, FRESH, refusedFields, type ApiResponse } from "./helpers";
+import type { CalendarBookingSchema } from "../src/views/booking";
+import type { ErrorBody } from "../src/errors/catalogue";
+import type { SlotView } from "../src/views/slot";
+import { api, errorOf, FRESH, refusedFields, type ApiResponse } from "./support/client";
+import { book } from "./support/bookings";
+import { createSlot } from "./support/slots";
+import { createUser } from "./support/users";
 
 type CalendarBooking = z.infer<typeof CalendarBookingSchema>;
 

@@ -1,7 +1,9 @@
 import { describe, expect, it } from "vitest";
-import type { ErrorBody } from "../src/http/errors";
-import type { SlotView } from "../src/slots/schemas";
-import { api, createSlot, createUser } from "./helpers";
+import type { ErrorBody } from "../src/errors/catalogue";
+import type { SlotView } from "../src/views/slot";
+import { api } from "./support/client";
+import { createSlot } from "./support/slots";
+import { createUser } from "./support/users";
 
 type Preferences = { preferred_categories: number[] };
 

@@ -1,6 +1,8 @@
 import { describe, expect, it } from "vitest";
-import type { ErrorBody } from "../src/http/errors";
-import { api, createSlot, createUser } from "./helpers";
+import type { ErrorBody } from "../src/errors/catalogue";
+import { api } from "./support/client";
+import { createSlot } from "./support/slots";
+import { createUser } from "./support/users";
 
 const BOOKMARK = /^[0-9a-f]{8}-[0-9a-f]{8}-[0-9a-f]{8}-[0-9a-f]{32}$/;
 const bookmarkOf = (response: { headers: Headers }) => response.headers.get("x-d1-bookmark");

@@ -1,7 +1,8 @@
 import { describe, expect, it } from "vitest";
 import { networkKey, UNKNOWN_ADDRESS } from "../src/auth/client-address";
 import { LIMITS } from "../src/auth/login-throttle";
-import { PASSWORD, register, statusCounts, uniqueEmail } from "./helpers";
+import { statusCounts } from "./support/client";
+import { PASSWORD, register, uniqueEmail } from "./support/users";
 
 // The coarser registration limit (auth/login-throttle.ts, "registration-network"): besides 10 an
 // hour per address (an IPv6 /64), 50 an hour per network, an IPv6 /48 or an IPv4 /24, so that one

@@ -1,28 +1,14 @@
 import { env } from "cloudflare:workers";
 import { afterEach, describe, expect, it } from "vitest";
 import { INTERRUPTED_MOVE_MS } from "../src/bookings/reschedule";
-import { slotObject } from "../src/slots/slot-booking-object";
-import {
-  as,
-  book,
-  cancel,
-  client,
-  createSlot,
-  createUser,
-  createUsers,
-  createWebhook,
-  errorOf,
-  eventually,
-  expectConsistent,
-  hold,
-  joinWaitlist,
-  receivedOn,
-  runCron,
-  settle,
-  statusCounts,
-  whileWritesFail,
-  type TestUser,
-} from "./helpers";
+import { slotObject } from "../src/objects/stubs";
+import { as, client, errorOf, settle, statusCounts } from "./support/client";
+import { book, cancel, hold, joinWaitlist } from "./support/bookings";
+import { createSlot, expectConsistent } from "./support/slots";
+import { createUser, createUsers, type TestUser } from "./support/users";
+import { createWebhook, receivedOn, runCron } from "./support/webhooks";
+import { eventually } from "./support/properties";
+import { whileWritesFail } from "./support/failures";
 
 function reschedule(caller: TestUser, bookingId: number, slotId: number) {
   return settle(

@@ -1,7 +1,10 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { rosterCsv, rosterOutcome, rosterStatements } from "../scripts/roster";
-import { api, book, createSlot, createUser, createUsers, hold, joinWaitlist } from "./helpers";
+import { book, hold, joinWaitlist } from "./support/bookings";
+import { api } from "./support/client";
+import { createSlot } from "./support/slots";
+import { createUser, createUsers } from "./support/users";
 
 // `npm run admin -- roster <slot_id> [--csv]` runs these very statements through wrangler: they
 // must give what the API gives.

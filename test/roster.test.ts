@@ -1,7 +1,11 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { csvCell } from "../src/roster/csv";
-import { api, book, cancel, createSlot, createUser, createUsers, createWebhook, errorOf, hold, joinWaitlist, receivedOn } from "./helpers";
+import { book, cancel, hold, joinWaitlist } from "./support/bookings";
+import { api, errorOf } from "./support/client";
+import { createSlot } from "./support/slots";
+import { createUser, createUsers } from "./support/users";
+import { createWebhook, receivedOn } from "./support/webhooks";
 
 // The organizer's side of a slot: its roster (JSON and CSV, complete without limit) and
 // attendance (check-in through the slot's object, audited and announced).

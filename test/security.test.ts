@@ -2,8 +2,10 @@ import { env } from "cloudflare:workers";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { createApp, MAX_BODY_BYTES } from "../src/http/app";
 import { DOCS_ASSETS } from "../src/http/docs";
-import type { ErrorBody } from "../src/http/errors";
-import { api, createUser, whileWritesFail, type ApiResponse } from "./helpers";
+import type { ErrorBody } from "../src/errors/catalogue";
+import { api, type ApiResponse } from "./support/client";
+import { createUser } from "./support/users";
+import { whileWritesFail } from "./support/failures";
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 const json = { "Content-Type": "application/json" };

@@ -1,7 +1,8 @@
 import { describe, expect, it } from "vitest";
 import { expandRecurrence, parseRecurrence } from "../src/slots/series";
 import { wallClockToUtc } from "../src/slots/timezone";
-import { api, createUser, refusedFields } from "./helpers";
+import { api, refusedFields } from "./support/client";
+import { createUser } from "./support/users";
 
 // Local times of a series as RFC 5545 (3.3.5, 3.8.5.3) reads them, in the zones whose rules are
 // hardest: a time a spring switch skips moves forward by the gap; a time an autumn switch repeats

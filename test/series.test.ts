@@ -1,9 +1,10 @@
 import { env } from "cloudflare:workers";
 import { beforeAll, describe, expect, it } from "vitest";
-import type { ErrorBody } from "../src/http/errors";
+import type { ErrorBody } from "../src/errors/catalogue";
 import { expandRecurrence, parseRecurrence } from "../src/slots/series";
-import type { SlotView } from "../src/slots/schemas";
-import { api, createUser, errorOf, refusedFields, type TestUser } from "./helpers";
+import type { SlotView } from "../src/views/slot";
+import { api, errorOf, refusedFields } from "./support/client";
+import { createUser, type TestUser } from "./support/users";
 
 // Slot time zones and POST /admin/slots/series: RRULE expansion in local wall-clock time.
 

@@ -1,20 +1,16 @@
 import { abortAllDurableObjects, evictDurableObject, runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it, vi } from "vitest";
-import { slotObject, type SlotBookingObject } from "../src/slots/slot-booking-object";
-import {
-  api,
-  book,
-  cancel,
-  createSlot,
-  createUser,
-  createUsers,
-  expectConsistent,
-  hoursFromNow,
-  slotCounts,
-  statusCounts,
-  whileBookingWritesFail,
-} from "./helpers";
+import type { BookingOptions } from "../src/bookings/schemas";
+import { createApp } from "../src/http/app";
+import { unwrap } from "../src/http/outcome";
+import { slotObject } from "../src/objects/stubs";
+import { type SlotBookingObject } from "../src/slots/slot-booking-object";
+import { api, statusCounts } from "./support/client";
+import { book, cancel } from "./support/bookings";
+import { createSlot, expectConsistent, hoursFromNow, slotCounts } from "./support/slots";
+import { createUser, createUsers } from "./support/users";
+import { whileBookingWritesFail } from "./support/failures";
 
 const inspect = (slotId: number) => slotObject(env, slotId).inspect();
 
@@ -147,6 +143,33 @@ describe("partial failure", () => {
     const retry = await book(user, slotId, key);
     expect(retry.status).toBe(201);
     expect(retry.headers.get("Idempotent-Replayed")).toBeNull();
+  });
+});
+
+describe("a bug inside the object", () => {
+  it("answers 500 internal_error, not 503 (only D1 failing is worth a retry), logged once in the Worker with the request id and the bug, and the object forgets its memory", async () => {
+    const [user] = await createUsers(1);
+    const slotId = await createSlot();
+    expect((await book(user, slotId)).status).toBe(201);
+    expect(await inspect(slotId)).toMatchObject({ bookedCount: 1 });
+    // A caller's programming error, no mock: options the object's own code cannot read (a TypeError
+    // in its task), through the app's real error handling.
+    const buggy = createApp().post("/buggy", async (c) => {
+      const broken = null as unknown as BookingOptions;
+      return c.json(unwrap(c, await slotObject(c.env, slotId).book(slotId, user.id, broken, { key: `bug-${slotId}`, request: "bug" })));
+    });
+    const logged = vi.spyOn(console, "error").mockImplementation(() => {});
+    try {
+      const response = await buggy.request("/buggy", { method: "POST", headers: { "X-Request-Id": "trace-500" } }, env);
+      expect(response.status).toBe(500);
+      expect(await response.json()).toStrictEqual({ detail: "Internal server error", code: "internal_error" });
+      expect(logged).toHaveBeenCalledTimes(1);
+      expect(logged.mock.calls[0].join(" ")).toMatch(/^request trace-500: 500 internal_error: Internal server error TypeError: .*hold/);
+    } finally {
+      logged.mockRestore();
+    }
+    expect(await inspect(slotId)).toBeUndefined();
+    expect(await expectConsistent(slotId)).toMatchObject({ booked_rows: 1 });
   });
 });
 

@@ -1,26 +1,13 @@
 import { env } from "cloudflare:workers";
 import { beforeAll, describe, expect, it } from "vitest";
 import { keyIdOf } from "../src/auth/jwt";
-import type { ErrorBody } from "../src/http/errors";
-import type { SlotView } from "../src/slots/schemas";
-import {
-  api,
-  availableSpotsOf,
-  book,
-  createSlot,
-  createUser,
-  createUsers,
-  errorOf,
-  FRESH,
-  hoursFromNow,
-  listAllSlots,
-  nowSeconds,
-  signed,
-  slotCounts,
-  statusCounts,
-  validClaims,
-  type TestUser,
-} from "./helpers";
+import type { ErrorBody } from "../src/errors/catalogue";
+import type { SlotView } from "../src/views/slot";
+import { api, errorOf, FRESH, statusCounts } from "./support/client";
+import { availableSpotsOf, createSlot, hoursFromNow, listAllSlots, slotCounts } from "./support/slots";
+import { book } from "./support/bookings";
+import { createUser, createUsers, type TestUser } from "./support/users";
+import { nowSeconds, signed, validClaims } from "./support/tokens";
 
 // Storage is shared by the tests of this file, so each test places its slots in a year of its own
 // and reads them back through `from`/`to` (or by id), never relying on the whole list's content.

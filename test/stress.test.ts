@@ -1,6 +1,9 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { availableSpotsOf, book, createSlot, createUsers, slotCounts, statusCounts } from "./helpers";
+import { availableSpotsOf, createSlot, slotCounts } from "./support/slots";
+import { book } from "./support/bookings";
+import { createUsers } from "./support/users";
+import { statusCounts } from "./support/client";
 
 const USERS = 1_000;
 const CAPACITY = 50;

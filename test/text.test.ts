@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
-import { visibleText } from "../src/http/text";
-import { api, createUser, uniqueName } from "./helpers";
+import { visibleText } from "../src/values/text";
+import { api } from "./support/client";
+import { createUser, uniqueName } from "./support/users";
 
 // The free-text rule (src/http/text.ts) on its own and where it is used (category names, at most
 // 200 characters): the characters it refuses, and how it counts length.

@@ -1,22 +1,11 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import type { ErrorBody } from "../src/http/errors";
-import type { SlotView } from "../src/slots/schemas";
-import {
-  api,
-  book,
-  cancel,
-  createSlot,
-  createUser,
-  createUsers,
-  expectConsistent,
-  hold,
-  joinWaitlist,
-  slotEntries,
-  statusCounts,
-  waitlistOf,
-  type TestUser,
-} from "./helpers";
+import type { ErrorBody } from "../src/errors/catalogue";
+import type { SlotView } from "../src/views/slot";
+import { api, statusCounts } from "./support/client";
+import { book, cancel, hold, joinWaitlist } from "./support/bookings";
+import { createSlot, expectConsistent, slotEntries, waitlistOf } from "./support/slots";
+import { createUser, createUsers, type TestUser } from "./support/users";
 
 /** A slot of `capacity` places, all booked, and `waiting` users on its waitlist (in that order). */
 async function fullSlotWithWaiters(capacity: number, waiting: number) {

@@ -5,7 +5,11 @@ import { toUtcIso } from "../src/db/time";
 import { RESEND_AFTER_MS } from "../src/webhooks/dispatch";
 import { deliverWebhooks } from "../src/webhooks/delivery";
 import type { WebhookMessage } from "../src/webhooks/schemas";
-import { book, createSlot, createUser, createWebhook, eventually, receivedOn, runCron, type TestUser } from "./helpers";
+import { book } from "./support/bookings";
+import { eventually } from "./support/properties";
+import { createSlot } from "./support/slots";
+import { createUser, type TestUser } from "./support/users";
+import { createWebhook, receivedOn, runCron } from "./support/webhooks";
 
 // Delivery at least once whatever the queue does: a delivery handed to the queue stays pending
 // (webhook_pending) until an attempt that ends it is recorded, and the cron sends it again when the

@@ -5,29 +5,13 @@ import type { WebhookEventType } from "../src/db/schema";
 import { toUtcIso } from "../src/db/time";
 import { RETRY_DELAYS_SECONDS, retryDelaySeconds } from "../src/webhooks/delivery";
 import { refusalOf } from "../src/webhooks/url-policy";
-import {
-  api,
-  as,
-  book,
-  cancel,
-  client,
-  createSlot,
-  createUser,
-  createUsers,
-  createWebhook,
-  eventually,
-  expireHolds,
-  hold,
-  joinWaitlist,
-  receivedOn,
-  runAlarm,
-  runCron,
-  settle,
-  statusCounts,
-  whileBookingWritesFail,
-  whileWritesFail,
-  type TestUser,
-} from "./helpers";
+import { api, as, client, settle, statusCounts } from "./support/client";
+import { book, cancel, expireHolds, hold, joinWaitlist, runAlarm } from "./support/bookings";
+import { createSlot } from "./support/slots";
+import { createUser, createUsers, type TestUser } from "./support/users";
+import { createWebhook, receivedOn, runCron } from "./support/webhooks";
+import { eventually } from "./support/properties";
+import { whileBookingWritesFail, whileWritesFail } from "./support/failures";
 import type { ReceivedWebhook } from "./webhook-receiver";
 
 // Webhooks end to end: the Worker POSTs to a real HTTP receiver on 127.0.0.1 (test/global-setup.ts)

@@ -5,10 +5,11 @@ import { forgetCaller } from "../auth/middleware";
 import { database, type Database } from "../db/client";
 import { bookingMoves, bookings, calendarFeeds, idempotencyKeys, timeSlots, userPreferences, users } from "../db/schema";
 import { nowUtcIso } from "../db/time";
-import { accountBusy, lastAdmin } from "../http/errors";
-import { unwrap, type Outcome } from "../http/outcome";
-import type { CallerEnv } from "../http/types";
-import { slotObject } from "../slots/slot-booking-object";
+import { type CallerEnv } from "../auth/caller";
+import { accountBusy, lastAdmin } from "../errors/catalogue";
+import { unwrap } from "../http/outcome";
+import { type Outcome } from "../objects/outcome";
+import { slotObject } from "../objects/stubs";
 import { leavesAnAdmin } from "../users/routes";
 
 // Deleting an account (DELETE /user), in steps that are each safe to repeat, so that a retry after

@@ -4,8 +4,8 @@ import { auditEntryColumns, AuditEntrySchema } from "../audit/routes";
 import type { Database } from "../db/client";
 import { auditLog, BOOKING_STATUSES, bookings, calendarFeeds, categories, ROLES, timeSlots, userPreferences, users } from "../db/schema";
 import { nowUtcIso } from "../db/time";
-import { invalidToken } from "../http/errors";
-import { InstantOutput } from "../http/instant";
+import { invalidToken } from "../errors/catalogue";
+import { InstantOutput } from "../values/instant";
 
 // GET /user/export: everything stored about the caller, as one JSON document (GDPR articles 15 and 20).
 

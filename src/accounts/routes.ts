@@ -11,10 +11,10 @@ import { clientAddress, TokenSchema } from "../auth/routes";
 import { database } from "../db/client";
 import { users } from "../db/schema";
 import { createRouter } from "../http/app";
-import { invalidCredentials, invalidToken } from "../http/errors";
+import { type CallerEnv } from "../auth/caller";
+import { invalidCredentials, invalidToken } from "../errors/catalogue";
 import { bearerAuth, errorResponses, jsonBody, jsonResponse } from "../http/openapi";
 import { MessageSchema } from "../http/schemas";
-import type { CallerEnv } from "../http/types";
 import { deleteAccount } from "./erase";
 import { AccountExportSchema, exportAccount } from "./export";
 

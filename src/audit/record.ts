@@ -1,9 +1,10 @@
 import { and, eq, isNull, ne, sql, type SQL } from "drizzle-orm";
 import type { SQLiteTable } from "drizzle-orm/sqlite-core";
-import { bookingJson } from "../bookings/schemas";
 import type { Database } from "../db/client";
+import { insertedRow } from "../db/insert-select";
 import { auditLog, bookings, categories, timeSlots, users, webhooks, type AuditAction, type Role, type SlotChanges } from "../db/schema";
 import { nowUtcIso } from "../db/time";
+import { bookingJson } from "../views/booking";
 
 // The statements that record admin actions, and an account's own password change, sign-out
 // everywhere and deletion, in audit_log. Each goes into the same D1 batch as the
@@ -21,16 +22,7 @@ type Entry = { actorId: number; action: AuditAction; target: SQL; before: SQL; a
 
 /** One entry for each row of `from` that `where` selects: none if it selects none. */
 function record(db: Database, { actorId, action, target, before, after, from, where }: Entry) {
-  // drizzle checks that the selection names every column of audit_log, in order; id NULL picks the next one.
-  const entry = {
-    id: sql<number>`NULL`.as("id"),
-    actorId: sql<number>`${actorId}`.as("actor_id"),
-    action: sql<AuditAction>`${action}`.as("action"),
-    target: target.as("target"),
-    before: before.as("before"),
-    after: after.as("after"),
-    createdAt: sql<string>`${nowUtcIso()}`.as("created_at"),
-  };
+  const entry = insertedRow(auditLog, { actorId, action, target, before, after, createdAt: nowUtcIso() });
   return db.insert(auditLog).select(db.select(entry).from(from).where(where));
 }
 

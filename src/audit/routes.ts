@@ -2,11 +2,11 @@ import { createRoute, z } from "@hono/zod-openapi";
 import { desc } from "drizzle-orm";
 import { requireAdmin } from "../auth/middleware";
 import { AUDIT_ACTIONS, auditLog } from "../db/schema";
-import { d1Session } from "../db/session";
 import { createRouter } from "../http/app";
-import { InstantOutput } from "../http/instant";
+import { d1Session } from "../http/d1-session";
 import { bearerAuth, errorResponses, jsonResponse } from "../http/openapi";
-import { limitParam } from "../http/paging";
+import { LATEST_PAGE, LatestQuery } from "../http/paging";
+import { InstantOutput } from "../values/instant";
 
 export const AuditEntrySchema = z
   .object({
@@ -31,9 +31,6 @@ export const auditEntryColumns = {
   created_at: auditLog.createdAt,
 };
 
-const AUDIT_PAGE = { default: 50, max: 500 };
-const AuditQuery = z.object({ limit: limitParam(AUDIT_PAGE.max, AUDIT_PAGE.default) });
-
 const listAudit = createRoute({
   operationId: "listAuditEntries",
   method: "get",
@@ -42,7 +39,7 @@ const listAudit = createRoute({
   summary: "The audit log of admin actions, newest first",
   security: bearerAuth,
   middleware: [requireAdmin, d1Session] as const,
-  request: { query: AuditQuery },
+  request: { query: LatestQuery },
   responses: {
     200: jsonResponse(z.array(AuditEntrySchema), "Entries, newest first"),
     ...errorResponses(401, 403, 422, 503),
@@ -50,7 +47,7 @@ const listAudit = createRoute({
 });
 
 export const auditRoutes = createRouter().openapi(listAudit, async (c) => {
-  const { limit = AUDIT_PAGE.default } = c.req.valid("query");
+  const { limit = LATEST_PAGE.default } = c.req.valid("query");
   const entries = await c.var.db
     .select(auditEntryColumns)
     .from(auditLog)

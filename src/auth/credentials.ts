@@ -1,4 +1,4 @@
-import { invalidCredentials } from "../http/errors";
+import { invalidCredentials } from "../errors/catalogue";
 import { admitLogin } from "./login-throttle";
 import { verifyPassword } from "./password";
 

@@ -1,8 +1,8 @@
 import { decode, sign, verify } from "hono/jwt";
 import { decodeBase64Url } from "hono/utils/encode";
-import { base64url, sha256 } from "../http/encoding";
-import { invalidToken, serverMisconfigured } from "../http/errors";
-import type { AuthUser } from "../http/types";
+import { invalidToken, serverMisconfigured } from "../errors/catalogue";
+import { base64url, sha256 } from "../values/encoding";
+import type { AuthUser } from "./caller";
 
 export const TOKEN_LIFETIME_SECONDS = 60 * 60;
 const ALGORITHM = "HS256";

@@ -1,5 +1,5 @@
 import { DurableObject } from "cloudflare:workers";
-import { tooManyAttempts } from "../http/errors";
+import { tooManyAttempts } from "../errors/catalogue";
 import { addressKey, networkKey } from "./client-address";
 
 type Limit = { attempts: number; windowSeconds: number };

@@ -2,8 +2,8 @@ import { and, eq, isNull } from "drizzle-orm";
 import { createMiddleware } from "hono/factory";
 import { database } from "../db/client";
 import { users, type Role } from "../db/schema";
-import { forbidden, invalidToken, notAuthenticated } from "../http/errors";
-import type { AuthUser, CallerEnv, OptionalCallerEnv } from "../http/types";
+import { forbidden, invalidToken, notAuthenticated } from "../errors/catalogue";
+import type { AuthUser, CallerEnv, OptionalCallerEnv } from "./caller";
 import { readToken, type TokenClaims } from "./jwt";
 
 /**

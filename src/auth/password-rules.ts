@@ -1,5 +1,5 @@
 import { z } from "@hono/zod-openapi";
-import { weakPassword } from "../http/errors";
+import { weakPassword } from "../errors/catalogue";
 import { isCommonPassword } from "./common-passwords";
 
 // What a new password must be, at registration (POST /register) and at a change (PUT /user/password).

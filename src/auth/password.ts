@@ -1,3 +1,5 @@
+import { fromBase64, toBase64 } from "../values/encoding";
+
 // PBKDF2-SHA256 through Web Crypto. Each hash is stored with its algorithm, iteration count and
 // salt, `pbkdf2-sha256$<iterations>$<salt>$<hash>` (base64), so the count can be raised later
 // without invalidating existing passwords: a login with an older count re-hashes (`isOutdated`).
@@ -13,9 +15,6 @@ async function derive(password: string, salt: Uint8Array, iterations: number): P
   const bits = await crypto.subtle.deriveBits({ name: "PBKDF2", hash: "SHA-256", salt, iterations }, material, HASH_BITS);
   return new Uint8Array(bits);
 }
-
-export const toBase64 = (bytes: Uint8Array) => btoa(String.fromCharCode(...bytes));
-export const fromBase64 = (text: string) => Uint8Array.from(atob(text), (char) => char.charCodeAt(0));
 
 /** Compares in time that depends only on the lengths, not on where the bytes first differ. */
 function constantTimeEqual(a: Uint8Array, b: Uint8Array): boolean {

@@ -2,11 +2,12 @@ import { and, eq, exists, isNull, ne, sql } from "drizzle-orm";
 import { alias, type AnySQLiteColumn } from "drizzle-orm/sqlite-core";
 import type { Database } from "../db/client";
 import { bookingMoves, bookings, timeSlots, users } from "../db/schema";
+import { bookingColumns } from "../views/booking";
 import { bookingEvents } from "../webhooks/outbox";
-import { bookingColumns, newBookingRow } from "./schemas";
+import { newBookingRow } from "./schemas";
 
 // The D1 statements of a move (POST /bookings/{booking_id}/reschedule), run by the slot objects of
-// the two slots (slot-booking-object.ts) and orchestrated by reschedule.ts. A move in progress is
+// the two slots (slots/slot-booking-object.ts) and orchestrated by reschedule.ts. A move in progress is
 // a booking_moves row: step 1 books the target place and writes the row in one batch; step 2
 // cancels the source and deletes the row in another; undoing step 1 cancels the target booking
 // and deletes the row instead. Each of the last two acts only while the row exists, and D1 runs one

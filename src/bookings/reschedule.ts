@@ -1,13 +1,13 @@
 import { and, eq } from "drizzle-orm";
 import type { Context } from "hono";
+import type { CallerEnv } from "../auth/caller";
 import { database } from "../db/client";
 import { bookings } from "../db/schema";
-import { alreadyCancelled, bookingNotFound, sameSlot } from "../http/errors";
+import { alreadyCancelled, bookingNotFound, sameSlot } from "../errors/catalogue";
 import { unwrap } from "../http/outcome";
-import type { CallerEnv } from "../http/types";
-import { slotObject } from "../slots/slot-booking-object";
+import { slotObject } from "../objects/stubs";
+import type { BookingView } from "../views/booking";
 import { ownedBy } from "./moves";
-import type { BookingView } from "./schemas";
 
 // Moving a booking to another slot, through the objects of both slots (statements in moves.ts):
 // 1. the target's object books the place and records the move; 2. the source's object cancels

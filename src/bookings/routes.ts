@@ -3,19 +3,20 @@ import { and, asc, eq, gte, lt } from "drizzle-orm";
 import { requireUser } from "../auth/middleware";
 import { database } from "../db/client";
 import { bookings, timeSlots } from "../db/schema";
-import { d1Session } from "../db/session";
+import { bookingNotFound } from "../errors/catalogue";
 import { createRouter } from "../http/app";
 import { cachingHeaders, cachingParameters, notModified } from "../http/caching";
-import { bookingNotFound } from "../http/errors";
-import { InstantInput, refuseEmptyWindow } from "../http/instant";
+import { d1Session } from "../http/d1-session";
 import { bearerAuth, errorResponses, jsonBody, jsonResponse } from "../http/openapi";
 import { unwrap } from "../http/outcome";
 import { FULL_LIST_READ, listAnswer } from "../http/listing";
 import { after, linkHeader, PAGE, PagingQuery } from "../http/paging";
 import { MessageSchema, PathId } from "../http/schemas";
-import { slotObject, type Idempotency } from "../slots/slot-booking-object";
+import { slotObject } from "../objects/stubs";
+import { InstantInput, refuseEmptyWindow } from "../values/instant";
+import { BookingSchema, CalendarBookingSchema, calendarBookingColumns, toBookingView } from "../views/booking";
 import { reschedule } from "./reschedule";
-import { BookingSchema, CalendarBookingSchema, calendarBookingColumns, IdempotencyHeader, NewBookingSchema, RescheduleSchema, toBookingView } from "./schemas";
+import { IdempotencyHeader, NewBookingSchema, type Idempotency, RescheduleSchema } from "./schemas";
 
 const createBooking = createRoute({
   operationId: "createBooking",

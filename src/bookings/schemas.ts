@@ -1,76 +1,18 @@
 import { z } from "@hono/zod-openapi";
 import { sql, type SQL } from "drizzle-orm";
-import { alias, type AnySQLiteColumn, type SQLiteColumn } from "drizzle-orm/sqlite-core";
-import { jsonObject } from "../db/json";
-import { BOOKING_STATUSES, bookings, timeSlots } from "../db/schema";
-import { InstantOutput } from "../http/instant";
+import type { AnySQLiteColumn } from "drizzle-orm/sqlite-core";
+import { insertedRow } from "../db/insert-select";
+import { bookings } from "../db/schema";
 
-/** A booking as the API shows it: `position` only for a waiter, `expires_at` only for a hold. */
-export const BookingSchema = z
-  .object({
-    id: z.number().int(),
-    user_id: z.number().int(),
-    time_slot_id: z.number().int(),
-    status: z.enum(BOOKING_STATUSES),
-    position: z.number().int().min(1).optional().openapi({ description: "WAITLISTED only: the place in line, 1 = next to be promoted" }),
-    expires_at: InstantOutput.optional().openapi({ description: "HELD only: when the hold is released unless confirmed" }),
-  })
-  .openapi("Booking");
-
-export type BookingView = z.infer<typeof BookingSchema>;
-
-const ahead = alias(bookings, "ahead");
-/** A column of the outer row, named with its table: drizzle leaves it bare in a one-table query, where the subquery's own columns would capture it. */
-const outer = (column: SQLiteColumn) => sql`${bookings}.${sql.identifier(column.name)}`;
-
-/**
- * The one projection of a bookings row to its API shape, as a drizzle selection: for `select`,
- * and `bookingJson` where SQLite builds it. `position` and `expires_at` are NULL where they do
- * not apply; `toBookingView` and `bookingJson` leave them out.
- */
-export const bookingColumns = {
-  id: bookings.id,
-  user_id: bookings.userId,
-  time_slot_id: bookings.timeSlotId,
-  status: bookings.status,
-  position: sql<number | null>`CASE WHEN ${bookings.status} = 'WAITLISTED' THEN (SELECT COUNT(*) FROM ${bookings} ${ahead}
-    WHERE ${ahead.timeSlotId} = ${outer(bookings.timeSlotId)} AND ${ahead.status} = 'WAITLISTED' AND ${ahead.id} <= ${outer(bookings.id)}) END`,
-  expires_at: sql<string | null>`CASE WHEN ${bookings.status} = 'HELD' THEN ${bookings.expiresAt} END`,
-} satisfies Record<keyof BookingView, unknown>;
-
-type Nullable<T, K extends keyof T> = Omit<T, K> & { [P in K]-?: T[P] | null };
-type OptionalFields = "position" | "expires_at";
-
-/** A row selected with `bookingColumns` (and possibly more), without the fields that do not apply. */
-export function toBookingView<T extends Nullable<BookingView, OptionalFields>>({ position, expires_at, ...rest }: T) {
-  return { ...rest, ...(position === null ? {} : { position }), ...(expires_at === null ? {} : { expires_at }) };
-}
-
-/** `bookingColumns` as a JSON object built by SQLite; json_patch drops the members that are NULL. */
-export const bookingJson = sql`json_patch('{}', ${jsonObject(bookingColumns)})`;
-
-const RescheduledTo = z.number().int().openapi({ description: "The booking that replaced this one when it was moved to another slot" });
-
-/** A booking moved to another slot: CANCELLED, naming its replacement (the data of a booking.rescheduled webhook). */
-export const RescheduledBookingSchema = BookingSchema.extend({ rescheduled_to: RescheduledTo }).openapi("RescheduledBooking");
-
-export const rescheduledBookingColumns = { ...bookingColumns, rescheduled_to: bookings.rescheduledTo };
-
-/** A booking with its attendance: what POST/DELETE /admin/bookings/{booking_id}/check-in answer, and the booking.checked_in event's data. */
-export const AttendanceSchema = BookingSchema.extend({
-  checked_in_at: InstantOutput.nullable().openapi({ description: "When an admin checked the booking in; null if not (or undone)" }),
-}).openapi("Attendance");
-
-export const attendanceColumns = { ...bookingColumns, checked_in_at: bookings.checkedInAt };
-
-export type AttendanceView = z.infer<typeof AttendanceSchema>;
+// What the booking routes accept (their request shapes, the Idempotency-Key), and how a new row of
+// bookings starts. The booking as the API shows it is views/booking.ts.
 
 /** How a new row of `bookings` starts: a place (BOOKED), a hold with its end, or a waitlist place. */
 export type NewEntry = { status: "BOOKED" } | { status: "HELD"; expiresAt: string } | { status: "WAITLISTED" };
 
 /**
- * A new row of `bookings` as an INSERT ... SELECT selects it, every column in the table's order
- * (drizzle checks that): the one place a new column of bookings is given its first value.
+ * A new row of `bookings` as an INSERT ... SELECT selects it: the one place a new column of
+ * bookings is given its first value.
  */
 export function newBookingRow(
   userId: SQL.Aliased<number> | AnySQLiteColumn,
@@ -78,35 +20,9 @@ export function newBookingRow(
   now: string,
   entry: NewEntry = { status: "BOOKED" },
 ) {
-  return {
-    id: sql<number>`NULL`.as("id"),
-    userId,
-    timeSlotId,
-    status: sql<NewEntry["status"]>`${entry.status}`.as("status"),
-    createdAt: sql<string>`${now}`.as("created_at"),
-    cancelledAt: sql<null>`NULL`.as("cancelled_at"),
-    expiresAt: sql<string | null>`${entry.status === "HELD" ? entry.expiresAt : null}`.as("expires_at"),
-    version: sql<number>`0`.as("version"),
-    modifiedAt: sql<null>`NULL`.as("modified_at"),
-    rescheduledTo: sql<null>`NULL`.as("rescheduled_to"),
-    checkedInAt: sql<null>`NULL`.as("checked_in_at"),
-  };
+  const expiresAt = entry.status === "HELD" ? entry.expiresAt : null;
+  return insertedRow(bookings, { userId, timeSlotId, status: entry.status, createdAt: now, expiresAt, version: sql`0` });
 }
-
-/** An entry of GET /bookings: the booking with its slot's category and times. */
-export const CalendarBookingSchema = BookingSchema.extend({
-  rescheduled_to: RescheduledTo.nullable(),
-  category_id: z.number().int(),
-  start_time: InstantOutput,
-  end_time: InstantOutput,
-}).openapi("CalendarBooking");
-
-export const calendarBookingColumns = {
-  ...rescheduledBookingColumns,
-  category_id: timeSlots.categoryId,
-  start_time: timeSlots.startTime,
-  end_time: timeSlots.endTime,
-} satisfies Record<keyof z.infer<typeof CalendarBookingSchema>, unknown>;
 
 const TimeSlotId = z.number().int().positive().openapi({ example: 1 });
 
@@ -134,6 +50,9 @@ export const NewBookingSchema = z
 export type BookingOptions = Pick<z.infer<typeof NewBookingSchema>, "waitlist" | "hold" | "hold_seconds">;
 
 export const RescheduleSchema = z.object({ time_slot_id: TimeSlotId.openapi({ description: "The slot to move the booking to", example: 2 }) }).openapi("Reschedule");
+
+/** A client's Idempotency-Key and a description of the request it was sent with. */
+export type Idempotency = { key: string; request: string };
 
 export const IdempotencyHeader = z.object({
   "idempotency-key": z

@@ -1,5 +1,5 @@
 import { jwtSecrets } from "../auth/jwt";
-import { base64url, sha256 } from "../http/encoding";
+import { base64url, sha256 } from "../values/encoding";
 
 // The secret in a feed URL: calendar apps cannot send a bearer token, so the URL itself is the
 // credential. It is HMAC-SHA256(key, salt), 256 bits, with a random 128-bit salt per feed and

@@ -2,17 +2,18 @@ import { createRoute, z } from "@hono/zod-openapi";
 import { and, asc, eq, exists, gt, isNull, not, type SQL } from "drizzle-orm";
 import { auditCategoryCreated, auditCategoryRemoved, auditCategoryRenamed } from "../audit/record";
 import { requireAdmin } from "../auth/middleware";
+import { brokenConstraint } from "../db/failures";
 import { categories, timeSlots, userPreferences } from "../db/schema";
 import { nowUtcIso } from "../db/time";
-import { d1Session } from "../db/session";
+import { categoryExists, categoryInUse, categoryNotFound } from "../errors/catalogue";
 import { createRouter } from "../http/app";
 import { cacheableJson, cachingHeaders, cachingParameters, notModified } from "../http/caching";
+import { d1Session } from "../http/d1-session";
 import { MICRO_CACHE_NOTE, microCache } from "../http/micro-cache";
-import { brokenConstraint, categoryExists, categoryInUse, categoryNotFound } from "../http/errors";
-import { InstantOutput } from "../http/instant";
 import { bearerAuth, errorResponses, jsonBody, jsonResponse } from "../http/openapi";
 import { MessageSchema, PathId } from "../http/schemas";
-import { comparisonKey, visibleText } from "../http/text";
+import { InstantOutput } from "../values/instant";
+import { comparisonKey, visibleText } from "../values/text";
 
 // The catalogue of categories: listed by anyone, created, renamed and removed by admins. A
 // category removed while past slots still name it is archived: those slots keep it for history,

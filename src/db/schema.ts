@@ -26,7 +26,7 @@ export const users = sqliteTable("users", {
 export const categories = sqliteTable("categories", {
   id: integer("id").primaryKey({ autoIncrement: true }),
   name: text("name").notNull().unique(),
-  /** `comparisonKey(name)` (http/text.ts), unique: names are compared as people read them. */
+  /** `comparisonKey(name)` (values/text.ts), unique: names are compared as people read them. */
   nameKey: text("name_key").notNull().unique(),
   /** Set when the category was removed while past slots still named it (migration 0010): it takes no new slots. */
   archivedAt: text("archived_at"),
@@ -88,7 +88,7 @@ export const idempotencyKeys = sqliteTable(
     userId: integer("user_id").notNull().references(() => users.id),
     key: text("key").notNull(),
     request: text("request").notNull(),
-    /** The slot object's answer (http/outcome.ts), replayed to retries. */
+    /** The slot object's answer (objects/outcome.ts), replayed to retries. */
     outcome: text("outcome", { mode: "json" }).notNull().$type<Record<string, unknown>>(),
     createdAt: text("created_at").notNull(),
   },

@@ -1,7 +1,7 @@
 import type { Context, TypedResponse } from "hono";
 import type { JSONParsed } from "hono/utils/types";
-import { BOOKMARK_HEADER } from "../db/session";
-import { base64url, sha256 } from "./encoding";
+import { base64url, sha256 } from "../values/encoding";
+import { BOOKMARK_HEADER } from "./d1-session";
 
 // HTTP caching of read routes: a strong ETag from the body with 304 answers, Cache-Control and
 // Vary, and their OpenAPI descriptions. The edge micro-cache is micro-cache.ts (README, "Caching").

@@ -1,6 +1,6 @@
 import type { Context } from "hono";
 import { createMiddleware } from "hono/factory";
-import { BOOKMARK_HEADER } from "../db/session";
+import { BOOKMARK_HEADER } from "./d1-session";
 import { FRESHNESS_SECONDS, matches } from "./caching";
 import type { AppEnv } from "./types";
 

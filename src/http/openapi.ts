@@ -1,6 +1,6 @@
 import type { OpenAPIHono } from "@hono/zod-openapi";
+import { ErrorSchema, type ErrorBody } from "../errors/catalogue";
 import { DOCS_PAGE } from "./docs";
-import { ErrorSchema, type ErrorBody } from "./errors";
 import type { AppEnv } from "./types";
 
 const ERROR_DESCRIPTIONS = {

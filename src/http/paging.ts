@@ -3,7 +3,7 @@ import { sql, type SQL } from "drizzle-orm";
 import type { SQLiteColumn } from "drizzle-orm/sqlite-core";
 import type { Context } from "hono";
 import { decodeBase64Url } from "hono/utils/encode";
-import { base64url } from "./encoding";
+import { base64url } from "../values/encoding";
 
 // Keyset paging: a page ends at a row's (start_time, id), and the next page starts after it. Rows
 // added meanwhile never shift a page, as an OFFSET would.
@@ -47,6 +47,10 @@ function decodeCursor(cursor: string): PageKey | undefined {
 
 /** A page's size: `default` for a `cursor` without `limit` (a client following a Link it built itself). */
 export const PAGE = { default: 100, max: 500 };
+
+/** A log read newest first, one page only (audit entries, webhook deliveries): `?limit=` entries. */
+export const LATEST_PAGE = { default: 50, max: 500 };
+export const LatestQuery = z.object({ limit: limitParam(LATEST_PAGE.max, LATEST_PAGE.default) });
 
 /** `limit` and `cursor`, for routes that page by (start_time, id). */
 export const PagingQuery = z.object({

@@ -10,16 +10,3 @@ export const PathId = z
   .openapi({ type: "integer", minimum: 1, example: 1 });
 
 export const MessageSchema = z.object({ message: z.string() }).openapi("Message");
-
-/** ?limit= of a list route: a whole number from 1 to `max`, `default` when absent. */
-export function LimitQuery({ max, default: fallback }: { max: number; default: number }) {
-  return z.object({
-    limit: z
-      .string()
-      .regex(/^\d{1,9}$/, "Expected a whole number")
-      .transform(Number)
-      .pipe(z.number().int().min(1).max(max))
-      .optional()
-      .openapi({ type: "integer", minimum: 1, maximum: max, default: fallback, description: "How many entries" }),
-  });
-}

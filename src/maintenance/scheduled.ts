@@ -4,7 +4,7 @@ import { database } from "../db/client";
 import { bookingMoves, bookings, webhookEvents, webhookPending } from "../db/schema";
 import { toUtcIso } from "../db/time";
 import { afterCommittedChange } from "../http/micro-cache";
-import { slotObject } from "../slots/slot-booking-object";
+import { slotObject } from "../objects/stubs";
 import { resendAt, sendEvents, sendMessages } from "../webhooks/dispatch";
 
 // The scheduled maintenance (wrangler.toml, [triggers]: every minute; `npm start` fires it the same

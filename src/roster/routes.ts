@@ -3,21 +3,21 @@ import { and, asc, eq, inArray, isNull } from "drizzle-orm";
 import type { Context } from "hono";
 import { requireAdmin } from "../auth/middleware";
 import { slotOfBooking } from "../bookings/routes";
-import { AttendanceSchema, bookingColumns, toBookingView } from "../bookings/schemas";
+import { type CallerEnv } from "../auth/caller";
+import { slotNotFound } from "../errors/catalogue";
+import { d1Session } from "../http/d1-session";
+import { slotObject } from "../objects/stubs";
+import { InstantOutput } from "../values/instant";
+import { AttendanceSchema, bookingColumns, toBookingView } from "../views/booking";
 import type { Database } from "../db/client";
 import { BOOKING_STATUSES, bookings, timeSlots, users, type BookingStatus } from "../db/schema";
-import { d1Session } from "../db/session";
 import { createRouter } from "../http/app";
 import { cachingHeaders, notModified } from "../http/caching";
-import { slotNotFound } from "../http/errors";
-import { InstantOutput } from "../http/instant";
 import { listAnswer, listText, FULL_LIST_READ, type Listing } from "../http/listing";
 import { bearerAuth, errorResponses, jsonResponse } from "../http/openapi";
 import { unwrap } from "../http/outcome";
 import { after, linkHeader, PAGE, PagingQuery, type PageKey } from "../http/paging";
 import { PathId } from "../http/schemas";
-import type { CallerEnv } from "../http/types";
-import { slotObject } from "../slots/slot-booking-object";
 import { CSV_CONTENT_TYPE, csvLine, ROSTER_COLUMNS } from "./csv";
 
 // The organizer's side of a slot: who is coming (its roster, as JSON or CSV for a spreadsheet)

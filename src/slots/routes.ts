@@ -1,26 +1,24 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { and, asc, eq, gt, gte, inArray, isNull, lt, sql, type SQL } from "drizzle-orm";
 import type { TypedResponse } from "hono";
-import { auditSeriesCreated, auditSlotCreated } from "../audit/record";
-import { identifyCaller, requireAdmin } from "../auth/middleware";
-import { timeSlots, userPreferences, type SlotChanges } from "../db/schema";
-import { d1Session } from "../db/session";
-import { toUtcIso } from "../db/time";
+import { identifyCaller } from "../auth/middleware";
+import { timeSlots, userPreferences } from "../db/schema";
+import { slotNotFound, webSocketRequired } from "../errors/catalogue";
 import { createRouter } from "../http/app";
 import { cacheableJson, cachingHeaders, cachingParameters, notModified } from "../http/caching";
-import { MICRO_CACHE_NOTE, microCache } from "../http/micro-cache";
-import { brokenConstraint, invalidValue, slotNotFound, unknownCategory, webSocketRequired } from "../http/errors";
-import { refuseEmptyWindow } from "../http/instant";
-import { bearerAuth, errorResponses, jsonBody, jsonResponse } from "../http/openapi";
-import { unwrap } from "../http/outcome";
+import { d1Session } from "../http/d1-session";
 import { FULL_LIST_READ, listAnswer } from "../http/listing";
+import { MICRO_CACHE_NOTE, microCache } from "../http/micro-cache";
+import { bearerAuth, errorResponses, jsonResponse } from "../http/openapi";
+import { unwrap } from "../http/outcome";
 import { after, linkHeader, PAGE } from "../http/paging";
-import { MessageSchema } from "../http/schemas";
-import { dispatcher } from "../webhooks/dispatch";
-import { slotsCreated } from "../webhooks/outbox";
-import { expandRecurrence, NewSeries, parseRecurrence } from "./series";
-import { slotObject, watchRequest } from "./slot-booking-object";
-import { NewSlot, SlotAvailabilitySchema, type SlotAvailability, SlotIdParams, SlotQuery, SlotSchema, SlotUpdate, startNotBeforeEnd, toSlotView } from "./schemas";
+import type { Outcome } from "../objects/outcome";
+import { slotObject, watchRequest } from "../objects/stubs";
+import { refuseEmptyWindow } from "../values/instant";
+import { SlotAvailabilitySchema, type SlotAvailability, SlotSchema, toSlotView } from "../views/slot";
+import { SlotIdParams, SlotQuery } from "./schemas";
+
+// The public slot routes: the list, one slot, and watching one live (the admin's are admin-routes.ts).
 
 const listSlots = createRoute({
   operationId: "listSlots",
@@ -88,72 +86,6 @@ const watchSlot = createRoute({
   },
 });
 
-const admin = { tags: ["Admin"], security: bearerAuth };
-
-const createSlot = createRoute({
-  ...admin,
-  operationId: "createSlot",
-  method: "post",
-  path: "/admin/slots",
-  summary: "Create a time slot",
-  middleware: [requireAdmin, d1Session] as const,
-  request: { body: jsonBody(NewSlot) },
-  responses: {
-    201: jsonResponse(SlotSchema, "Created"),
-    ...errorResponses(401, 403, 413, 422, 503),
-  },
-});
-
-// Changes to an existing slot go through its object (slot-booking-object.ts), which uses D1 itself.
-
-const updateSlot = createRoute({
-  ...admin,
-  operationId: "updateSlot",
-  method: "put",
-  path: "/admin/slots/{slot_id}",
-  summary: "Change a time slot (partial)",
-  description: "409 `capacity_below_bookings` when max_capacity would fall below the places already booked.",
-  middleware: [requireAdmin] as const,
-  request: { params: SlotIdParams, body: jsonBody(SlotUpdate) },
-  responses: {
-    200: jsonResponse(SlotSchema, "The slot after the change"),
-    ...errorResponses(401, 403, 404, 409, 413, 422, 503),
-  },
-});
-
-const deleteSlot = createRoute({
-  ...admin,
-  operationId: "deleteSlot",
-  method: "delete",
-  path: "/admin/slots/{slot_id}",
-  summary: "Delete a time slot, cancelling its bookings",
-  middleware: [requireAdmin] as const,
-  request: { params: SlotIdParams },
-  responses: {
-    200: jsonResponse(MessageSchema.extend({ cancelled_bookings: z.number().int() }), "Slot deleted"),
-    ...errorResponses(401, 403, 404, 422, 503),
-  },
-});
-
-const createSeries = createRoute({
-  ...admin,
-  method: "post",
-  path: "/admin/slots/series",
-  operationId: "createSlotSeries",
-  summary: "Create a recurring series of time slots",
-  description:
-    "Expands `rrule` from `first_start_local` in `timezone`, keeping the local wall-clock time across daylight-saving " +
-    "changes (09:00 in Europe/Berlin is 08:00Z in winter, 07:00Z in summer). All slots are created in one D1 batch " +
-    "with one audit entry (`slot.create_series`), or none. 422 naming `rrule` for a rule outside the supported subset, " +
-    "one that selects no date, or one of more than 500 occurrences.",
-  middleware: [requireAdmin, d1Session] as const,
-  request: { body: jsonBody(NewSeries) },
-  responses: {
-    201: jsonResponse(z.array(SlotSchema), "The created slots, by start_time"),
-    ...errorResponses(401, 403, 413, 422, 503),
-  },
-});
-
 export const slotRoutes = createRouter()
   .openapi(listSlots, async (c) => {
     const { categories, from, to, only_available, limit, cursor } = c.req.valid("query");
@@ -199,93 +131,11 @@ export const slotRoutes = createRouter()
   .openapi(watchSlot, async (c) => {
     if (c.req.valid("header").upgrade?.toLowerCase() !== "websocket") throw webSocketRequired();
     const slotId = c.req.valid("param").slot_id;
-    // The slot's object accepts the socket itself (hibernation API), and answers 404 for a missing
-    // slot. Its 101 carries the socket; the route's 101 entry documents the messages sent on it.
+    // The slot's object accepts the socket itself (hibernation API), and answers a refusal (404 for
+    // a missing slot, a 5xx) as its Outcome, thrown here to be answered and logged like any other.
+    // Its 101 carries the socket; the route's 101 entry documents the messages sent on it.
     // Copied, because the middleware adds headers and a fetched response's headers are immutable.
     const answer = await slotObject(c.env, slotId).fetch(watchRequest(slotId, c.req.raw));
+    if (answer.status !== 101) unwrap(c, (await answer.json()) as Outcome<never>);
     return new Response(answer.body, answer) as unknown as TypedResponse<SlotAvailability, 101, "json">;
-  })
-  .openapi(createSlot, async (c) => {
-    const input = c.req.valid("json");
-    if (input.start_time >= input.end_time) throw startNotBeforeEnd();
-    // A new slot has no bookings yet, so nothing to serialize: its object is first used by a booking.
-    const db = c.var.db;
-    const values = {
-      categoryId: input.category_id,
-      startTime: input.start_time,
-      endTime: input.end_time,
-      maxCapacity: input.max_capacity,
-      timezone: input.timezone,
-    };
-    const [[slot]] = await db
-      .batch([db.insert(timeSlots).values(values).returning(), auditSlotCreated(db, c.get("user").id), slotsCreated(db)])
-      .then(dispatcher(c.env, c.executionCtx))
-      .catch((error: unknown) => {
-        if (brokenConstraint(error)?.kind === "foreign_key") throw unknownCategory("category_id");
-        throw error;
-      });
-    return c.json(toSlotView(slot), 201);
-  })
-  .openapi(updateSlot, async (c) => {
-    const slotId = c.req.valid("param").slot_id;
-    const input = c.req.valid("json");
-    const changes: SlotChanges = {
-      categoryId: input.category_id,
-      startTime: input.start_time,
-      endTime: input.end_time,
-      maxCapacity: input.max_capacity,
-      timezone: input.timezone,
-    };
-    const given = Object.fromEntries(Object.entries(changes).filter(([, value]) => value !== undefined)) as SlotChanges;
-    if (Object.keys(given).length === 0) {
-      throw invalidValue("body", "give at least one of category_id, start_time, end_time, max_capacity, timezone");
-    }
-    return c.json(unwrap(c, await slotObject(c.env, slotId).update(slotId, given, c.get("user").id)), 200);
-  })
-  .openapi(deleteSlot, async (c) => {
-    const slotId = c.req.valid("param").slot_id;
-    const { cancelledBookings } = unwrap(c, await slotObject(c.env, slotId).delete(slotId, c.get("user").id));
-    return c.json({ message: "Slot deleted", cancelled_bookings: cancelledBookings }, 200);
-  })
-  .openapi(createSeries, async (c) => {
-    const input = c.req.valid("json");
-    const starts = expandRecurrence(parseRecurrence(input.rrule), input.timezone, input.first_start_local);
-    if (starts.length === 0) throw invalidValue("rrule", "selects no date on or after first_start_local");
-    const durationMs = input.duration_minutes * 60_000;
-    const occurrences = starts.map((start) => [toUtcIso(new Date(start)), toUtcIso(new Date(start + durationMs))]);
-    const db = c.var.db;
-    // One INSERT of every occurrence from one JSON parameter (D1 binds at most 100 per statement),
-    // listing every column as drizzle's INSERT ... SELECT requires; id NULL picks the next one.
-    const occurrence = (index: number) => sql`json_extract(value, ${`$[${index}]`})`;
-    const insert = db
-      .insert(timeSlots)
-      .select(
-        db
-          .select({
-            id: sql<number>`NULL`.as("id"),
-            categoryId: sql<number>`${input.category_id}`.as("category_id"),
-            startTime: occurrence(0).as("start_time"),
-            endTime: occurrence(1).as("end_time"),
-            maxCapacity: sql<number>`${input.max_capacity}`.as("max_capacity"),
-            bookedCount: sql<number>`0`.as("booked_count"),
-            deletedAt: sql<null>`NULL`.as("deleted_at"),
-            heldCount: sql<number>`0`.as("held_count"),
-            waitlistLength: sql<number>`0`.as("waitlist_length"),
-            timezone: sql<string>`${input.timezone}`.as("timezone"),
-            version: sql<number>`0`.as("version"),
-            modifiedAt: sql<string>`strftime('%Y-%m-%dT%H:%M:%SZ', 'now')`.as("modified_at"),
-          })
-          .from(sql`json_each(${JSON.stringify(occurrences)})`)
-          .orderBy(sql`key`),
-      )
-      .returning();
-    const series = { ...input, first_start_local: toUtcIso(new Date(input.first_start_local)).slice(0, 19) };
-    const [slots] = await db
-      .batch([insert, auditSeriesCreated(db, c.get("user").id, occurrences.length, series), slotsCreated(db, occurrences.length)])
-      .then(dispatcher(c.env, c.executionCtx))
-      .catch((error: unknown) => {
-        if (brokenConstraint(error)?.kind === "foreign_key") throw unknownCategory("category_id");
-        throw error;
-      });
-    return c.json(slots.sort((a, b) => a.id - b.id).map(toSlotView), 201);
   });

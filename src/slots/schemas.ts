@@ -1,68 +1,9 @@
 import { z } from "@hono/zod-openapi";
-import type { TimeSlotRow } from "../db/schema";
-import { invalidTimeRange } from "../http/errors";
-import { InstantInput, InstantOutput } from "../http/instant";
+import { invalidTimeRange } from "../errors/catalogue";
 import { PagingQuery } from "../http/paging";
 import { PathId } from "../http/schemas";
+import { InstantInput } from "../values/instant";
 import { TimeZoneInput } from "./timezone";
-
-/** A slot as the API shows it, everywhere: built only by `toSlotView`. */
-export const SlotSchema = z
-  .object({
-    id: z.number().int(),
-    category_id: z.number().int(),
-    start_time: InstantOutput,
-    end_time: InstantOutput,
-    max_capacity: z.number().int(),
-    available_spots: z.number().int().min(0).openapi({ description: "max_capacity minus booked and held places; never negative" }),
-    waitlist_length: z.number().int().min(0).openapi({ description: "People waiting for a place; 0 whenever available_spots > 0" }),
-    timezone: z.string().openapi({ example: "Europe/Berlin", description: "IANA zone to show the slot in; the times above are UTC" }),
-  })
-  .openapi("TimeSlot");
-
-export type SlotView = z.infer<typeof SlotSchema>;
-
-type Places = Pick<TimeSlotRow, "maxCapacity" | "bookedCount" | "heldCount">;
-
-/** Invariant 3: never negative, because D1 keeps booked_count + held_count ≤ max_capacity. */
-export const availableSpots = (slot: Places) => slot.maxCapacity - slot.bookedCount - slot.heldCount;
-
-/** The one projection of a time_slots row to its API shape. */
-export function toSlotView(row: TimeSlotRow): SlotView {
-  return {
-    id: row.id,
-    category_id: row.categoryId,
-    start_time: row.startTime,
-    end_time: row.endTime,
-    max_capacity: row.maxCapacity,
-    available_spots: availableSpots(row),
-    waitlist_length: row.waitlistLength,
-    timezone: row.timezone,
-  };
-}
-
-/** What a watcher of GET /slots/{slot_id}/live receives on connecting and after every change. */
-export const SlotAvailabilitySchema = z
-  .object({
-    slot_id: z.number().int(),
-    available_spots: z.number().int().min(0),
-    max_capacity: z.number().int(),
-    waitlist_length: z.number().int().min(0),
-    deleted: z.boolean().openapi({ description: "true in the last message, sent when the slot is deleted; the server then closes the socket" }),
-  })
-  .openapi("SlotAvailability");
-
-export type SlotAvailability = z.infer<typeof SlotAvailabilitySchema>;
-
-export function toSlotAvailability(slotId: number, slot: Places & Pick<TimeSlotRow, "waitlistLength"> & { deleted: boolean }): SlotAvailability {
-  return {
-    slot_id: slotId,
-    available_spots: slot.deleted ? 0 : availableSpots(slot),
-    max_capacity: slot.maxCapacity,
-    waitlist_length: slot.waitlistLength,
-    deleted: slot.deleted,
-  };
-}
 
 export const SlotIdParams = z.object({ slot_id: PathId });
 

@@ -1,5 +1,5 @@
 import { z } from "@hono/zod-openapi";
-import { invalidValue } from "../http/errors";
+import { invalidValue } from "../errors/catalogue";
 import { TimeZoneInput, wallClockToUtc } from "./timezone";
 
 // Recurring series (POST /admin/slots/series): the subset of RFC 5545 RRULE that the route

@@ -3,11 +3,12 @@ import { and, asc, eq, inArray, isNull, sql, type SQL } from "drizzle-orm";
 import { auditRoleChanged } from "../audit/record";
 import { requireAdmin, requireUser } from "../auth/middleware";
 import { categories, ROLES, userPreferences, users, type Role } from "../db/schema";
-import { d1Session } from "../db/session";
+import { brokenConstraint } from "../db/failures";
+import { lastAdmin, unknownCategory, userNotFound } from "../errors/catalogue";
 import { createRouter } from "../http/app";
-import { brokenConstraint, lastAdmin, unknownCategory, userNotFound } from "../http/errors";
-import { InstantOutput } from "../http/instant";
+import { d1Session } from "../http/d1-session";
 import { limitParam } from "../http/paging";
+import { InstantOutput } from "../values/instant";
 import { bearerAuth, errorResponses, jsonBody, jsonResponse } from "../http/openapi";
 import { MessageSchema, PathId } from "../http/schemas";
 

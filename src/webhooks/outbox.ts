@@ -1,10 +1,11 @@
 import { and, eq, exists, getTableColumns, isNull, ne, sql, type SQL } from "drizzle-orm";
 import type { SQLiteTable } from "drizzle-orm/sqlite-core";
-import { bookingColumns, rescheduledBookingColumns } from "../bookings/schemas";
 import type { Database } from "../db/client";
+import { insertedRow } from "../db/insert-select";
 import { jsonObject } from "../db/json";
 import { bookings, timeSlots, webhookEvents, webhooks, type WebhookEventType } from "../db/schema";
 import { nowUtcIso } from "../db/time";
+import { bookingColumns, rescheduledBookingColumns } from "../views/booking";
 
 // The transactional outbox. A change writes its events with statements in its own D1 batch (one
 // transaction), so an event exists exactly when its change committed. Each statement is an
@@ -22,14 +23,7 @@ const subscribed = (type: WebhookEventType) =>
 
 /** One `type` event for each row of `from` that `where` selects, its data built from the row by `data`. */
 function eventsOf(db: Database, type: WebhookEventType, from: SQLiteTable, where: SQL | undefined, data: SQL) {
-  // drizzle checks that the selection names every column of webhook_events, in order; id NULL picks the next one.
-  const event = {
-    id: sql<number>`NULL`.as("id"),
-    type: sql<WebhookEventType>`${type}`.as("type"),
-    data: data.as("data"),
-    createdAt: sql<string>`${nowUtcIso()}`.as("created_at"),
-    dispatchedAt: sql<null>`NULL`.as("dispatched_at"),
-  };
+  const event = insertedRow(webhookEvents, { type, data, createdAt: nowUtcIso() });
   return db
     .insert(webhookEvents)
     .select(db.select(event).from(from).where(and(where, subscribed(type))))
@@ -56,7 +50,7 @@ export function slotEvents(db: Database, type: WebhookEventType, where: SQL | un
   return eventsOf(db, type, timeSlots, where, jsonObject(getTableColumns(timeSlots)));
 }
 
-// The events of each change, for the batches that make them (slot-booking-object.ts, slots/routes.ts, bookings/moves.ts).
+// The events of each change, for the batches that make them (bookings/commands.ts, bookings/moves.ts, slots/routes.ts).
 // An event written after its change finds the rows the change wrote; one written before it (a
 // status change, whose rows cannot be told apart afterwards) selects the rows the change will write.
 

@@ -3,16 +3,16 @@ import { asc, desc, eq } from "drizzle-orm";
 import { auditWebhookCreated, auditWebhookDeleted } from "../audit/record";
 import { requireAdmin } from "../auth/middleware";
 import { WEBHOOK_EVENT_TYPES, webhookDeliveries, webhooks } from "../db/schema";
-import { d1Session } from "../db/session";
 import { nowUtcIso } from "../db/time";
+import { webhookNotFound, webhookUrlRefused } from "../errors/catalogue";
 import { createRouter } from "../http/app";
-import { webhookNotFound, webhookUrlRefused } from "../http/errors";
+import { d1Session } from "../http/d1-session";
 import { bearerAuth, errorResponses, jsonBody, jsonResponse } from "../http/openapi";
-import { LimitQuery, MessageSchema } from "../http/schemas";
+import { LATEST_PAGE, LatestQuery } from "../http/paging";
+import { MessageSchema } from "../http/schemas";
 import type { AppEnv } from "../http/types";
 import {
   CreatedWebhookSchema,
-  DELIVERY_PAGE,
   DeliverySchema,
   EVENT_DOCS,
   eventPayloadSchema,
@@ -75,7 +75,7 @@ const listDeliveries = createRoute({
   operationId: "listWebhookDeliveries",
   summary: "The latest delivery attempts to a webhook, newest first",
   middleware: [requireAdmin, d1Session] as const,
-  request: { params: WebhookIdParams, query: LimitQuery(DELIVERY_PAGE) },
+  request: { params: WebhookIdParams, query: LatestQuery },
   responses: {
     200: jsonResponse(z.array(DeliverySchema), "Attempts, newest first"),
     ...errorResponses(401, 403, 404, 422, 503),
@@ -118,7 +118,7 @@ export const webhookRoutes = createRouter()
   })
   .openapi(listDeliveries, async (c) => {
     const webhookId = c.req.valid("param").webhook_id;
-    const { limit = DELIVERY_PAGE.default } = c.req.valid("query");
+    const { limit = LATEST_PAGE.default } = c.req.valid("query");
     const db = c.var.db;
     const [[webhook], deliveries] = await db.batch([
       db.select({ id: webhooks.id }).from(webhooks).where(eq(webhooks.id, webhookId)),

@@ -1,9 +1,9 @@
 import { z } from "@hono/zod-openapi";
-import { AttendanceSchema, BookingSchema, RescheduledBookingSchema } from "../bookings/schemas";
 import { WEBHOOK_EVENT_TYPES, type TimeSlotRow, type WebhookEventType } from "../db/schema";
-import { InstantOutput } from "../http/instant";
 import { PathId } from "../http/schemas";
-import { SlotSchema, toSlotView } from "../slots/schemas";
+import { InstantOutput } from "../values/instant";
+import { AttendanceSchema, BookingSchema, RescheduledBookingSchema } from "../views/booking";
+import { SlotSchema, toSlotView } from "../views/slot";
 
 const EventTypes = z
   .array(z.enum(WEBHOOK_EVENT_TYPES))
@@ -48,8 +48,6 @@ export const DeliverySchema = z
     created_at: InstantOutput,
   })
   .openapi("WebhookDelivery");
-
-export const DELIVERY_PAGE = { default: 50, max: 500 };
 
 /**
  * A queue message: deliver this event to this webhook, as attempt `attempt` + 1 (the attempts

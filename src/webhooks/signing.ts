@@ -1,4 +1,4 @@
-import { fromBase64, toBase64 } from "../auth/password";
+import { fromBase64, toBase64 } from "../values/encoding";
 
 // Standard Webhooks signatures (https://www.standardwebhooks.com): HMAC-SHA256 through Web Crypto
 // of "{webhook-id}.{webhook-timestamp}.{body}", keyed with the secret's bytes after "whsec_".

@@ -1,6 +1,8 @@
 import { createRoute, z } from "@hono/zod-openapi";
-import { createRouter } from "./app";
-import { jsonResponse } from "./openapi";
+import { createRouter } from "../http/app";
+import { jsonResponse } from "../http/openapi";
+
+// GET /health: the Worker answers, touching nothing else.
 
 const health = createRoute({
   operationId: "getHealth",

@@ -1,7 +1,7 @@
 import { createMiddleware } from "hono/factory";
-import { invalidValue } from "../http/errors";
-import type { AppEnv } from "../http/types";
-import { database, type Database } from "./client";
+import { database, type Database } from "../db/client";
+import { invalidValue } from "../errors/catalogue";
+import type { AppEnv } from "./types";
 
 /**
  * D1 read replication: every response carries a bookmark that a client sends back to read at

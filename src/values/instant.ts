@@ -1,6 +1,6 @@
 import { z } from "@hono/zod-openapi";
 import { toUtcIso } from "../db/time";
-import { invalidTimeRange } from "./errors";
+import { invalidTimeRange } from "../errors/catalogue";
 
 // ISO 8601 date and time with an optional fraction and an optional zone (Z or ±HH:MM / ±HHMM).
 const ISO_INSTANT = /^(\d{4})-(\d{2})-(\d{2})[Tt ](\d{2}):(\d{2})(?::(\d{2})(?:\.\d+)?)?([Zz]|[+-]\d{2}:?\d{2})?$/;

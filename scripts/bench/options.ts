@@ -1,0 +1,114 @@
+// The benchmark's command line: its usage text, and the options it parses.
+import { parseArgs } from "node:util";
+import { watchedSlices } from "./measurement";
+import { SCENARIO_NAMES, type ScenarioName } from "./scenarios";
+
+export const USAGE = `Usage: npm run bench [-- options]
+
+Builds the Worker once and serves it with wrangler's dev server (unstable_startWorker: workerd,
+as \`wrangler dev\`, without the DevTools inspector) on a free loopback port with a fresh,
+temporary state (edits to src/ during the run do not reload it); seeds it through the API
+(1 extra category, 100 slots in 5 categories, 1,000 users); then loads each scenario with
+autocannon after a warm-up, and prints one table with each scenario's requests/s as a ratio to
+\`health\` in the same run, and the performance targets as PASS/MISS.
+
+Scenarios:
+  health          GET /health
+  slots           GET /slots (all 100 slots)
+  slots-filtered  GET /slots?categories=<first two category ids>
+  slots-week      GET /slots?categories=<one id>&from=<now>&to=<now + 7 days>, as a calendar client asks
+  login           POST /login, each request another user from another address (PBKDF2: expected to be slow)
+  book-full       POST /bookings on one full slot (capacity 1), a different user's token each request: all 409
+  book-spread     POST /bookings, a new (user, slot) pair each request over 98 slots: all 201
+  cancel-rebook   each connection is one user alternating POST /bookings and DELETE /bookings/{id} on one slot
+  cancel-rebook-watched
+                  cancel-rebook on a slot of its own that --watchers WebSockets watch (GET /slots/{id}/live,
+                  from a separate process), in 2 s slices alternating with the same load on a slot
+                  nobody watches, so that both see the same machine load; reports both rates
+
+Options:
+  --duration <s>      seconds of measurement per scenario (default 10)
+  --warmup <s>        seconds of warm-up per scenario, not measured (default 2)
+  --connections <n>   concurrent connections (default 50)
+  --users <n>         users to register (default 1000)
+  --watchers <n>      WebSockets watching the slot in cancel-rebook-watched (default 200)
+  --only <a,b>        run only these scenarios (health always runs: it is the baseline)
+  --json              print the results as JSON on stdout instead of the table (progress stays on stderr)
+  --verbose           wrangler logs at level "log" instead of "warn" (never "info": a line per
+                      request, printed by this process, would skew the results)
+  --help              show this help
+
+Targets: book-full ≥ 0.5 × health, slots ≥ 0.6 × health, book-spread ≥ 0.2 × health (requests/s);
+cancel-rebook-watched ≥ 0.8 × the same load on an unwatched slot, interleaved (watchers must not
+slow booking down);
+p99 ≤ 2 × health's p99 for every scenario but login. A MISS does not change the exit code; the
+exit code is 1 only if the benchmark could not run.`;
+
+export type Options = {
+  duration: number;
+  warmup: number;
+  connections: number;
+  users: number;
+  watchers: number;
+  only: Set<ScenarioName>;
+  json: boolean;
+  verbose: boolean;
+};
+
+/** The options, or undefined after --help; exits with 2 on a usage error. */
+export function parseCommandLine(): Options | undefined {
+  const usageError = (message: string): never => {
+    console.error(`${message}\n\n${USAGE}`);
+    process.exit(2);
+  };
+  let values;
+  try {
+    ({ values } = parseArgs({
+      options: {
+        help: { type: "boolean", short: "h" },
+        duration: { type: "string", default: "10" },
+        warmup: { type: "string", default: "2" },
+        connections: { type: "string", default: "50" },
+        users: { type: "string", default: "1000" },
+        watchers: { type: "string", default: "200" },
+        only: { type: "string" },
+        json: { type: "boolean", default: false },
+        verbose: { type: "boolean", default: false },
+      },
+    }));
+  } catch (error) {
+    return usageError((error as Error).message);
+  }
+  if (values.help) {
+    console.log(USAGE);
+    return undefined;
+  }
+  const positive = (name: string, raw: string, { integer = true, min = 1 } = {}): number => {
+    const value = Number(raw);
+    if (!Number.isFinite(value) || value < min || (integer && !Number.isInteger(value))) {
+      usageError(`--${name} must be ${integer ? "an integer" : "a number"} ≥ ${min}, got ${raw}`);
+    }
+    return value;
+  };
+  const only = new Set<ScenarioName>(["health"]);
+  for (const name of values.only?.split(",").map((s) => s.trim()) ?? SCENARIO_NAMES) {
+    if (!(SCENARIO_NAMES as readonly string[]).includes(name)) usageError(`Unknown scenario in --only: ${name}`);
+    only.add(name as ScenarioName);
+  }
+  const options: Options = {
+    duration: positive("duration", values.duration, { integer: true, min: 1 }),
+    warmup: positive("warmup", values.warmup, { integer: true, min: 0 }),
+    connections: positive("connections", values.connections),
+    users: positive("users", values.users),
+    watchers: positive("watchers", values.watchers, { min: 0 }),
+    only,
+    json: values.json,
+    verbose: values.verbose,
+  };
+  // cancel-rebook and cancel-rebook-watched give each connection of each run (warm-ups and slices) a user of its own.
+  const churnRuns = (only.has("cancel-rebook") ? 2 : 0) + (only.has("cancel-rebook-watched") ? 2 * (1 + watchedSlices(options.duration)) : 0);
+  if (options.users < options.connections * churnRuns + 1) {
+    usageError(`--users must be at least ${options.connections * churnRuns + 1} (${churnRuns} runs of cancel-rebook × connections + 1) for the scenarios chosen`);
+  }
+  return options;
+}

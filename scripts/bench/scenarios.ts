@@ -1,0 +1,226 @@
+// What the benchmark loads: the seeded data (a category, 100 slots, the users) and each scenario's
+// requests, as autocannon options.
+import type autocannon from "autocannon";
+import { ApiClient, clientAddress, hoursFromNow, mapLimit, type Slot, type Token } from "../api-client";
+import { promoteToAdmin } from "../dev-server";
+import type { Options } from "./options";
+
+export const SCENARIO_NAMES = ["health", "slots", "slots-filtered", "slots-week", "login", "book-full", "book-spread", "cancel-rebook", "cancel-rebook-watched"] as const;
+export type ScenarioName = (typeof SCENARIO_NAMES)[number];
+
+const PASSWORD = "bench-password-1";
+export const SLOT_COUNT = 100;
+const CATEGORY_COUNT = 5;
+const REGISTRATION_CONCURRENCY = 20;
+
+/** Progress and notes go to stderr, so that stdout carries only the results (table or JSON). */
+export const progress = (message: string) => console.error(message);
+
+export type Seed = {
+  admin: Token;
+  users: { email: string; token: Token }[];
+  categoryIds: number[];
+  fullSlot: Slot;
+  churnSlot: Slot;
+  spreadSlots: Slot[];
+};
+
+export async function seed(api: ApiClient, persistTo: string, userCount: number): Promise<Seed> {
+  const started = Date.now();
+  const adminEmail = "bench-admin@bench.test";
+  await api.register(adminEmail, PASSWORD);
+  await promoteToAdmin(persistTo, adminEmail);
+  const admin = await api.login(adminEmail, PASSWORD);
+
+  await api.createCategory(admin, "Bench");
+  const categoryIds = (await api.categories()).map((category) => category.id);
+  if (categoryIds.length !== CATEGORY_COUNT) throw new Error(`Expected ${CATEGORY_COUNT} categories, found ${categoryIds.length}`);
+
+  // Slot 0: capacity 1, booked below, for book-full. Slot 1: cancel-rebook, room for every connection.
+  // The other 98: book-spread, never full (a slot gets at most one booking per user).
+  const now = Date.now();
+  const slots = await mapLimit(Array.from({ length: SLOT_COUNT }, (_, i) => i), 10, (i) =>
+    api.createSlot(admin, {
+      category_id: categoryIds[i % CATEGORY_COUNT],
+      start_time: hoursFromNow(24 + i, now),
+      end_time: hoursFromNow(25 + i, now),
+      max_capacity: i === 0 ? 1 : Math.max(userCount, 10),
+    }),
+  );
+  progress(`Seeded 1 category and ${SLOT_COUNT} slots in ${CATEGORY_COUNT} categories.`);
+
+  const registrationStarted = Date.now();
+  let lastReport = registrationStarted;
+  const users = await mapLimit(
+    Array.from({ length: userCount }, (_, i) => `bench-user-${i}@bench.test`),
+    REGISTRATION_CONCURRENCY,
+    async (email, i) => ({ email, token: await api.register(email, PASSWORD, clientAddress(i)) }),
+    (finished) => {
+      if (finished === userCount || finished % 100 === 0 || Date.now() - lastReport > 10_000) {
+        lastReport = Date.now();
+        const seconds = (Date.now() - registrationStarted) / 1000;
+        progress(`  registered ${finished}/${userCount} users (${seconds.toFixed(0)} s, ${(finished / seconds).toFixed(1)}/s)`);
+      }
+    },
+  );
+
+  const [fullSlot, churnSlot, ...spreadSlots] = slots;
+  await api.book(users[0].token, fullSlot.id);
+  progress(`Seeding done in ${((Date.now() - started) / 1000).toFixed(0)} s.`);
+  return { admin, users, categoryIds, fullSlot, churnSlot, spreadSlots };
+}
+
+export type Scenario = {
+  name: ScenarioName;
+  /** Statuses a correct server answers in this scenario; anything else is reported. */
+  expected: number[];
+  /** autocannon options for one run (called once for the warm-up and once for the measurement). */
+  load: () => Omit<autocannon.Options, "url" | "duration" | "connections">;
+  /** A note on how far the scenario got through its unique inputs, if that matters. */
+  note?: () => string | undefined;
+  /**
+   * A comparison with watchers: `count` WebSockets watch the slot `prepare` creates while the
+   * scenario runs, in slices alternating with `unwatched`, the same load on an unwatched slot.
+   */
+  watched?: { count: number; prepare: () => Promise<void>; slotId: () => number; unwatched: Scenario };
+};
+
+const JSON_HEADERS = { "content-type": "application/json" };
+
+export function scenarios(seed: Seed, options: Options, api: ApiClient): Scenario[] {
+  const { users } = seed;
+  const bearer = (token: Token) => ({ ...JSON_HEADERS, authorization: `Bearer ${token}` });
+
+  let fullTurn = 0;
+  let loginTurn = 0;
+  let notSlotFull = 0;
+  const bookFull: Scenario = {
+    name: "book-full",
+    expected: [409],
+    load: () => ({
+      requests: [
+        {
+          method: "POST",
+          path: "/bookings",
+          body: JSON.stringify({ time_slot_id: seed.fullSlot.id }),
+          // A different user each request, so that every answer is slot_full, not already_booked.
+          setupRequest: (request) => ({ ...request, headers: bearer(users[fullTurn++ % users.length].token) }),
+          onResponse: (status, body) => {
+            if (status === 409 && !body.includes('"slot_full"')) notSlotFull++;
+          },
+        },
+      ],
+    }),
+    note: () => (notSlotFull > 0 ? `book-full: ${notSlotFull} 409 answers (warm-up included) had another code than slot_full` : undefined),
+  };
+
+  // Pair n is (user ⌊n / slots⌋, slot n mod slots): consecutive requests hit different slots, and
+  // no pair repeats before users × slots requests.
+  let spreadTurn = 0;
+  const spreadPairs = users.length * seed.spreadSlots.length;
+  const bookSpread: Scenario = {
+    name: "book-spread",
+    expected: [201],
+    load: () => ({
+      requests: [
+        {
+          method: "POST",
+          path: "/bookings",
+          setupRequest: (request) => {
+            const turn = spreadTurn++ % spreadPairs;
+            const slot = seed.spreadSlots[turn % seed.spreadSlots.length];
+            const user = users[Math.floor(turn / seed.spreadSlots.length)];
+            return { ...request, headers: bearer(user.token), body: JSON.stringify({ time_slot_id: slot.id }) };
+          },
+        },
+      ],
+    }),
+    note: () =>
+      spreadTurn > spreadPairs ? `book-spread wrapped around its ${spreadPairs} (user, slot) pairs: repeats answer 409` : undefined,
+  };
+
+  // Each connection is one user: POST a booking (remember its id), DELETE it, again. Users come
+  // from the end of the list, a new one per connection (warm-up and run use different ones, as a
+  // connection cut at the end of the warm-up may leave its booking live).
+  let churnUsers = 0;
+  const churn = (name: ScenarioName, slotId: () => number): Scenario => ({
+    name,
+    expected: [200, 201],
+    load: () => ({
+      setupClient: (client) => {
+        const user = users[users.length - 1 - (churnUsers++ % (users.length - 1))];
+        let bookingId: number | undefined;
+        client.setRequests([
+          {
+            method: "POST",
+            path: "/bookings",
+            headers: bearer(user.token),
+            body: JSON.stringify({ time_slot_id: slotId() }),
+            onResponse: (status, body) => {
+              bookingId = status === 201 ? (JSON.parse(body) as { id: number }).id : undefined;
+            },
+          },
+          {
+            method: "DELETE",
+            headers: { authorization: `Bearer ${user.token}` },
+            // No booking to cancel (the POST failed): a falsy request makes autocannon go back to the POST.
+            setupRequest: (request) => (bookingId === undefined ? (null as unknown as autocannon.Request) : { ...request, path: `/bookings/${bookingId}` }),
+            onResponse: () => {
+              bookingId = undefined;
+            },
+          },
+        ]);
+      },
+    }),
+    note: () => (churnUsers > users.length - 1 ? `${name} ran out of fresh users: some connections shared one` : undefined),
+  });
+
+  // Its slot is made when it runs, so that the other scenarios see 100 slots. Its unwatched half
+  // runs on cancel-rebook's slot, which no one watches.
+  let watchedSlot: Slot | undefined;
+  const cancelRebookWatched: Scenario = {
+    ...churn("cancel-rebook-watched", () => watchedSlot!.id),
+    watched: {
+      count: options.watchers,
+      prepare: async () => {
+        const start = hoursFromNow(24 + SLOT_COUNT);
+        watchedSlot = await api.createSlot(seed.admin, { category_id: seed.categoryIds[0], start_time: start, end_time: hoursFromNow(25 + SLOT_COUNT), max_capacity: 10_000 });
+      },
+      slotId: () => watchedSlot!.id,
+      unwatched: churn("cancel-rebook-watched", () => seed.churnSlot.id),
+    },
+  };
+
+  const weekStart = hoursFromNow(0);
+  const get = (name: ScenarioName, path: string): Scenario => ({ name, expected: [200], load: () => ({ requests: [{ method: "GET", path }] }) });
+  const all: Scenario[] = [
+    get("health", "/health"),
+    get("slots", "/slots"),
+    get("slots-filtered", `/slots?categories=${seed.categoryIds.slice(0, 2).join(",")}`),
+    get("slots-week", `/slots?categories=${seed.categoryIds[0]}&from=${weekStart}&to=${hoursFromNow(7 * 24, Date.parse(weekStart))}`),
+    {
+      name: "login",
+      expected: [200],
+      load: () => ({
+        requests: [
+          {
+            method: "POST",
+            path: "/login",
+            // Each request a different user from a different address, as real logins are: one
+            // address hammering one account is what the login throttle exists to refuse.
+            setupRequest: (request) => {
+              const turn = loginTurn++ % users.length;
+              const body = JSON.stringify({ email: users[turn].email, password: PASSWORD });
+              return { ...request, headers: { ...JSON_HEADERS, "cf-connecting-ip": clientAddress(turn) }, body };
+            },
+          },
+        ],
+      }),
+    },
+    bookFull,
+    bookSpread,
+    churn("cancel-rebook", () => seed.churnSlot.id),
+    cancelRebookWatched,
+  ];
+  return all;
+}

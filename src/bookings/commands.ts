@@ -1,0 +1,168 @@
+import { and, eq, gt, isNotNull, isNull, lte, min, ne, or, sql, type SQL } from "drizzle-orm";
+import type { BatchItem } from "drizzle-orm/batch";
+import type { SQLiteTable } from "drizzle-orm/sqlite-core";
+import { auditAttendance, auditBookingCancelled, auditSlotDeleted, auditSlotUpdated } from "../audit/record";
+import type { Database } from "../db/client";
+import { bookings, timeSlots, users, type SlotChanges } from "../db/schema";
+import { attendanceColumns, bookingColumns, bookingJson } from "../views/booking";
+import { attendanceChanged, bookingCreated, bookingsCancelled, holdsExpired, slotDeleted, slotUpdated, waitersPromoted } from "../webhooks/outbox";
+import { newBookingRow, type NewEntry } from "./schemas";
+
+// The D1 statements of the slot object's commands (slots/slot-booking-object.ts), one batch (one
+// transaction) per change, beside those of a move (moves.ts). Each batch writes its change, the
+// webhook events (webhooks/outbox.ts) and audit entries (audit/record.ts) of that change, and
+// ends with the slot's row as the change left it, for the object's memory. Every statement that
+// frees a place (a cancellation, a capacity increase, a released hold, a move away) is followed by
+// `promoteWaiters`, so the freed place goes to the earliest waiter in the same transaction: no
+// newcomer can take it in between. The rules are checked by the object and by D1's constraints.
+
+/**
+ * The row a successful change wrote (`where` selects it in `from`) and its outcome as SQL JSON:
+ * the statement that records that outcome in the same batch as the change, after it with no
+ * other write in between (its `changes()` must still be the change's). Made by slots/idempotency.ts.
+ */
+export type Remember = (written: { from: SQLiteTable; where: SQL | undefined; outcomeJson: SQL }) => BatchItem<"sqlite">;
+
+/** The slot's row as the statements before it in the batch left it: what memory holds after a change. */
+export function slotRow(db: Database, slotId: number) {
+  return db.select().from(timeSlots).where(eq(timeSlots.id, slotId));
+}
+
+/**
+ * Moves the earliest waiters into the places free at this point of the batch (none if the slot
+ * is deleted), announcing them (booking.promoted): it goes right after every statement that frees
+ * a place. Waiters are promoted in id order, which is the order they joined in, since the slot's
+ * object inserts them one at a time. The event selects the same rows just before the UPDATE does.
+ */
+export function promoteWaiters(db: Database, slotId: number) {
+  const free = sql`(SELECT ${timeSlots.maxCapacity} - ${timeSlots.bookedCount} - ${timeSlots.heldCount} FROM ${timeSlots}
+    WHERE ${timeSlots.id} = ${slotId} AND ${timeSlots.deletedAt} IS NULL)`;
+  const earliest = sql`${bookings.id} IN (SELECT ${bookings.id} FROM ${bookings} WHERE ${bookings.timeSlotId} = ${slotId}
+    AND ${bookings.status} = 'WAITLISTED' ORDER BY ${bookings.id} LIMIT coalesce(${free}, 0))`;
+  return [waitersPromoted(db, earliest), db.update(bookings).set({ status: "BOOKED" }).where(earliest)] as const;
+}
+
+/**
+ * A new entry (`entry`: a place, a hold or a waitlist place) of `userId` in `slotId`, if the slot
+ * is live and has not started. Answers the new booking (none if nothing was written), then the slot.
+ */
+export function bookStatements(db: Database, slotId: number, userId: number, entry: NewEntry, now: string, remember: Remember) {
+  const bookable = and(eq(timeSlots.id, slotId), isNull(timeSlots.deletedAt), sql`${timeSlots.startTime} > ${now}`);
+  const insert = db.insert(bookings).select(db.select(newBookingRow(sql<number>`${userId}`.as("user_id"), timeSlots.id, now, entry)).from(timeSlots).where(bookable));
+  // `changes() = 1`: the INSERT wrote a row, so last_insert_rowid() is that row.
+  const written = { from: bookings, where: sql`${bookings.id} = last_insert_rowid() AND changes() = 1` };
+  return [
+    insert,
+    db.select(bookingColumns).from(bookings).where(written.where),
+    slotRow(db, slotId),
+    remember({ ...written, outcomeJson: sql`json_object('ok', json('true'), 'value', json(${bookingJson}))` }),
+    // Last: an event is a write, after which last_insert_rowid() and changes() are its own.
+    bookingCreated(db, slotId, userId, bookable),
+  ] as const;
+}
+
+/** The caller owns the booking, or is an admin now (read from D1). */
+const callerIsAdmin = (callerId: number) => sql`EXISTS (SELECT 1 FROM ${users} WHERE ${users.id} = ${callerId} AND ${users.role} = 'ADMIN')`;
+const ownedByCaller = (callerId: number) => sql`(${bookings.userId} = ${callerId} OR ${callerIsAdmin(callerId)})`;
+const thisBooking = (slotId: number, bookingId: number) => and(eq(bookings.id, bookingId), eq(bookings.timeSlotId, slotId));
+
+/**
+ * Cancels `bookingId`, a live entry on `slotId`, if the caller owns it or is an admin, and the slot
+ * has not started or the caller is an admin; an admin's cancellation of someone else's entry, or
+ * after the start, is audited. The third result is the cancelled booking (none if nothing changed).
+ */
+export function cancelStatements(db: Database, slotId: number, bookingId: number, callerId: number, now: string, remember: Remember) {
+  const isAdmin = callerIsAdmin(callerId);
+  const notStarted = sql`EXISTS (SELECT 1 FROM ${timeSlots} WHERE ${timeSlots.id} = ${slotId} AND ${timeSlots.startTime} > ${now})`;
+  const live = and(thisBooking(slotId, bookingId), ne(bookings.status, "CANCELLED"));
+  const cancellable = and(live, ownedByCaller(callerId), or(notStarted, isAdmin));
+  const audit = auditBookingCancelled(db, callerId, and(live, isAdmin, sql`(${bookings.userId} <> ${callerId} OR NOT ${notStarted})`));
+  const update = db.update(bookings).set({ status: "CANCELLED", cancelledAt: now }).where(cancellable).returning({ id: bookings.id });
+  const written = { from: bookings, where: eq(bookings.id, bookingId), outcomeJson: sql`json(${JSON.stringify({ ok: true, value: null })})` };
+  return [audit, bookingsCancelled(db, cancellable), update, remember(written), ...promoteWaiters(db, slotId), slotRow(db, slotId)] as const;
+}
+
+/** After a cancellation that changed nothing: the status of `bookingId` if the caller may see it (owns it, or is an admin). */
+export function visibleStatus(db: Database, slotId: number, bookingId: number, callerId: number) {
+  return db
+    .select({ status: bookings.status })
+    .from(bookings)
+    .where(and(thisBooking(slotId, bookingId), ownedByCaller(callerId)))
+    .get();
+}
+
+/**
+ * Turns the caller's unexpired hold `bookingId` into a booking. Answers the booking as it is
+ * afterwards, with when it ended (`ended`) and when its hold was to end (`end`), then the slot.
+ */
+export function confirmStatements(db: Database, slotId: number, bookingId: number, callerId: number, now: string) {
+  const mine = and(eq(bookings.id, bookingId), eq(bookings.timeSlotId, slotId), eq(bookings.userId, callerId));
+  return [
+    // expires_at is cleared: it marks, on a CANCELLED row, a hold that ended unconfirmed.
+    db
+      .update(bookings)
+      .set({ status: "BOOKED", expiresAt: null })
+      .where(and(mine, eq(bookings.status, "HELD"), gt(bookings.expiresAt, now))),
+    db.select({ ...bookingColumns, ended: bookings.cancelledAt, end: bookings.expiresAt }).from(bookings).where(mine),
+    slotRow(db, slotId),
+  ] as const;
+}
+
+/** Applies `changes` to the live slot for the admin `actorId`, audited; more places promote waiters. The second result is the slot's id if it changed. */
+export function updateSlotStatements(db: Database, slotId: number, changes: SlotChanges, actorId: number) {
+  return [
+    auditSlotUpdated(db, actorId, slotId, changes),
+    db
+      .update(timeSlots)
+      .set(changes)
+      .where(and(eq(timeSlots.id, slotId), isNull(timeSlots.deletedAt)))
+      .returning({ id: timeSlots.id }),
+    slotUpdated(db, slotId),
+    ...promoteWaiters(db, slotId),
+    slotRow(db, slotId),
+  ] as const;
+}
+
+/** Deletes the slot for the admin `actorId`, cancelling its live entries, audited. The third result is the cancelled entries. */
+export function deleteSlotStatements(db: Database, slotId: number, actorId: number, now: string) {
+  const live = and(eq(bookings.timeSlotId, slotId), ne(bookings.status, "CANCELLED"));
+  return [
+    auditSlotDeleted(db, actorId, slotId),
+    bookingsCancelled(db, live),
+    db.update(bookings).set({ status: "CANCELLED", cancelledAt: now }).where(live).returning({ id: bookings.id }),
+    db.update(timeSlots).set({ deletedAt: now }).where(eq(timeSlots.id, slotId)),
+    slotDeleted(db, slotId),
+    slotRow(db, slotId),
+  ] as const;
+}
+
+/**
+ * Cancels the holds whose end has passed and promotes waiters into their places. Answers the
+ * released holds (second), when the next live hold ends (`next`, fifth), and the slot.
+ */
+export function releaseExpiredHoldsStatements(db: Database, slotId: number, now: string) {
+  const held = and(eq(bookings.timeSlotId, slotId), eq(bookings.status, "HELD"));
+  const expired = and(held, lte(bookings.expiresAt, now));
+  return [
+    holdsExpired(db, expired),
+    db.update(bookings).set({ status: "CANCELLED", cancelledAt: now }).where(expired).returning({ id: bookings.id }),
+    ...promoteWaiters(db, slotId),
+    db.select({ next: min(bookings.expiresAt) }).from(bookings).where(held),
+    slotRow(db, slotId),
+  ] as const;
+}
+
+/**
+ * Sets the attendance of the BOOKED booking `bookingId` to `checkedInAt` (NULL: undone) for the
+ * admin `actorId`, audited and announced, if it changes; then the booking with its attendance.
+ */
+export function attendanceStatements(db: Database, slotId: number, bookingId: number, actorId: number, checkedInAt: string | null) {
+  const thisBooking = and(eq(bookings.id, bookingId), eq(bookings.timeSlotId, slotId));
+  const changing = and(thisBooking, eq(bookings.status, "BOOKED"), checkedInAt === null ? isNotNull(bookings.checkedInAt) : isNull(bookings.checkedInAt));
+  return [
+    auditAttendance(db, actorId, checkedInAt, changing),
+    attendanceChanged(db, checkedInAt, changing),
+    db.update(bookings).set({ checkedInAt }).where(changing),
+    db.select(attendanceColumns).from(bookings).where(thisBooking),
+  ] as const;
+}

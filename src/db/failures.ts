@@ -1,0 +1,40 @@
+import { AppError, internalError, storageUnavailable } from "../errors/catalogue";
+
+// What a failed call means, read from its error: a broken constraint of D1's (which a command maps
+// to its own answer), D1 itself failing (a 503, safe to retry), or a bug (a 500).
+
+export type BrokenConstraint = { kind: "unique" | "check" | "foreign_key"; on: string };
+
+/**
+ * Which D1 constraint a failed write broke, if any, read from the error chain (drizzle wraps D1's
+ * error). `on` is SQLite's description, e.g. "bookings.time_slot_id, bookings.user_id".
+ */
+export function brokenConstraint(error: unknown): BrokenConstraint | undefined {
+  for (let e: unknown = error; e instanceof Error; e = e.cause) {
+    const match = /(UNIQUE|CHECK|FOREIGN KEY) constraint failed:?\s*([^:]*)/.exec(e.message);
+    if (match) {
+      const kind = match[1] === "UNIQUE" ? "unique" : match[1] === "CHECK" ? "check" : "foreign_key";
+      return { kind, on: match[2].trim() };
+    }
+  }
+  return undefined;
+}
+
+/**
+ * Whether D1 itself failed (an error of D1's, or a query drizzle sent that D1 did not run), as
+ * opposed to a broken constraint, which a route maps to its own answer, or a bug. Such a failure
+ * is transient: the request may be retried.
+ */
+export function isStorageFailure(error: unknown): boolean {
+  if (brokenConstraint(error)) return false;
+  for (let e: unknown = error; e instanceof Error; e = e.cause) {
+    if (/^(D1_|Failed query:)/.test(e.message)) return true;
+  }
+  return false;
+}
+
+/** The AppError that any error thrown while serving a request stands for: itself, a 503 when D1 failed, else a 500 (a bug). */
+export function toAppError(error: unknown): AppError {
+  if (error instanceof AppError) return error;
+  return isStorageFailure(error) ? storageUnavailable(error) : internalError(error);
+}
