@@ -44,12 +44,12 @@ describe("DELETE /user racing", () => {
     }
   });
 
-  it("refuses new entries for an erased account inside D1 (503 to a token another isolate still trusts), whatever asks", async () => {
+  it("refuses new entries for an erased account inside D1 (401 invalid_token to a token another isolate still trusts), whatever asks", async () => {
     const account = await registered();
     expect((await deleteAccount(account, PASSWORD)).status).toBe(200);
     const slotId = await createSlot();
     const outcome = await slotObject(env, slotId).book(slotId, account.id, {});
-    expect(outcome).toMatchObject({ ok: false, status: 503, code: "storage_unavailable" });
+    expect(outcome).toMatchObject({ ok: false, status: 401, code: "invalid_token" });
     expect(await liveEntriesOf(account.id)).toEqual([]);
     await expectConsistent(slotId);
   });

@@ -38,7 +38,7 @@ Options:
                       request, printed by this process, would skew the results)
   --help              show this help
 
-Targets: book-full ≥ 0.5 × health, slots ≥ 0.6 × health, book-spread ≥ 0.2 × health (requests/s);
+Targets: book-full ≥ 0.5 × health, slots ≥ 0.8 × health, book-spread ≥ 0.2 × health (requests/s);
 cancel-rebook-watched ≥ 0.8 × the same load on an unwatched slot, interleaved (watchers must not
 slow booking down);
 p99 ≤ 2 × health's p99 for every scenario but login. A MISS does not change the exit code; the

@@ -11,7 +11,7 @@ export function targetChecks(results: ScenarioResult[]): TargetCheck[] {
   const checks: TargetCheck[] = [];
   for (const [name, factor] of [
     ["book-full", 0.5],
-    ["slots", 0.6],
+    ["slots", 0.8],
     ["book-spread", 0.2],
   ] as const) {
     const result = byName.get(name);

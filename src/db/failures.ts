@@ -1,4 +1,4 @@
-import { AppError, internalError, storageUnavailable } from "../errors/catalogue";
+import { AppError, internalError, invalidToken, storageUnavailable } from "../errors/catalogue";
 
 // What a failed call means, read from its error: a broken constraint of D1's (which a command maps
 // to its own answer), D1 itself failing (a 503, safe to retry), or a bug (a 500).
@@ -33,8 +33,21 @@ export function isStorageFailure(error: unknown): boolean {
   return false;
 }
 
-/** The AppError that any error thrown while serving a request stands for: itself, a 503 when D1 failed, else a 500 (a bug). */
+/**
+ * Whether D1 refused a new entry, feed or preference because its account was erased (migration
+ * 0008): the caller's token outlived its account in another isolate's cache of its user.
+ */
+function accountErased(error: unknown): boolean {
+  for (let e: unknown = error; e instanceof Error; e = e.cause) if (e.message.includes("account erased")) return true;
+  return false;
+}
+
+/**
+ * The AppError that any error thrown while serving a request stands for: itself; 401 for a
+ * caller whose account is gone; a 503 when D1 failed; else a 500 (a bug).
+ */
 export function toAppError(error: unknown): AppError {
   if (error instanceof AppError) return error;
+  if (accountErased(error)) return invalidToken();
   return isStorageFailure(error) ? storageUnavailable(error) : internalError(error);
 }
