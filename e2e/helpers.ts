@@ -2,7 +2,7 @@ import { AxeBuilder } from "@axe-core/playwright";
 import { existsSync, mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { chromium, type Browser, type BrowserContext, type Locator, type Page } from "playwright-core";
-import { expect, inject } from "vitest";
+import { afterAll, afterEach, beforeAll, expect, inject } from "vitest";
 import { DEMO_ACCOUNTS } from "../scripts/demo-accounts";
 import { projectRoot } from "../scripts/wrangler";
 
@@ -104,10 +104,13 @@ export const WORKSHOP = 3; // a default category (migrations/0001_initial.sql): 
 
 let slotsMade = 0;
 
-/** A slot of `capacity` starting a little over an hour from now (each one a minute later), made by the demo admin. */
-export async function newSlot(capacity: number, categoryId = WORKSHOP): Promise<Slot> {
+/**
+ * A slot of `capacity` made by the demo admin, an hour long, starting at `start` or else a little
+ * over an hour from now (each one a minute later).
+ */
+export async function newSlot(capacity: number, categoryId = WORKSHOP, start?: Date): Promise<Slot> {
   slotsMade += 1;
-  const start = new Date(Math.ceil(Date.now() / 60_000) * 60_000 + 3_600_000 + slotsMade * 60_000);
+  start ??= new Date(Math.ceil(Date.now() / 60_000) * 60_000 + 3_600_000 + slotsMade * 60_000);
   const end = new Date(start.getTime() + 3_600_000);
   const { status, body } = await call<Slot>("POST", "/admin/slots", {
     token: await adminToken(),
@@ -121,18 +124,6 @@ export async function book(token: string, slotId: number): Promise<{ id: number 
   const { status, body } = await call<{ id: number }>("POST", "/bookings", { token, json: { time_slot_id: slotId } });
   expect(status).toBe(201);
   return body;
-}
-
-type OpenApi = { paths: Record<string, unknown>; components?: { schemas?: Record<string, { properties?: Record<string, unknown> }> } };
-
-/** The optional features the running API documents, read as the page reads them. */
-export async function apiFeatures(): Promise<{ waitlist: boolean; live: boolean; feed: boolean }> {
-  const { body } = await call<OpenApi>("GET", "/openapi.json");
-  return {
-    waitlist: "waitlist" in (body.components?.schemas?.NewBooking?.properties ?? {}),
-    live: "/slots/{slot_id}/live" in body.paths,
-    feed: "/user/calendar-feed" in body.paths,
-  };
 }
 
 // ---- A person at a browser ----------------------------------------------------------------
@@ -180,6 +171,34 @@ export async function visit(
   page.on("pageerror", (error) => problems.push(`page error: ${error.message}`));
   await page.goto(`${baseUrl}${options.path ?? "/"}`);
   return { context, page, problems, close: () => context.close() };
+}
+
+/**
+ * One browser for a test file, and `newVisitor` for its tests: every visitor is closed after its
+ * test, and their problems (foreign requests, console errors) fail that test.
+ */
+export function browserSession(): { newVisitor(options?: Parameters<typeof visit>[1]): Promise<Visitor> } {
+  let browser: Browser;
+  const open: Visitor[] = [];
+  beforeAll(async () => {
+    browser = await launchBrowser();
+  });
+  afterEach(async () => {
+    const problems = open.flatMap((visitor) => visitor.problems);
+    await Promise.all(open.splice(0).map((visitor) => visitor.close()));
+    expect(problems, "requests to other origins, console errors, page errors").toEqual([]);
+  });
+  afterAll(async () => {
+    await browser?.close();
+  });
+  return {
+    async newVisitor(options = {}) {
+      const visitor = await visit(browser, options);
+      open.push(visitor);
+      await visitor.page.getByRole("heading", { name: "slotbook", level: 1 }).waitFor();
+      return visitor;
+    },
+  };
 }
 
 export async function logIn(page: Page, email: string, password: string): Promise<void> {

@@ -28,7 +28,8 @@ const shortDayFormat = new Intl.DateTimeFormat(undefined, { day: "numeric", mont
 const timeFormat = new Intl.DateTimeFormat(undefined, { hour: "2-digit", minute: "2-digit" });
 
 export const formatDay = (date: Date): string => dayFormat.format(date);
-export const formatTime = (date: Date): string => timeFormat.format(date);
+/** e.g. "06:00 PM–07:00 PM" (en-US), "18:00–19:00" (en-GB). */
+export const formatTimeRange = (start: Date, end: Date): string => `${timeFormat.format(start)}–${timeFormat.format(end)}`;
 
 /** e.g. "24 Nov 2025 – 30 Nov 2025" */
 export function weekLabel(weekStart: Date): string {
