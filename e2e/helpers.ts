@@ -48,14 +48,17 @@ export async function launchBrowser(): Promise<Browser> {
 // ---- The API, called from the test as another person would -------------------------------
 
 let addresses = 0;
+/** Each test file runs in a module of its own: a random /48 keeps its addresses apart from the other files'. */
+const addressPrefix = `2001:db8:${Math.floor(Math.random() * 0xffff).toString(16)}`;
 
 /**
- * A client address of its own (TEST-NET-2) for each simulated person: the API throttles logins
- * and registrations per address, and wrangler dev keeps a CF-Connecting-IP that the client sends.
+ * A client address of its own (a /64 of the IPv6 documentation range) for each simulated person:
+ * the API throttles logins and registrations per address, and wrangler dev keeps a
+ * CF-Connecting-IP that the client sends.
  */
 export function freshAddress(): string {
   addresses += 1;
-  return `198.51.100.${addresses}`;
+  return `${addressPrefix}:${addresses.toString(16)}::1`;
 }
 
 type CallOptions = { token?: string; json?: unknown };

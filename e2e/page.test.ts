@@ -96,7 +96,7 @@ describe.skipIf(chromiumMissing)("the booking page", () => {
     const card = await showSlot(page, slot);
     await spotsRead(card, "3 spots left");
     // Shown in the browser's own time zone.
-    const time = new Intl.DateTimeFormat("en-US", { hour: "2-digit", minute: "2-digit", timeZone: TIME_ZONE }).format(new Date(slot.start_time));
+    const time = new Intl.DateTimeFormat("en-US", { hour: "numeric", minute: "2-digit", timeZone: TIME_ZONE }).format(new Date(slot.start_time));
     expect(await card.locator(".time").textContent()).toMatch(new RegExp(`^${time}`));
     await page.getByText(`Times are in your time zone (${TIME_ZONE})`).waitFor();
 

@@ -1,5 +1,5 @@
-// The booking page: signed out, the login form; signed in, the week of slots, the admin's slot
-// form and the calendar feed. State lives in hooks (./hooks/), one
+// The booking page: signed out, the login form; signed in, the week of slots, the person's own
+// bookings, the admin's slot form and the calendar feed. State lives in hooks (./hooks/), one
 // concern each; this file wires them to the views and turns clicks into API calls.
 import { useEffect, useState } from "hono/jsx/dom";
 import { api, asCaller, errorText, ifNoneMatch, ok, revalidated, type Booking, type NewSlot, type Slot } from "./api";
@@ -7,12 +7,15 @@ import { useLiveAvailability } from "./hooks/use-live";
 import { usePreferences } from "./hooks/use-preferences";
 import { useRevalidated } from "./hooks/use-revalidated";
 import { useSession, type AuthAction, type SessionControls } from "./hooks/use-session";
+import { MyBookings, type EntryActions } from "./my-bookings";
 import type { Session } from "./session";
 import { AuthForm, CategoryPicker, FeedPanel, NewSlotForm, WeekView, type SlotActions } from "./views";
 import { addDays, startOfWeek } from "./week";
 
 /** A week's slots (and the caller's entries on them) come in one page: up to the API's 500. */
 const WEEK_LIMIT = "500";
+/** My bookings lists the caller's next entries, from now on. */
+const UPCOMING_LIMIT = "100";
 
 const weekWindow = (weekStart: Date) => ({ from: weekStart.toISOString(), to: addDays(weekStart, 7).toISOString() });
 const live = (bookings: Booking[] | undefined) => (bookings ?? []).filter((booking) => booking.status !== "CANCELLED");
@@ -75,18 +78,22 @@ function SignedIn({ session, asUser, onStatus }: SignedInProps) {
   const weekEntries = useRevalidated(`${session.token} ${week.from}`, (etag) =>
     asUser((token) => revalidated(api.bookings.$get({ query: { ...week, limit: WEEK_LIMIT } }, ifNoneMatch(etag, token)))),
   );
+  const upcoming = useRevalidated(session.token, (etag) =>
+    asUser((token) => revalidated(api.bookings.$get({ query: { from: new Date().toISOString(), limit: UPCOMING_LIMIT } }, ifNoneMatch(etag, token)))),
+  );
   const entries = live(weekEntries.data);
-  const refresh = () => Promise.all([slots.reload(), weekEntries.reload()]);
+  const mine = live(upcoming.data);
+  const refresh = () => Promise.all([slots.reload(), weekEntries.reload(), upcoming.reload()]);
 
   // Live counts for the slots the person opened or holds an entry on.
   const visible = new Set((slots.data ?? []).map((slot) => slot.id));
-  const watched = [...opened.filter((id) => visible.has(id)), ...entries.map((entry) => entry.time_slot_id)];
+  const watched = [...opened.filter((id) => visible.has(id)), ...entries.map((entry) => entry.time_slot_id), ...mine.map((entry) => entry.time_slot_id)];
   const counts = useLiveAvailability(watched);
   useEffect(() => {
     const update = counts.latest;
     // A place freed on a slot this person waits for may have been theirs; a deleted slot cancelled theirs.
-    const concernsMe = entries.some((entry) => entry.time_slot_id === update?.slot_id && (entry.status !== "BOOKED" || update.deleted));
-    if (concernsMe) void weekEntries.reload();
+    const concernsMe = [...entries, ...mine].some((entry) => entry.time_slot_id === update?.slot_id && (entry.status !== "BOOKED" || update.deleted));
+    if (concernsMe) void Promise.all([weekEntries.reload(), upcoming.reload()]);
   }, [counts.latest]);
   const shown = slots.data
     ?.filter((slot) => !counts.bySlot.get(slot.id)?.deleted)
@@ -138,6 +145,40 @@ function SignedIn({ session, asUser, onStatus }: SignedInProps) {
       }),
   };
 
+  /**
+   * My bookings' actions: a failure is answered to the entry, which shows it. The refresh is not
+   * awaited: the entry settles its own state first, as the refresh may remove it.
+   */
+  async function onEntry(action: () => Promise<string>): Promise<string | undefined> {
+    try {
+      onStatus(await action());
+      return undefined;
+    } catch (error) {
+      return errorText(error);
+    } finally {
+      void refresh();
+    }
+  }
+
+  const entryActions: EntryActions = {
+    cancel: (booking) => onEntry(() => cancel(booking)),
+    confirm: (booking) =>
+      onEntry(async () => {
+        await asUser((token) => ok(api.bookings[":booking_id"].confirm.$post({ param: { booking_id: String(booking.id) } }, asCaller(token))));
+        return "Hold confirmed: booked";
+      }),
+    reschedule: (booking, slot) =>
+      onEntry(async () => {
+        await asUser((token) =>
+          ok(api.bookings[":booking_id"].reschedule.$post({ param: { booking_id: String(booking.id) }, json: { time_slot_id: slot.id } }, asCaller(token))),
+        );
+        return "Booking moved";
+      }),
+    alternatives: (booking) =>
+      ok(api.slots.$get({ query: { categories: String(booking.category_id), from: new Date().toISOString(), limit: UPCOMING_LIMIT } }, ifNoneMatch(undefined))),
+    show: (booking) => setWeekStart(startOfWeek(new Date(booking.start_time))),
+  };
+
   async function createSlot(input: NewSlot): Promise<string | undefined> {
     try {
       const slot = await asUser((token) => ok(api.admin.slots.$post({ json: input }, asCaller(token))));
@@ -154,6 +195,7 @@ function SignedIn({ session, asUser, onStatus }: SignedInProps) {
   const loadError = preferences.error || (slots.error && `Could not load the slots: ${slots.error}`);
   return (
     <>
+      <MyBookings entries={upcoming.data && mine} categoryName={categoryName} actions={entryActions} />
       <CategoryPicker categories={preferences.categories} chosen={preferences.chosen} disabled={!preferences.loaded} onChange={preferences.choose} />
       {loadError && (
         <p class="error" role="alert">

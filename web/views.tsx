@@ -1,5 +1,6 @@
 import { useState } from "hono/jsx/dom";
 import { errorText, plural, type Booking, type Category, type NewSlot, type Slot } from "./api";
+import { cancelLabel, entryText } from "./entry-text";
 import { addDays, daysOf, formatDay, formatTimeRange, localInputToIso, sameDay, startOfWeek, timeZoneName, weekLabel } from "./week";
 
 export function AuthForm(props: { error: string; onSubmit: (action: "login" | "register", email: string, password: string) => Promise<void> }) {
@@ -146,12 +147,6 @@ export function WeekView(props: WeekProps) {
   );
 }
 
-function entryText(entry: Booking): string {
-  if (entry.status === "WAITLISTED") return entry.position ? `On the waitlist (position ${entry.position})` : "On the waitlist";
-  if (entry.status === "HELD") return "Held for you";
-  return "Booked";
-}
-
 type SlotProps = {
   slot: Slot;
   category: string;
@@ -186,7 +181,7 @@ function SlotCard({ slot, category, entry, open, notice, admin, actions }: SlotP
           <span class="hint">Started</span>
         ) : entry ? (
           <button type="button" class="secondary" aria-describedby={`${id}-title`} onClick={() => actions.cancel(entry)}>
-            {entry.status === "WAITLISTED" ? "Leave waitlist" : "Cancel booking"}
+            {cancelLabel(entry)}
           </button>
         ) : !full ? (
           <button type="button" aria-describedby={`${id}-title`} onClick={() => actions.book(slot, false)}>
