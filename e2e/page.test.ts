@@ -263,10 +263,20 @@ describe.skipIf(chromiumMissing)("the booking page", () => {
     console.log(`live push shown after ${Date.now() - sent} ms`);
   });
 
-  it("shows the calendar feed URL and a webcal: link to copy", async () => {
-    const person = await newAccount("feed");
+  it("shows the calendar feed URL and a webcal: link to copy, and an opened slot links its one-off event file", async () => {
+    const [person, slot] = await Promise.all([newAccount("feed"), newSlot(2)]);
     const { page } = await newVisitor();
     await logIn(page, person.email, person.password);
+    const card = await showSlot(page, slot);
+    await card.getByRole("button", { expanded: false }).click();
+    const event = card.getByRole("link", { name: "Add to calendar" });
+    expect(await event.getAttribute("href")).toBe(`/slots/${slot.id}/event.ics`);
+    const file = await fetch(new URL(`/slots/${slot.id}/event.ics`, page.url()));
+    expect({ status: file.status, disposition: file.headers.get("Content-Disposition") }).toEqual({
+      status: 200,
+      disposition: `attachment; filename="slot-${slot.id}.ics"`,
+    });
+
     const section = page.getByRole("region", { name: "Subscribe in a calendar" });
     await section.getByRole("button", { name: "Show my feed link" }).click();
     const url = await section.getByLabel("Feed URL").inputValue();

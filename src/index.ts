@@ -20,7 +20,7 @@ export const app = createApp()
   .route("/", authRoutes)
   .route("/", categoryRoutes)
   .route("/", userRoutes)
-  // Before slotRoutes: /slots/{slot_id}.ics would otherwise match /slots/{slot_id}.
+  // Before slotRoutes: the old /slots/{slot_id}.ics (redirected) would otherwise match /slots/{slot_id}.
   .route("/", calendarRoutes)
   .route("/", slotRoutes)
   .route("/", bookingRoutes)

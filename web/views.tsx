@@ -203,6 +203,12 @@ function SlotCard({ slot, category, entry, open, notice, admin, actions }: SlotP
           <p>
             {slot.max_capacity - slot.available_spots} of {slot.max_capacity} places taken
           </p>
+          <p>
+            <a href={`/slots/${slot.id}/event.ics`} aria-describedby={`${id}-title`}>
+              Add to calendar
+            </a>{" "}
+            <span class="hint">(an .ics file)</span>
+          </p>
           {admin && <SlotAdmin slot={slot} actions={actions} />}
         </div>
       )}
