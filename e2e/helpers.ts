@@ -176,34 +176,6 @@ export async function visit(
   return { context, page, problems, close: () => context.close() };
 }
 
-/**
- * One browser for a test file, and `newVisitor` for its tests: every visitor is closed after its
- * test, and their problems (foreign requests, console errors) fail that test.
- */
-export function browserSession(): { newVisitor(options?: Parameters<typeof visit>[1]): Promise<Visitor> } {
-  let browser: Browser;
-  const open: Visitor[] = [];
-  beforeAll(async () => {
-    browser = await launchBrowser();
-  });
-  afterEach(async () => {
-    const problems = open.flatMap((visitor) => visitor.problems);
-    await Promise.all(open.splice(0).map((visitor) => visitor.close()));
-    expect(problems, "requests to other origins, console errors, page errors").toEqual([]);
-  });
-  afterAll(async () => {
-    await browser?.close();
-  });
-  return {
-    async newVisitor(options = {}) {
-      const visitor = await visit(browser, options);
-      open.push(visitor);
-      await visitor.page.getByRole("heading", { name: "slotbook", level: 1 }).waitFor();
-      return visitor;
-    },
-  };
-}
-
 export async function logIn(page: Page, email: string, password: string): Promise<void> {
   await page.getByLabel("Email").fill(email);
   await page.getByLabel("Password").fill(password);
@@ -248,4 +220,33 @@ export function fitsWidth(page: Page): Promise<boolean> {
 
 export async function screenshot(page: Page, name: string): Promise<void> {
   await page.screenshot({ path: join(SCREENSHOTS, `${name}.png`), fullPage: true });
+}
+
+/**
+ * The browser of a describe block, for tests that need only visitors: call it in the block's body.
+ * `newVisitor` opens the page as `visit` does and waits for its heading; after each test, every
+ * visitor's problems (foreign requests, console errors) fail it and its context closes.
+ */
+export function visitorsOfBlock(): { newVisitor(options?: Parameters<typeof visit>[1]): Promise<Visitor> } {
+  let browser: Browser;
+  const open: Visitor[] = [];
+  beforeAll(async () => {
+    browser = await launchBrowser();
+  });
+  afterEach(async () => {
+    const problems = open.flatMap((visitor) => visitor.problems);
+    await Promise.all(open.splice(0).map((visitor) => visitor.close()));
+    expect(problems, "requests to other origins, console errors, page errors").toEqual([]);
+  });
+  afterAll(async () => {
+    await browser?.close();
+  });
+  return {
+    async newVisitor(options = {}) {
+      const visitor = await visit(browser, options);
+      open.push(visitor);
+      await visitor.page.getByRole("heading", { name: "slotbook", level: 1 }).waitFor();
+      return visitor;
+    },
+  };
 }

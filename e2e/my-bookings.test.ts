@@ -3,7 +3,7 @@ import type { Locator, Page } from "playwright-core";
 import { describe, expect, it } from "vitest";
 import {
   book,
-  browserSession,
+  visitorsOfBlock,
   call,
   chromiumMissing,
   expectAccessible,
@@ -33,7 +33,7 @@ function berlinTime(days: number, hhmm: string): Date {
 }
 
 describe.skipIf(chromiumMissing)("My bookings", () => {
-  const { newVisitor } = browserSession();
+  const { newVisitor } = visitorsOfBlock();
 
   it("lists the person's upcoming entries above the fold at 1280×800: booked, held with a live countdown, waitlisted with its place", async () => {
     const [booked, held, full] = await Promise.all([newSlot(5), newSlot(5), newSlot(1)]);

@@ -3,7 +3,7 @@ import type { Page } from "playwright-core";
 import { describe, expect, it } from "vitest";
 import {
   book,
-  browserSession,
+  visitorsOfBlock,
   call,
   chromiumMissing,
   demoAdmin,
@@ -24,7 +24,7 @@ import {
 const REVALIDATE_MS = 10_000;
 
 describe.skipIf(chromiumMissing)("the booking page", () => {
-  const { newVisitor } = browserSession();
+  const { newVisitor } = visitorsOfBlock();
 
   it("signed out: labelled Email and Password fields, Log in and Create account, accessible, fits 390 px", async () => {
     const { page } = await newVisitor();

@@ -18,7 +18,7 @@ const WEEK_LIMIT = "500";
 const UPCOMING_LIMIT = "100";
 
 const weekWindow = (weekStart: Date) => ({ from: weekStart.toISOString(), to: addDays(weekStart, 7).toISOString() });
-const live = (bookings: Booking[] | undefined) => (bookings ?? []).filter((booking) => booking.status !== "CANCELLED");
+const notCancelled = (bookings: Booking[] | undefined) => (bookings ?? []).filter((booking) => booking.status !== "CANCELLED");
 
 /** Puts keyboard focus back on a slot's first action after its buttons changed. */
 function focusSlotAction(slotId: number): void {
@@ -81,8 +81,8 @@ function SignedIn({ session, asUser, onStatus }: SignedInProps) {
   const upcoming = useRevalidated(session.token, (etag) =>
     asUser((token) => revalidated(api.bookings.$get({ query: { from: new Date().toISOString(), limit: UPCOMING_LIMIT } }, ifNoneMatch(etag, token)))),
   );
-  const entries = live(weekEntries.data);
-  const mine = live(upcoming.data);
+  const entries = notCancelled(weekEntries.data);
+  const mine = notCancelled(upcoming.data);
   const refresh = () => Promise.all([slots.reload(), weekEntries.reload(), upcoming.reload()]);
 
   // Live counts for the slots the person opened or holds an entry on.

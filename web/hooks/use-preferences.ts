@@ -18,16 +18,19 @@ export function usePreferences(asUser: SessionControls["asUser"], onStatus: (tex
   const [loaded, setLoaded] = useState(false);
   const [error, setError] = useState("");
 
+  // Once the person has chosen, a saved choice that arrives later never overwrites theirs.
+  const touched = useRef(false);
   useEffect(() => {
     void ok(api.categories.$get()).then(setCategories, () => setError("Could not load the categories"));
     void asUser((token) => ok(api.user.preferences.$get({}, asCaller(token))))
-      .then((preferences) => setChosen(preferences.preferred_categories), () => undefined)
+      .then((preferences) => touched.current || setChosen(preferences.preferred_categories), () => undefined)
       .finally(() => setLoaded(true));
   }, []);
 
   // Saves one after another, so that quick clicks end with the last choice saved.
   const saving = useRef<Promise<void>>(Promise.resolve());
   function choose(ids: number[]): void {
+    touched.current = true;
     setChosen(ids);
     saving.current = saving.current.then(async () => {
       try {

@@ -12,6 +12,8 @@ export type SessionControls = {
   /** Logs in or creates the account; answers what to tell the person, or undefined when it failed. */
   authenticate(action: AuthAction, email: string, password: string): Promise<string | undefined>;
   signOut(reason?: string): void;
+  /** The session goes on with a new token (after a password change, say). */
+  continueWith(next: Session): void;
   /** Runs a call with the person's token; a 401 (the session ended) signs them out with a reason. */
   asUser<T>(call: (token: string) => Promise<T>): Promise<T>;
 };
@@ -24,6 +26,11 @@ export function useSession(): SessionControls {
     saveSession(undefined);
     setSession(undefined);
     setAuthError(reason);
+  };
+
+  const continueWith = (next: Session) => {
+    saveSession(next);
+    setSession(next);
   };
 
   async function asUser<T>(call: (token: string) => Promise<T>): Promise<T> {
@@ -51,5 +58,5 @@ export function useSession(): SessionControls {
     }
   }
 
-  return { session, authError, authenticate, signOut, asUser };
+  return { session, authError, authenticate, signOut, continueWith, asUser };
 }
