@@ -48,14 +48,17 @@ export async function launchBrowser(): Promise<Browser> {
 // ---- The API, called from the test as another person would -------------------------------
 
 let addresses = 0;
+/** Each test file runs in a module of its own: a random /48 keeps its addresses apart from the other files'. */
+const addressPrefix = `2001:db8:${Math.floor(Math.random() * 0xffff).toString(16)}`;
 
 /**
- * A client address of its own (TEST-NET-2) for each simulated person: the API throttles logins
- * and registrations per address, and wrangler dev keeps a CF-Connecting-IP that the client sends.
+ * A client address of its own (a /64 of the IPv6 documentation range) for each simulated person:
+ * the API throttles logins and registrations per address, and wrangler dev keeps a
+ * CF-Connecting-IP that the client sends.
  */
 export function freshAddress(): string {
   addresses += 1;
-  return `198.51.100.${addresses}`;
+  return `${addressPrefix}:${addresses.toString(16)}::1`;
 }
 
 type CallOptions = { token?: string; json?: unknown };
@@ -104,10 +107,13 @@ export const WORKSHOP = 3; // a default category (migrations/0001_initial.sql): 
 
 let slotsMade = 0;
 
-/** A slot of `capacity` starting a little over an hour from now (each one a minute later), made by the demo admin. */
-export async function newSlot(capacity: number, categoryId = WORKSHOP): Promise<Slot> {
+/**
+ * A slot of `capacity` made by the demo admin, an hour long, starting at `start` or else a little
+ * over an hour from now (each one a minute later).
+ */
+export async function newSlot(capacity: number, categoryId = WORKSHOP, start?: Date): Promise<Slot> {
   slotsMade += 1;
-  const start = new Date(Math.ceil(Date.now() / 60_000) * 60_000 + 3_600_000 + slotsMade * 60_000);
+  start ??= new Date(Math.ceil(Date.now() / 60_000) * 60_000 + 3_600_000 + slotsMade * 60_000);
   const end = new Date(start.getTime() + 3_600_000);
   const { status, body } = await call<Slot>("POST", "/admin/slots", {
     token: await adminToken(),
@@ -121,18 +127,6 @@ export async function book(token: string, slotId: number): Promise<{ id: number 
   const { status, body } = await call<{ id: number }>("POST", "/bookings", { token, json: { time_slot_id: slotId } });
   expect(status).toBe(201);
   return body;
-}
-
-type OpenApi = { paths: Record<string, unknown>; components?: { schemas?: Record<string, { properties?: Record<string, unknown> }> } };
-
-/** The optional features the running API documents, read as the page reads them. */
-export async function apiFeatures(): Promise<{ waitlist: boolean; live: boolean; feed: boolean }> {
-  const { body } = await call<OpenApi>("GET", "/openapi.json");
-  return {
-    waitlist: "waitlist" in (body.components?.schemas?.NewBooking?.properties ?? {}),
-    live: "/slots/{slot_id}/live" in body.paths,
-    feed: "/user/calendar-feed" in body.paths,
-  };
 }
 
 // ---- A person at a browser ----------------------------------------------------------------

@@ -1,16 +1,15 @@
 // The booking page at / in a real browser, used the way a person uses it.
-import type { Browser, Page } from "playwright-core";
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import type { Page } from "playwright-core";
+import { describe, expect, it } from "vitest";
 import {
-  apiFeatures,
   book,
+  visitorsOfBlock,
   call,
   chromiumMissing,
   demoAdmin,
   demoUser,
   expectAccessible,
   fitsWidth,
-  launchBrowser,
   logIn,
   newAccount,
   newSlot,
@@ -19,39 +18,13 @@ import {
   showSlot,
   spotsRead,
   TIME_ZONE,
-  visit,
-  type Visitor,
 } from "./helpers";
 
-/** The page revalidates the open week this often (web/App.tsx); a second browser sees a change within it. */
+/** The page revalidates the open week this often (web/hooks/use-revalidated.ts); a second browser sees a change within it. */
 const REVALIDATE_MS = 10_000;
 
 describe.skipIf(chromiumMissing)("the booking page", () => {
-  let browser: Browser;
-  let features: Awaited<ReturnType<typeof apiFeatures>>;
-  const open: Visitor[] = [];
-
-  /** A visitor whose problems (foreign requests, console errors) fail the test at its end. */
-  async function newVisitor(options: Parameters<typeof visit>[1] = {}): Promise<Visitor> {
-    const visitor = await visit(browser, options);
-    open.push(visitor);
-    await visitor.page.getByRole("heading", { name: "slotbook", level: 1 }).waitFor();
-    return visitor;
-  }
-
-  beforeAll(async () => {
-    [browser, features] = await Promise.all([launchBrowser(), apiFeatures()]);
-  });
-
-  afterEach(async () => {
-    const problems = open.flatMap((visitor) => visitor.problems);
-    await Promise.all(open.splice(0).map((visitor) => visitor.close()));
-    expect(problems, "requests to other origins, console errors, page errors").toEqual([]);
-  });
-
-  afterAll(async () => {
-    await browser?.close();
-  });
+  const { newVisitor } = visitorsOfBlock();
 
   it("signed out: labelled Email and Password fields, Log in and Create account, accessible, fits 390 px", async () => {
     const { page } = await newVisitor();
@@ -123,7 +96,7 @@ describe.skipIf(chromiumMissing)("the booking page", () => {
     const card = await showSlot(page, slot);
     await spotsRead(card, "3 spots left");
     // Shown in the browser's own time zone.
-    const time = new Intl.DateTimeFormat("en-US", { hour: "2-digit", minute: "2-digit", timeZone: TIME_ZONE }).format(new Date(slot.start_time));
+    const time = new Intl.DateTimeFormat("en-US", { hour: "numeric", minute: "2-digit", timeZone: TIME_ZONE }).format(new Date(slot.start_time));
     expect(await card.locator(".time").textContent()).toMatch(new RegExp(`^${time}`));
     await page.getByText(`Times are in your time zone (${TIME_ZONE})`).waitFor();
 
@@ -256,8 +229,7 @@ describe.skipIf(chromiumMissing)("the booking page", () => {
     expect(after.body.map((slot) => slot.id)).not.toContain(created!.id);
   });
 
-  it("joins the waitlist of a full slot and is promoted when the booker cancels (where the API has a waitlist)", async (context) => {
-    if (!features.waitlist) context.skip("no waitlist in this API yet: POST /bookings takes no `waitlist` (issue 9)");
+  it("joins the waitlist of a full slot and is promoted when the booker cancels", async () => {
     const slot = await newSlot(1);
     const [first, waiter] = await Promise.all([newAccount("first"), newAccount("waiter")]);
     const booking = await book(first.token, slot.id);
@@ -273,8 +245,7 @@ describe.skipIf(chromiumMissing)("the booking page", () => {
     await card.getByRole("button", { name: "Cancel booking" }).waitFor();
   });
 
-  it("pushes a changed count over the slot's live WebSocket at once, one socket per watched slot (where the API has it)", async (context) => {
-    if (!features.live) context.skip("no live availability in this API yet: no GET /slots/{slot_id}/live (issue 9)");
+  it("pushes a changed count over the slot's live WebSocket at once, one socket per watched slot", async () => {
     const [slot, other] = await Promise.all([newSlot(4), newSlot(4)]);
     const [watcher, person] = await Promise.all([newAccount("watcher"), newAccount("live")]);
     const { page } = await newVisitor();
@@ -292,11 +263,20 @@ describe.skipIf(chromiumMissing)("the booking page", () => {
     console.log(`live push shown after ${Date.now() - sent} ms`);
   });
 
-  it("shows the calendar feed URL and a webcal: link to copy (where the API has feeds)", async (context) => {
-    if (!features.feed) context.skip("no calendar feed in this API yet: no GET /user/calendar-feed (issue 8)");
-    const person = await newAccount("feed");
+  it("shows the calendar feed URL and a webcal: link to copy, and an opened slot links its one-off event file", async () => {
+    const [person, slot] = await Promise.all([newAccount("feed"), newSlot(2)]);
     const { page } = await newVisitor();
     await logIn(page, person.email, person.password);
+    const card = await showSlot(page, slot);
+    await card.getByRole("button", { expanded: false }).click();
+    const event = card.getByRole("link", { name: "Add to calendar" });
+    expect(await event.getAttribute("href")).toBe(`/slots/${slot.id}/event.ics`);
+    const file = await fetch(new URL(`/slots/${slot.id}/event.ics`, page.url()));
+    expect({ status: file.status, disposition: file.headers.get("Content-Disposition") }).toEqual({
+      status: 200,
+      disposition: `attachment; filename="slot-${slot.id}.ics"`,
+    });
+
     const section = page.getByRole("region", { name: "Subscribe in a calendar" });
     await section.getByRole("button", { name: "Show my feed link" }).click();
     const url = await section.getByLabel("Feed URL").inputValue();

@@ -23,7 +23,7 @@ export const app = createApp()
   .route("/", categoryRoutes)
   .route("/", userRoutes)
   .route("/", accountRoutes)
-  // Before slotRoutes: /slots/{slot_id}.ics would otherwise match /slots/{slot_id}.
+  // Before slotRoutes: the old /slots/{slot_id}.ics (redirected) would otherwise match /slots/{slot_id}.
   .route("/", calendarRoutes)
   .route("/", slotRoutes)
   .route("/", slotAdminRoutes)

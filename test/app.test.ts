@@ -91,6 +91,21 @@ describe("GET /openapi.json", () => {
     expect(undeclared).toEqual([]);
   });
 
+  it("documents on every operation the errors it can answer before its handler runs: 400, 413 and 415 with a body, 500 on all", async () => {
+    const operations = Object.entries((await openApiDocument()).paths).flatMap(([path, methods]) =>
+      Object.entries(methods).map(([method, operation]) => ({ name: `${method.toUpperCase()} ${path}`, operation })),
+    );
+    const missing = operations.flatMap(({ name, operation }) =>
+      [...("requestBody" in operation ? ["400", "413", "415"] : []), "500"]
+        .filter((status) => !(status in operation.responses))
+        .map((status) => `${name} ${status}`),
+    );
+    expect(missing).toEqual([]);
+    expect(operations.find(({ name }) => name === "POST /bookings")!.operation.responses["415"]).toMatchObject({
+      content: { "application/json": { schema: { $ref: "#/components/schemas/Error" } } },
+    });
+  });
+
   it("documents at least one 4xx response for every operation a client can get wrong", async () => {
     const operations = Object.entries((await openApiDocument()).paths).flatMap(([path, methods]) =>
       Object.entries(methods).map(([method, operation]) => ({ name: `${method.toUpperCase()} ${path}`, operation })),

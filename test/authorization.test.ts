@@ -198,7 +198,7 @@ const MATRIX: Row[] = [
     expected: adminOnly(200),
   },
   { route: "GET /slots/{slot_id}", request: async () => ({ method: "GET", path: `/slots/${await createSlot()}` }), expected: anyone(200) },
-  { route: "GET /slots/{slot_id}.ics", request: async () => ({ method: "GET", path: `/slots/${await createSlot()}.ics` }), expected: anyone(200) },
+  { route: "GET /slots/{slot_id}/event.ics", request: async () => ({ method: "GET", path: `/slots/${await createSlot()}/event.ics` }), expected: anyone(200) },
   {
     route: "POST /admin/slots/series",
     request: async () => ({

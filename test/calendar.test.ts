@@ -1,11 +1,12 @@
-import { env } from "cloudflare:workers";
+import { env, exports } from "cloudflare:workers";
 import ICAL from "ical.js";
 import { beforeAll, describe, expect, it } from "vitest";
+import { FEED_WINDOW_DAYS } from "../src/calendar/feed";
 import { escapeText, foldLine } from "../src/calendar/ics";
-import type { ErrorBody } from "../src/errors/catalogue";
-import { api, errorOf } from "./support/client";
+import { type ErrorBody } from "../src/errors/catalogue";
 import { book, cancel, hold, joinWaitlist } from "./support/bookings";
-import { createSlot } from "./support/slots";
+import { api, errorOf } from "./support/client";
+import { createSlot, hoursFromNow } from "./support/slots";
 import { createUser, createUsers, uniqueName, type TestUser } from "./support/users";
 
 // ICS feeds, each parsed with ical.js (an independent parser) and checked field by field, and the
@@ -75,6 +76,44 @@ async function createCategory(name: string): Promise<number> {
   const response = await api<{ id: number }>("POST", "/admin/categories", { token: admin.token, body: { name } });
   expect(response.status).toBe(201);
   return response.body.id;
+}
+
+/** Makes a booking look as if it was made, and last changed, at `instant`, with its slot. */
+async function backdate(bookingId: number, instant: string) {
+  await env.DB.batch([
+    env.DB.prepare("UPDATE bookings SET created_at = ?1, modified_at = NULL WHERE id = ?2").bind(instant, bookingId),
+    env.DB.prepare("UPDATE time_slots SET modified_at = ?1 WHERE id = (SELECT time_slot_id FROM bookings WHERE id = ?2)").bind(instant, bookingId),
+  ]);
+}
+
+async function slotEnd(slotId: number): Promise<string> {
+  return (await slotTimes(slotId)).end_time;
+}
+
+/**
+ * A calendar app subscribed to a feed, as Google and Outlook poll one: with the If-Modified-Since
+ * of its last copy. A 200 replaces its copy (a subscription carries no deletions: what is absent
+ * is gone), a 304 keeps it. It shows every event of its copy, a CANCELLED one struck through.
+ */
+class SubscribedCalendar {
+  #copy: ICAL.Event[] = [];
+  #lastModified: string | undefined;
+
+  constructor(readonly path: string) {}
+
+  async sync(): Promise<number> {
+    const response = await api<string>("GET", this.path, { headers: this.#lastModified ? { "If-Modified-Since": this.#lastModified } : {} });
+    if (response.status === 200) {
+      this.#copy = new ICAL.Component(ICAL.parse(response.body)).getAllSubcomponents("vevent").map((event) => new ICAL.Event(event));
+      this.#lastModified = response.headers.get("Last-Modified") ?? undefined;
+    }
+    return response.status;
+  }
+
+  /** The events on screen, with the status each is drawn with. */
+  shown(): { uid: string; status: string }[] {
+    return this.#copy.map((event) => ({ uid: event.uid, status: String(event.component.getFirstPropertyValue("status")) }));
+  }
 }
 
 async function slotTimes(slotId: number) {
@@ -149,7 +188,7 @@ describe("GET /user/calendar-feed and rotate", () => {
 });
 
 describe("GET /calendar/{feed_secret}.ics", () => {
-  it("holds one VEVENT per booking, live CONFIRMED and cancelled CANCELLED, each field as stored", async () => {
+  it("holds one VEVENT per live booking, each field as stored; a cancelled booking is not in it", async () => {
     const user = await createUser();
     // A 200-character name with commas, semicolons, a backslash and emoji, all of which need escaping or whole-character folding.
     const base = `${uniqueName("Yoga, Pilates; Stretch \\ 🧘‍♀️🌅")} `;
@@ -172,11 +211,10 @@ describe("GET /calendar/{feed_secret}.ics", () => {
     expect(String(calendar.getFirstPropertyValue("x-published-ttl"))).toBe("PT1H");
 
     const events = eventsOf(calendar);
-    expect(events.map((event) => event.uid)).toEqual([`booking-${keptBooking.id}@slotbook`, `booking-${droppedBooking.id}@slotbook`]);
-    const [keptTimes, droppedTimes] = [await slotTimes(kept), await slotTimes(dropped)];
+    expect(events.map((event) => event.uid)).toEqual([`booking-${keptBooking.id}@slotbook`]);
+    expect(response.body).not.toContain(`booking-${droppedBooking.id}@slotbook`);
+    const keptTimes = await slotTimes(kept);
     expect(events[0]).toMatchObject({ start: keptTimes.start_time, end: keptTimes.end_time, status: "CONFIRMED", summary: name, sequence: 0 });
-    expect(events[1]).toMatchObject({ start: droppedTimes.start_time, end: droppedTimes.end_time, status: "CANCELLED", summary: "Consultation" });
-    expect(events[1].sequence).toBeGreaterThan(0);
     for (const event of events) {
       expect(event.dtstamp).toBe(event.lastModified);
       expect(Date.parse(event.lastModified)).toBeLessThanOrEqual(Date.now());
@@ -200,7 +238,7 @@ describe("GET /calendar/{feed_secret}.ics", () => {
     expect(promoted.sequence).toBeGreaterThan(0);
   });
 
-  it("raises SEQUENCE and LAST-MODIFIED when the slot moves, when the booking is cancelled, and when D1 is changed directly", async () => {
+  it("raises SEQUENCE and LAST-MODIFIED when the slot moves and when D1 is changed directly; a cancellation removes the event", async () => {
     const user = await createUser();
     const slotId = await createSlot({ startsInHours: 50 });
     const booking = (await book(user, slotId)).body;
@@ -221,21 +259,53 @@ describe("GET /calendar/{feed_secret}.ics", () => {
     expect(afterSql).toBeGreaterThan(afterMove);
 
     expect((await cancel(user, booking.id)).status).toBe(200);
-    const [event] = eventsOf((await fetchIcs(path)).calendar);
-    expect(event.sequence).toBeGreaterThan(afterSql);
-    expect(event).toMatchObject({ status: "CANCELLED", start: "2039-01-01T08:00:00Z", end: "2039-01-01T09:30:00Z" });
+    expect(eventsOf((await fetchIcs(path)).calendar)).toEqual([]);
   });
 
-  it("shows a booking of a deleted slot as CANCELLED with a higher SEQUENCE", async () => {
+  it("drops the booking of a deleted slot", async () => {
     const user = await createUser();
     const slotId = await createSlot({ startsInHours: 60 });
     expect((await book(user, slotId)).status).toBe(201);
     const path = pathOf((await feedUrlsOf(user)).url);
-    const before = eventsOf((await fetchIcs(path)).calendar)[0];
+    expect(eventsOf((await fetchIcs(path)).calendar)).toHaveLength(1);
     expect((await api("DELETE", `/admin/slots/${slotId}`, { token: admin.token })).status).toBe(200);
-    const after = eventsOf((await fetchIcs(path)).calendar)[0];
-    expect(after.status).toBe("CANCELLED");
-    expect(after.sequence).toBeGreaterThan(before.sequence);
+    expect(eventsOf((await fetchIcs(path)).calendar)).toEqual([]);
+  });
+
+  it(`reaches back ${FEED_WINDOW_DAYS} days: a slot that ended ${FEED_WINDOW_DAYS - 1} days ago is listed, one that ended ${FEED_WINDOW_DAYS + 1} days ago is not`, async () => {
+    const user = await createUser();
+    const endedDaysAgo = (days: number) => hoursFromNow(-24 * days - 1);
+    const [recent, old] = [await createSlot({ start: endedDaysAgo(FEED_WINDOW_DAYS - 1) }), await createSlot({ start: endedDaysAgo(FEED_WINDOW_DAYS + 1) })];
+    // Past slots cannot be booked through the API: written as a booking made back then.
+    const made = await env.DB.prepare("INSERT INTO bookings (user_id, time_slot_id, status, created_at) VALUES (?1, ?2, 'BOOKED', ?4), (?1, ?3, 'BOOKED', ?4) RETURNING id")
+      .bind(user.id, recent, old, endedDaysAgo(FEED_WINDOW_DAYS + 2))
+      .all<{ id: number }>();
+    for (const booking of made.results) await backdate(booking.id, endedDaysAgo(FEED_WINDOW_DAYS + 2));
+    const { calendar, response } = await fetchIcs(pathOf((await feedUrlsOf(user)).url));
+    expect(eventsOf(calendar).map((event) => event.uid)).toEqual([`booking-${made.results[0].id}@slotbook`]);
+    // The old one left the feed when it crossed the window's edge: that is when the feed last changed.
+    const leftAt = Date.parse(await slotEnd(old)) + FEED_WINDOW_DAYS * 86_400_000;
+    expect(Date.parse(response.headers.get("Last-Modified")!)).toBe(Math.floor(leftAt / 1000) * 1000);
+  });
+
+  it("leaves a calendar app that syncs before and after a cancellation with no event for it, and no crossed-out duplicate after rebooking", async () => {
+    const user = await createUser();
+    const slotId = await createSlot({ startsInHours: 30 });
+    const subscribed = new SubscribedCalendar(pathOf((await feedUrlsOf(user)).url));
+    const first = (await book(user, slotId)).body;
+    // Booked a while ago, so that the feed has a Last-Modified to poll with.
+    await backdate(first.id, "2026-01-01T10:00:00Z");
+    expect(await subscribed.sync()).toBe(200);
+    expect(subscribed.shown()).toEqual([{ uid: `booking-${first.id}@slotbook`, status: "CONFIRMED" }]);
+    expect(await subscribed.sync()).toBe(304);
+
+    expect((await cancel(user, first.id)).status).toBe(200);
+    expect(await subscribed.sync()).toBe(200);
+    expect(subscribed.shown()).toEqual([]);
+
+    const second = (await book(user, slotId)).body;
+    expect(await subscribed.sync()).toBe(200);
+    expect(subscribed.shown()).toEqual([{ uid: `booking-${second.id}@slotbook`, status: "CONFIRMED" }]);
   });
 
   it("serves a feed of 500 bookings that parses to 500 distinct events in start order", async () => {
@@ -276,26 +346,66 @@ describe("GET /calendar/{feed_secret}.ics", () => {
     const again = await api<string>("GET", path, { headers: { "If-None-Match": etag } });
     expect({ status: again.status, body: again.body, etag: again.headers.get("ETag") }).toEqual({ status: 304, body: "", etag });
   });
+
+  it("sends Last-Modified and answers If-Modified-Since with 304 until a booking changes, a cancelled one included; If-None-Match takes precedence", async () => {
+    const user = await createUser();
+    const booking = (await book(user, await createSlot({ startsInHours: 30 }))).body;
+    await backdate(booking.id, "2026-01-01T10:00:00Z");
+    const path = pathOf((await feedUrlsOf(user)).url);
+    const { response } = await fetchIcs(path);
+    expect(response.headers.get("Last-Modified")).toBe("Thu, 01 Jan 2026 10:00:00 GMT");
+    expect(response.headers.get("Content-Disposition")).toBe('inline; filename="slotbook.ics"');
+    const since = (date: string, headers: Record<string, string> = {}) => api<string>("GET", path, { headers: { "If-Modified-Since": date, ...headers } });
+    expect((await since("Thu, 01 Jan 2026 10:00:00 GMT")).status).toBe(304);
+    expect((await since("Fri, 02 Jan 2026 00:00:00 GMT")).status).toBe(304);
+    expect((await since("Thu, 01 Jan 2026 09:59:59 GMT")).status).toBe(200);
+    expect((await since("not a date")).status).toBe(200);
+    expect((await since("Thu, 01 Jan 2026 10:00:00 GMT", { "If-None-Match": '"stale"' })).status).toBe(200);
+
+    expect((await cancel(user, booking.id)).status).toBe(200);
+    // Changed this second: no Last-Modified yet, and the date sent before no longer matches.
+    const afterCancel = await since("Thu, 01 Jan 2026 10:00:00 GMT");
+    expect(afterCancel.status).toBe(200);
+    expect(afterCancel.body).not.toContain(`booking-${booking.id}@slotbook`);
+  });
 });
 
-describe("GET /slots/{slot_id}.ics", () => {
-  it("is one VEVENT for the slot, open to anyone, with the category as SUMMARY", async () => {
+describe("GET /slots/{slot_id}/event.ics", () => {
+  it("is one VEVENT for the slot, open to anyone, with the category as SUMMARY, as a file to import without refresh hints", async () => {
     const slotId = await createSlot({ categoryId: 3, startsInHours: 70 });
-    const { response, calendar } = await fetchIcs(`/slots/${slotId}.ics`);
+    const { response, calendar } = await fetchIcs(`/slots/${slotId}/event.ics`);
     const times = await slotTimes(slotId);
     expect(eventsOf(calendar)).toEqual([
       expect.objectContaining({ uid: `slot-${slotId}@slotbook`, start: times.start_time, end: times.end_time, status: "CONFIRMED", summary: "Workshop", sequence: 0 }),
     ]);
     expect(response.headers.get("Cache-Control")).toBe("public, max-age=2");
-    const again = await api("GET", `/slots/${slotId}.ics`, { headers: { "If-None-Match": response.headers.get("ETag")! } });
+    expect(response.headers.get("Content-Disposition")).toBe(`attachment; filename="slot-${slotId}.ics"`);
+    expect(calendar.getFirstProperty("refresh-interval")).toBeNull();
+    expect(calendar.getFirstProperty("x-published-ttl")).toBeNull();
+    const again = await api("GET", `/slots/${slotId}/event.ics`, { headers: { "If-None-Match": response.headers.get("ETag")! } });
     expect(again.status).toBe(304);
   });
 
-  it("answers 404 slot_not_found for a missing or deleted slot, and is not mistaken for GET /slots/{slot_id}", async () => {
+  it("answers If-Modified-Since at or after the slot's last change with 304", async () => {
+    const slotId = await createSlot({ startsInHours: 70 });
+    await env.DB.prepare("UPDATE time_slots SET modified_at = '2026-01-01T10:00:00Z' WHERE id = ?").bind(slotId).run();
+    const { response } = await fetchIcs(`/slots/${slotId}/event.ics`);
+    expect(response.headers.get("Last-Modified")).toBe("Thu, 01 Jan 2026 10:00:00 GMT");
+    expect((await api("GET", `/slots/${slotId}/event.ics`, { headers: { "If-Modified-Since": "Thu, 01 Jan 2026 10:00:00 GMT" } })).status).toBe(304);
+    expect((await api("GET", `/slots/${slotId}/event.ics`, { headers: { "If-Modified-Since": "Thu, 01 Jan 2026 09:00:00 GMT" } })).status).toBe(200);
+  });
+
+  it("answers 404 slot_not_found for a missing or deleted slot, and 422 for an id that is not one", async () => {
     const slotId = await createSlot();
     expect((await api("DELETE", `/admin/slots/${slotId}`, { token: admin.token })).status).toBe(200);
-    expect((await api<ErrorBody>("GET", `/slots/${slotId}.ics`)).body.code).toBe("slot_not_found");
-    expect((await api<ErrorBody>("GET", "/slots/99999999.ics")).body.code).toBe("slot_not_found");
-    expect((await api("GET", "/slots/abc.ics")).status).toBe(422);
+    expect((await api<ErrorBody>("GET", `/slots/${slotId}/event.ics`)).body.code).toBe("slot_not_found");
+    expect((await api<ErrorBody>("GET", "/slots/99999999/event.ics")).body.code).toBe("slot_not_found");
+    expect((await api("GET", "/slots/abc/event.ics")).status).toBe(422);
+  });
+
+  it("sends the event's first path, /slots/{slot_id}.ics, to the new one (301)", async () => {
+    const slotId = await createSlot();
+    const moved = await exports.default.fetch(new Request(`http://slotbook.test/slots/${slotId}.ics`, { redirect: "manual" }));
+    expect({ status: moved.status, location: moved.headers.get("Location") }).toEqual({ status: 301, location: `/slots/${slotId}/event.ics` });
   });
 });

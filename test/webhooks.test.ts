@@ -5,13 +5,14 @@ import type { WebhookEventType } from "../src/db/schema";
 import { toUtcIso } from "../src/db/time";
 import { RETRY_DELAYS_SECONDS, retryDelaySeconds } from "../src/webhooks/delivery";
 import { refusalOf } from "../src/webhooks/url-policy";
-import { api, as, client, settle, statusCounts } from "./support/client";
 import { book, cancel, expireHolds, hold, joinWaitlist, runAlarm } from "./support/bookings";
+import { api, as, client, settle, statusCounts } from "./support/client";
+import { whileBookingWritesFail, whileWritesFail } from "./support/failures";
+import { watch } from "./support/live";
+import { eventually } from "./support/properties";
 import { createSlot } from "./support/slots";
 import { createUser, createUsers, type TestUser } from "./support/users";
 import { createWebhook, receivedOn, runCron } from "./support/webhooks";
-import { eventually } from "./support/properties";
-import { whileBookingWritesFail, whileWritesFail } from "./support/failures";
 import type { ReceivedWebhook } from "./webhook-receiver";
 
 // Webhooks end to end: the Worker POSTs to a real HTTP receiver on 127.0.0.1 (test/global-setup.ts)
@@ -102,7 +103,8 @@ describe("delivery", () => {
     const byType = (type: WebhookEventType) => payloads.filter((payload) => payload.type === type).map(({ data }) => data);
     expect(byType("slot.created")).toEqual([created.body]);
     expect(byType("slot.updated")).toEqual([updated.body]);
-    expect(byType("slot.deleted")).toEqual([{ ...(updated.body as object), available_spots: 6 }]);
+    // A deleted slot offers no places, as its last live message says too.
+    expect(byType("slot.deleted")).toEqual([{ ...(updated.body as object), available_spots: 0 }]);
     // The booking cancelled by its owner, then the one cancelled with its slot.
     expect(byType("booking.cancelled")).toEqual(
       expect.arrayContaining([
@@ -112,6 +114,19 @@ describe("delivery", () => {
     );
     expect(byType("booking.cancelled")).toHaveLength(2);
     expect(payloads.map(({ type }) => type)).not.toContain("booking.created");
+  });
+
+  it("tells one story of a deleted slot: slot.deleted and the last live message both say available_spots 0, max_capacity kept", async () => {
+    const hook = await createWebhook(admin, ["slot.deleted"]);
+    const slotId = await createSlot({ capacity: 5 });
+    expect((await book(await createUser(), slotId)).status).toBe(201);
+    const watcher = await watch(slotId);
+    expect(await watcher.next()).toMatchObject({ available_spots: 4, deleted: false });
+    expect((await api("DELETE", `/admin/slots/${slotId}`, { token: admin.token })).status).toBe(200);
+    const last = await watcher.next();
+    const [deleted] = await payloadsOn(hook, 1);
+    expect(last).toMatchObject({ slot_id: slotId, available_spots: 0, max_capacity: 5, deleted: true });
+    expect(deleted.data).toMatchObject({ id: slotId, available_spots: 0, max_capacity: 5 });
   });
 
   it("announces a waitlist join, a promotion and an expired hold, each booking as the API shows it then", async () => {

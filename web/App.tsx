@@ -1,42 +1,25 @@
-import { useEffect, useRef, useState } from "hono/jsx/dom";
-import {
-  ApiError,
-  detectFeatures,
-  request,
-  restoreSession,
-  revalidate,
-  saveSession,
-  sessionFrom,
-  type Booking,
-  type Category,
-  type Features,
-  type LiveAvailability,
-  type Session,
-  type Slot,
-} from "./api";
+// The booking page: signed out, the login form; signed in, the week of slots, the person's own
+// bookings, the admin's slot form and the calendar feed. State lives in hooks (./hooks/), one
+// concern each; this file wires them to the views and turns clicks into API calls.
+import { useEffect, useState } from "hono/jsx/dom";
 import { AccountMenu } from "./account";
-import { LiveSlots } from "./live";
+import { api, asCaller, errorText, ifNoneMatch, ok, revalidated, type Booking, type NewSlot, type Slot } from "./api";
+import { useLiveAvailability } from "./hooks/use-live";
+import { usePreferences } from "./hooks/use-preferences";
+import { useRevalidated } from "./hooks/use-revalidated";
+import { useSession, type AuthAction, type SessionControls } from "./hooks/use-session";
+import { MyBookings, type EntryActions } from "./my-bookings";
+import type { Session } from "./session";
 import { AuthForm, CategoryPicker, FeedPanel, NewSlotForm, WeekView, type SlotActions } from "./views";
 import { addDays, startOfWeek } from "./week";
 
-/** How often the open week and the caller's bookings are revalidated (If-None-Match). */
-const REVALIDATE_MS = 10_000;
+/** A week's slots (and the caller's entries on them) come in one page: up to the API's 500. */
+const WEEK_LIMIT = "500";
+/** My bookings lists the caller's next entries, from now on. */
+const UPCOMING_LIMIT = "100";
 
-type Token = { access_token: string };
-
-const NO_FEATURES: Features = { waitlist: false, live: false, feed: false };
-
-function slotsPath(weekStart: Date, categoryIds: number[]): string {
-  // limit: GET /slots answers 100 slots a page by default; a week's view takes up to 500 at once.
-  const query = new URLSearchParams({ from: weekStart.toISOString(), to: addDays(weekStart, 7).toISOString(), limit: "500" });
-  if (categoryIds.length > 0) query.set("categories", categoryIds.join(","));
-  return `/slots?${query}`;
-}
-
-/** The caller's entries on the week's slots: the ones the view marks, however many bookings they have in all. */
-function bookingsPath(weekStart: Date): string {
-  return `/bookings?${new URLSearchParams({ from: weekStart.toISOString(), to: addDays(weekStart, 7).toISOString(), limit: "500" })}`;
-}
+const weekWindow = (weekStart: Date) => ({ from: weekStart.toISOString(), to: addDays(weekStart, 7).toISOString() });
+const notCancelled = (bookings: Booking[] | undefined) => (bookings ?? []).filter((booking) => booking.status !== "CANCELLED");
 
 /** Puts keyboard focus back on a slot's first action after its buttons changed. */
 function focusSlotAction(slotId: number): void {
@@ -44,228 +27,13 @@ function focusSlotAction(slotId: number): void {
 }
 
 export function App() {
-  const [session, setSession] = useState<Session | undefined>(restoreSession);
-  const [authError, setAuthError] = useState("");
-  const [features, setFeatures] = useState<Features>(NO_FEATURES);
-  const [categories, setCategories] = useState<Category[]>([]);
-  const [chosen, setChosen] = useState<number[]>([]);
-  // The picker waits for the saved choice, so that a click is never overwritten by it.
-  const [chosenLoaded, setChosenLoaded] = useState(false);
-  const [weekStart, setWeekStart] = useState(() => startOfWeek(new Date()));
-  const [slots, setSlots] = useState<Slot[] | undefined>(undefined);
-  const [bookings, setBookings] = useState<Booking[]>([]);
-  const [opened, setOpened] = useState<number[]>([]);
-  const [notices, setNotices] = useState<Record<number, string>>({});
+  const controls = useSession();
   const [status, setStatus] = useState("");
-  const [loadError, setLoadError] = useState("");
-
-  // What the revalidation timer and the sockets need to read at the moment they fire.
-  const latest = useRef({ session, weekStart, chosen, bookings });
-  latest.current = { session, weekStart, chosen, bookings };
-  const slotsTag = useRef<{ path: string; etag: string | undefined }>({ path: "", etag: undefined });
-  const bookingsTag = useRef<string | undefined>(undefined);
-  const live = useRef<LiveSlots | undefined>(undefined);
-
-  const signOut = (reason = "") => {
-    saveSession(undefined);
-    setSession(undefined);
-    setBookings([]);
-    setChosen([]);
-    setChosenLoaded(false);
-    setOpened([]);
-    setNotices({});
-    setAuthError(reason);
-    bookingsTag.current = undefined;
+  const { session } = controls;
+  const authenticate = async (action: AuthAction, email: string, password: string) => {
+    const done = await controls.authenticate(action, email, password);
+    if (done) setStatus(done);
   };
-
-  /** Runs a call as the signed-in user; an ended session signs out with a reason. */
-  async function asUser<T>(call: (token: string) => Promise<T>): Promise<T> {
-    const current = latest.current.session;
-    if (!current) throw new ApiError(401, "not_authenticated", "Log in first");
-    try {
-      return await call(current.token);
-    } catch (error) {
-      if (error instanceof ApiError && error.status === 401) signOut("Your session has ended; log in again");
-      throw error;
-    }
-  }
-
-  async function loadSlots(force = false): Promise<void> {
-    const path = slotsPath(latest.current.weekStart, latest.current.chosen);
-    const known = slotsTag.current;
-    const etag = !force && known.path === path ? known.etag : undefined;
-    try {
-      const result = await revalidate<Slot[]>(path, { etag });
-      // A newer week or category choice may have been asked for meanwhile: keep that one.
-      if (path !== slotsPath(latest.current.weekStart, latest.current.chosen)) return;
-      setLoadError("");
-      if (result.notModified) return;
-      slotsTag.current = { path, etag: result.etag };
-      setSlots(result.body);
-    } catch (error) {
-      setLoadError(error instanceof ApiError ? `Could not load the slots: ${error.message}` : "Could not load the slots");
-    }
-  }
-
-  async function loadBookings(force = false): Promise<void> {
-    if (!latest.current.session) return;
-    try {
-      const path = bookingsPath(latest.current.weekStart);
-      const result = await asUser((token) => revalidate<Booking[]>(path, { token, etag: force ? undefined : bookingsTag.current }));
-      // A newer week may have been asked for meanwhile: keep that one.
-      if (result.notModified || path !== bookingsPath(latest.current.weekStart)) return;
-      bookingsTag.current = result.etag;
-      setBookings(result.body.filter((booking) => booking.status !== "CANCELLED"));
-    } catch {
-      // Shown through the slots' own state; the next revalidation tries again.
-    }
-  }
-
-  const refresh = (force = false) => Promise.all([loadSlots(force), loadBookings(force)]);
-  const refreshRef = useRef(refresh);
-  refreshRef.current = refresh;
-
-  // Once: what this API offers, and its categories.
-  useEffect(() => {
-    void detectFeatures().then(setFeatures);
-    void request<Category[]>("GET", "/categories").then(setCategories, () => setLoadError("Could not load the categories"));
-  }, []);
-
-  // On sign-in: the saved category choice, then the caller's bookings.
-  useEffect(() => {
-    if (!session) return;
-    setChosenLoaded(false);
-    void asUser((token) => request<{ preferred_categories: number[] }>("GET", "/user/preferences", { token }))
-      .then((preferences) => setChosen(preferences.preferred_categories), () => undefined)
-      .finally(() => setChosenLoaded(true));
-  }, [session?.token]);
-
-  // The caller's entries in the open week: at once when the week changes, then every REVALIDATE_MS.
-  useEffect(() => {
-    if (!session) return;
-    void loadBookings(true);
-  }, [session?.token, weekStart.getTime()]);
-
-  // The open week: at once when it or the category choice changes, then every REVALIDATE_MS.
-  useEffect(() => {
-    if (!session || !chosenLoaded) return;
-    void loadSlots();
-  }, [session?.token, chosenLoaded, weekStart.getTime(), chosen.join(",")]);
-
-  useEffect(() => {
-    const timer = setInterval(() => {
-      if (latest.current.session) void refreshRef.current();
-    }, REVALIDATE_MS);
-    return () => clearInterval(timer);
-  }, []);
-
-  // Live counts for the slots the person opened or holds an entry on, where the API has them.
-  const onLive = (update: LiveAvailability) => {
-    setSlots((current) =>
-      current
-        ?.filter((slot) => !(slot.id === update.slot_id && update.deleted))
-        .map((slot) =>
-          slot.id === update.slot_id
-            ? { ...slot, available_spots: update.available_spots, max_capacity: update.max_capacity, waitlist_length: update.waitlist_length }
-            : slot,
-        ),
-    );
-    // A place freed on a slot this person waits for may have been theirs: see whether it was.
-    if (latest.current.bookings.some((booking) => booking.time_slot_id === update.slot_id && booking.status !== "BOOKED")) void loadBookings(true);
-  };
-  const onLiveRef = useRef(onLive);
-  onLiveRef.current = onLive;
-
-  const visibleIds = new Set((slots ?? []).map((slot) => slot.id));
-  const watched = [...new Set([...opened, ...bookings.map((booking) => booking.time_slot_id)])].filter((id) => visibleIds.has(id)).sort((a, b) => a - b);
-  useEffect(() => {
-    if (!features.live || !session) {
-      live.current?.close();
-      return;
-    }
-    live.current ??= new LiveSlots((update) => onLiveRef.current(update));
-    live.current.watch(watched);
-  }, [features.live, session?.token, watched.join(",")]);
-
-  async function authenticate(action: "login" | "register", email: string, password: string): Promise<void> {
-    setAuthError("");
-    try {
-      const token = await request<Token>("POST", action === "login" ? "/login" : "/register", { json: { email, password } });
-      const next = sessionFrom(token.access_token, email.trim().toLowerCase());
-      saveSession(next);
-      setSession(next);
-      setStatus(action === "login" ? `Logged in as ${next.email}` : `Account created; logged in as ${next.email}`);
-    } catch (error) {
-      setAuthError(error instanceof ApiError ? error.message : "Something went wrong; try again");
-    }
-  }
-
-  // Saves one after another, so that quick clicks end with the last choice saved.
-  const savingCategories = useRef<Promise<void>>(Promise.resolve());
-  function chooseCategories(ids: number[]): void {
-    setChosen(ids);
-    savingCategories.current = savingCategories.current.then(async () => {
-      try {
-        await asUser((token) => request("POST", "/user/preferences", { token, json: { preferred_categories: ids } }));
-        setStatus(ids.length === 0 ? "Categories saved: every category" : `Categories saved: ${ids.length} chosen`);
-      } catch (error) {
-        setStatus(error instanceof ApiError ? `Categories not saved: ${error.message}` : "Categories not saved");
-      }
-    });
-  }
-
-  const setNotice = (slotId: number, text: string) => setNotices((current) => ({ ...current, [slotId]: text }));
-
-  /** Runs one slot action; its failure is shown on the slot, and the view is refreshed either way. */
-  async function onSlot(slotId: number, action: () => Promise<string>): Promise<void> {
-    setNotice(slotId, "");
-    try {
-      setStatus(await action());
-    } catch (error) {
-      setNotice(slotId, error instanceof ApiError ? error.message : "Something went wrong; try again");
-    }
-    await refresh(true);
-    focusSlotAction(slotId);
-  }
-
-  const actions: SlotActions = {
-    book: (slot, waitlist) =>
-      onSlot(slot.id, async () => {
-        const booking = await asUser((token) =>
-          request<Booking>("POST", "/bookings", { token, json: waitlist ? { time_slot_id: slot.id, waitlist: true } : { time_slot_id: slot.id } }),
-        );
-        return booking.status === "WAITLISTED" ? `On the waitlist, position ${booking.position ?? "?"}` : "Booked";
-      }),
-    cancel: (booking) =>
-      onSlot(booking.time_slot_id, async () => {
-        await asUser((token) => request("DELETE", `/bookings/${booking.id}`, { token }));
-        return booking.status === "WAITLISTED" ? "Left the waitlist" : "Booking cancelled";
-      }),
-    toggle: (slot) => setOpened((current) => (current.includes(slot.id) ? current.filter((id) => id !== slot.id) : [...current, slot.id])),
-    setCapacity: (slot, capacity) =>
-      onSlot(slot.id, async () => {
-        await asUser((token) => request("PUT", `/admin/slots/${slot.id}`, { token, json: { max_capacity: capacity } }));
-        return `Capacity set to ${capacity}`;
-      }),
-    remove: (slot) =>
-      onSlot(slot.id, async () => {
-        const result = await asUser((token) => request<{ cancelled_bookings: number }>("DELETE", `/admin/slots/${slot.id}`, { token }));
-        return `Slot deleted; ${result.cancelled_bookings} booking(s) cancelled`;
-      }),
-  };
-
-  async function createSlot(input: { category_id: number; start_time: string; end_time: string; max_capacity: number }): Promise<string | undefined> {
-    try {
-      const slot = await asUser((token) => request<Slot>("POST", "/admin/slots", { token, json: input }));
-      setStatus("Slot created");
-      setWeekStart(startOfWeek(new Date(slot.start_time)));
-      await refresh(true);
-      return undefined;
-    } catch (error) {
-      return error instanceof ApiError ? error.message : "Something went wrong; try again";
-    }
-  }
-
   return (
     <>
       <header class="top">
@@ -276,7 +44,7 @@ export function App() {
               {session.email}
               {session.role === "ADMIN" ? " (admin)" : ""}
             </span>
-            <button type="button" onClick={() => signOut()}>
+            <button type="button" onClick={() => controls.signOut()}>
               Log out
             </button>
           </div>
@@ -286,41 +54,175 @@ export function App() {
         <p class="status" role="status">
           {status}
         </p>
-        {!session ? (
-          <AuthForm error={authError} onSubmit={authenticate} />
-        ) : (
+        {/* Signing out unmounts SignedIn, so the next person starts from a clean page. */}
+        {session ? (
           <>
-            <CategoryPicker categories={categories} chosen={chosen} disabled={!chosenLoaded} onChange={chooseCategories} />
-            {loadError && (
-              <p class="error" role="alert">
-                {loadError}
-              </p>
-            )}
-            <WeekView
-              weekStart={weekStart}
-              onWeek={(start) => setWeekStart(start)}
-              slots={slots}
-              categories={categories}
-              bookings={bookings}
-              opened={opened}
-              notices={notices}
-              features={features}
-              admin={session.role === "ADMIN"}
-              actions={actions}
-            />
-            {session.role === "ADMIN" && <NewSlotForm categories={categories} onCreate={createSlot} />}
-            {features.feed && <FeedPanel load={() => asUser((token) => request<{ url: string; webcal_url: string }>("GET", "/user/calendar-feed", { token }))} />}
-            <AccountMenu
-              session={session}
-              onSession={(next) => {
-                saveSession(next);
-                setSession(next);
-              }}
-              onSignOut={signOut}
-            />
+            <SignedIn session={session} asUser={controls.asUser} onStatus={setStatus} />
+            <AccountMenu session={session} onSession={controls.continueWith} onSignOut={controls.signOut} />
           </>
+        ) : (
+          <AuthForm error={controls.authError} onSubmit={authenticate} />
         )}
       </main>
+    </>
+  );
+}
+
+type SignedInProps = { session: Session; asUser: SessionControls["asUser"]; onStatus: (text: string) => void };
+
+function SignedIn({ session, asUser, onStatus }: SignedInProps) {
+  const preferences = usePreferences(asUser, onStatus);
+  const [weekStart, setWeekStart] = useState(() => startOfWeek(new Date()));
+  const [opened, setOpened] = useState<number[]>([]);
+  const [notices, setNotices] = useState<Record<number, string>>({});
+
+  const week = weekWindow(weekStart);
+  const categories = preferences.chosen.length > 0 ? preferences.chosen.join(",") : undefined;
+  const slotsQuery = { ...week, limit: WEEK_LIMIT, ...(categories ? { categories } : {}) };
+  // The week waits for the saved category choice, so that it is not loaded twice.
+  const slots = useRevalidated(preferences.loaded ? JSON.stringify(slotsQuery) : undefined, (etag) =>
+    revalidated(api.slots.$get({ query: slotsQuery }, ifNoneMatch(etag))),
+  );
+  const weekEntries = useRevalidated(`${session.token} ${week.from}`, (etag) =>
+    asUser((token) => revalidated(api.bookings.$get({ query: { ...week, limit: WEEK_LIMIT } }, ifNoneMatch(etag, token)))),
+  );
+  const upcoming = useRevalidated(session.token, (etag) =>
+    asUser((token) => revalidated(api.bookings.$get({ query: { from: new Date().toISOString(), limit: UPCOMING_LIMIT } }, ifNoneMatch(etag, token)))),
+  );
+  const entries = notCancelled(weekEntries.data);
+  const mine = notCancelled(upcoming.data);
+  const refresh = () => Promise.all([slots.reload(), weekEntries.reload(), upcoming.reload()]);
+
+  // Live counts for the slots the person opened or holds an entry on.
+  const visible = new Set((slots.data ?? []).map((slot) => slot.id));
+  const watched = [...opened.filter((id) => visible.has(id)), ...entries.map((entry) => entry.time_slot_id), ...mine.map((entry) => entry.time_slot_id)];
+  const counts = useLiveAvailability(watched);
+  useEffect(() => {
+    const update = counts.latest;
+    // A place freed on a slot this person waits for may have been theirs; a deleted slot cancelled theirs.
+    const concernsMe = [...entries, ...mine].some((entry) => entry.time_slot_id === update?.slot_id && (entry.status !== "BOOKED" || update.deleted));
+    if (concernsMe) void Promise.all([weekEntries.reload(), upcoming.reload()]);
+  }, [counts.latest]);
+  const shown = slots.data
+    ?.filter((slot) => !counts.bySlot.get(slot.id)?.deleted)
+    .map((slot): Slot => {
+      const update = counts.bySlot.get(slot.id);
+      return update ? { ...slot, available_spots: update.available_spots, max_capacity: update.max_capacity, waitlist_length: update.waitlist_length } : slot;
+    });
+
+  const setNotice = (slotId: number, text: string) => setNotices((current) => ({ ...current, [slotId]: text }));
+
+  /** Runs one slot action; its failure is shown on the slot, and the view is refreshed either way. */
+  async function onSlot(slotId: number, action: () => Promise<string>): Promise<void> {
+    setNotice(slotId, "");
+    try {
+      onStatus(await action());
+    } catch (error) {
+      setNotice(slotId, errorText(error));
+    }
+    await refresh();
+    focusSlotAction(slotId);
+  }
+
+  const bookingParam = (booking: Booking) => ({ param: { booking_id: String(booking.id) }, header: {} });
+  const slotParam = (slot: Slot) => ({ param: { slot_id: String(slot.id) } });
+  const cancel = (booking: Booking) =>
+    asUser(async (token) => {
+      await ok(api.bookings[":booking_id"].$delete(bookingParam(booking), asCaller(token)));
+      return booking.status === "WAITLISTED" ? "Left the waitlist" : "Booking cancelled";
+    });
+
+  const actions: SlotActions = {
+    book: (slot, waitlist) =>
+      onSlot(slot.id, async () => {
+        const json = waitlist ? { time_slot_id: slot.id, waitlist: true } : { time_slot_id: slot.id };
+        const booking = await asUser((token) => ok(api.bookings.$post({ json, header: {} }, asCaller(token))));
+        return booking.status === "WAITLISTED" ? `On the waitlist, position ${booking.position ?? "?"}` : "Booked";
+      }),
+    cancel: (booking) => onSlot(booking.time_slot_id, () => cancel(booking)),
+    toggle: (slot) => setOpened((current) => (current.includes(slot.id) ? current.filter((id) => id !== slot.id) : [...current, slot.id])),
+    setCapacity: (slot, capacity) =>
+      onSlot(slot.id, async () => {
+        await asUser((token) => ok(api.admin.slots[":slot_id"].$put({ ...slotParam(slot), json: { max_capacity: capacity } }, asCaller(token))));
+        return `Capacity set to ${capacity}`;
+      }),
+    remove: (slot) =>
+      onSlot(slot.id, async () => {
+        const result = await asUser((token) => ok(api.admin.slots[":slot_id"].$delete(slotParam(slot), asCaller(token))));
+        return `Slot deleted; ${result.cancelled_bookings} booking(s) cancelled`;
+      }),
+  };
+
+  /**
+   * My bookings' actions: a failure is answered to the entry, which shows it. The refresh is not
+   * awaited: the entry settles its own state first, as the refresh may remove it.
+   */
+  async function onEntry(action: () => Promise<string>): Promise<string | undefined> {
+    try {
+      onStatus(await action());
+      return undefined;
+    } catch (error) {
+      return errorText(error);
+    } finally {
+      void refresh();
+    }
+  }
+
+  const entryActions: EntryActions = {
+    cancel: (booking) => onEntry(() => cancel(booking)),
+    confirm: (booking) =>
+      onEntry(async () => {
+        await asUser((token) => ok(api.bookings[":booking_id"].confirm.$post({ param: { booking_id: String(booking.id) } }, asCaller(token))));
+        return "Hold confirmed: booked";
+      }),
+    reschedule: (booking, slot) =>
+      onEntry(async () => {
+        await asUser((token) =>
+          ok(api.bookings[":booking_id"].reschedule.$post({ param: { booking_id: String(booking.id) }, json: { time_slot_id: slot.id } }, asCaller(token))),
+        );
+        return "Booking moved";
+      }),
+    alternatives: (booking) =>
+      ok(api.slots.$get({ query: { categories: String(booking.category_id), from: new Date().toISOString(), limit: UPCOMING_LIMIT } }, ifNoneMatch(undefined))),
+    show: (booking) => setWeekStart(startOfWeek(new Date(booking.start_time))),
+  };
+
+  async function createSlot(input: NewSlot): Promise<string | undefined> {
+    try {
+      const slot = await asUser((token) => ok(api.admin.slots.$post({ json: input }, asCaller(token))));
+      onStatus("Slot created");
+      setWeekStart(startOfWeek(new Date(slot.start_time)));
+      await refresh();
+      return undefined;
+    } catch (error) {
+      return errorText(error);
+    }
+  }
+
+  const categoryName = new Map(preferences.categories.map((category) => [category.id, category.name]));
+  const loadError = preferences.error || (slots.error && `Could not load the slots: ${slots.error}`);
+  return (
+    <>
+      <MyBookings entries={upcoming.data && mine} categoryName={categoryName} actions={entryActions} />
+      <CategoryPicker categories={preferences.categories} chosen={preferences.chosen} disabled={!preferences.loaded} onChange={preferences.choose} />
+      {loadError && (
+        <p class="error" role="alert">
+          {loadError}
+        </p>
+      )}
+      <WeekView
+        weekStart={weekStart}
+        onWeek={setWeekStart}
+        slots={shown}
+        categoryName={categoryName}
+        bookings={entries}
+        opened={opened}
+        notices={notices}
+        admin={session.role === "ADMIN"}
+        actions={actions}
+      />
+      {session.role === "ADMIN" && <NewSlotForm categories={preferences.categories} onCreate={createSlot} />}
+      <FeedPanel load={() => asUser((token) => ok(api.user["calendar-feed"].$get({}, asCaller(token))))} />
     </>
   );
 }

@@ -1,5 +1,6 @@
 import { useEffect, useState } from "hono/jsx/dom";
-import { ApiError, plural, request, sessionFrom, type Booking, type Session } from "./api";
+import { api, ApiError, asCaller, ok, plural, type Booking } from "./api";
+import { sessionFrom, type Session } from "./session";
 import "./account.css";
 
 // The account menu: change the password, sign out everywhere, download my data, delete my account.
@@ -44,13 +45,13 @@ export function AccountMenu({ session, onSession, onSignOut }: Props) {
 
   const signOutEverywhere = () =>
     run(async () => {
-      await request("POST", "/user/sessions/revoke", { token: session.token });
+      await ok(api.user.sessions.revoke.$post({}, asCaller(session.token)));
       onSignOut("Signed out on every device");
     }, setMessage);
 
   const download = () =>
     run(async () => {
-      const data = await request<unknown>("GET", "/user/export", { token: session.token });
+      const data = await ok(api.user.export.$get({}, asCaller(session.token)));
       const url = URL.createObjectURL(new Blob([JSON.stringify(data, null, 2)], { type: "application/json" }));
       const link = document.createElement("a");
       link.href = url;
@@ -85,10 +86,7 @@ export function AccountMenu({ session, onSession, onSignOut }: Props) {
           busy={busy}
           change={(current, next, onError) =>
             run(async () => {
-              const token = await request<{ access_token: string }>("PUT", "/user/password", {
-                token: session.token,
-                json: { current_password: current, new_password: next },
-              });
+              const token = await ok(api.user.password.$put({ json: { current_password: current, new_password: next } }, asCaller(session.token)));
               onSession(sessionFrom(token.access_token, session.email));
               setOpen(undefined);
               setMessage("Password changed; you were signed out on every other device");
@@ -99,10 +97,10 @@ export function AccountMenu({ session, onSession, onSignOut }: Props) {
       {open === "delete" && (
         <DeleteForm
           busy={busy}
-          countUpcoming={() => request<Booking[]>("GET", `/bookings?${new URLSearchParams({ from: new Date().toISOString(), limit: String(NEXT_WEEKS_LIMIT) })}`, { token: session.token })}
+          countUpcoming={() => ok(api.bookings.$get({ query: { from: new Date().toISOString(), limit: String(NEXT_WEEKS_LIMIT) } }, asCaller(session.token)))}
           remove={(password, onError) =>
             run(async () => {
-              await request("DELETE", "/user", { token: session.token, json: { password } });
+              await ok(api.user.$delete({ json: { password } }, asCaller(session.token)));
               onSignOut("Your account was deleted");
             }, onError)
           }

@@ -1,45 +1,9 @@
-// The page's client for the API on its own origin. Shapes mirror the OpenAPI document
-// (/openapi.json); fields that only some deployments have (waitlist, live counts) are optional.
-
-export type Category = { id: number; name: string };
-
-export type Slot = {
-  id: number;
-  category_id: number;
-  start_time: string;
-  end_time: string;
-  max_capacity: number;
-  available_spots: number;
-  waitlist_length?: number;
-};
-
-export type BookingStatus = "BOOKED" | "CANCELLED" | "WAITLISTED" | "HELD";
-
-export type Booking = {
-  id: number;
-  time_slot_id: number;
-  status: BookingStatus;
-  /** Place in the slot's waitlist, for WAITLISTED entries. */
-  position?: number;
-  start_time: string;
-  end_time: string;
-};
-
-/** What one slot's live WebSocket sends after every change (GET /slots/{slot_id}/live). */
-export type LiveAvailability = {
-  slot_id: number;
-  available_spots: number;
-  max_capacity: number;
-  waitlist_length: number;
-  deleted: boolean;
-};
-
-export type Role = "ADMIN" | "USER";
-
-export type Session = { token: string; email: string; role: Role; expiresAt: number };
-
-/** What this deployment's API offers beyond the seed contract, read from its OpenAPI document. */
-export type Features = { waitlist: boolean; live: boolean; feed: boolean };
+// The page's client for the API on its own origin: Hono's `hc`, typed from the Worker's routes
+// (AppType) as the tests and scripts are, so a changed route or schema breaks the page's build.
+// Owns what every call shares: read-your-writes bookmarks, 304 revalidation, and errors in words.
+import { hc, type ClientResponse, type InferResponseType } from "hono/client";
+import type { SuccessStatusCode } from "hono/utils/http-status";
+import type { AppType } from "../src/index";
 
 /** A refused or failed request, with a message for people. */
 export class ApiError extends Error {
@@ -52,7 +16,8 @@ export class ApiError extends Error {
   }
 }
 
-type ErrorBody = { detail?: unknown; code?: unknown };
+/** What to show for a failed call: the API's reason, or a generic line for anything else. */
+export const errorText = (error: unknown): string => (error instanceof ApiError ? error.message : "Something went wrong; try again");
 
 /** "Too many attempts, try again in 12 minutes", from a 429's Retry-After (seconds). */
 export function retryMessage(retryAfterSeconds: number): string {
@@ -67,44 +32,22 @@ export function plural(count: number, noun: string): string {
   return `${count} ${noun}${count === 1 ? "" : "s"}`;
 }
 
-function errorFrom(response: Response, body: ErrorBody | undefined): ApiError {
-  const code = typeof body?.code === "string" ? body.code : "http_error";
-  if (response.status === 429) {
-    const seconds = Number(response.headers.get("Retry-After"));
-    return new ApiError(429, code, retryMessage(Number.isFinite(seconds) && seconds > 0 ? seconds : 60));
-  }
-  const detail = typeof body?.detail === "string" && body.detail !== "" ? body.detail : `The server answered ${response.status}`;
-  // Validation messages start with the field name ("password: ..."): say it as the form does.
-  return new ApiError(response.status, code, detail.charAt(0).toUpperCase() + detail.slice(1));
-}
-
 const BOOKMARK_HEADER = "x-d1-bookmark";
-/** How long reads carry the bookmark of the caller's last write (see `request`). */
+/** How long reads carry the bookmark of the caller's last write (see `send`). */
 const READ_YOUR_WRITES_MS = 5_000;
 let lastWrite: { bookmark: string; at: number } | undefined;
 
-type RequestOptions = { token?: string; json?: unknown; etag?: string };
-
-/** A GET that may answer 304 when `etag` still matches: `body` is then undefined. */
-export type Revalidated<T> = { notModified: true } | { notModified: false; body: T; etag: string | undefined };
-
-async function send(method: string, path: string, options: RequestOptions): Promise<Response> {
-  const headers = new Headers();
-  if (options.token) headers.set("Authorization", `Bearer ${options.token}`);
-  if (options.json !== undefined) headers.set("Content-Type", "application/json");
-  if (options.etag) headers.set("If-None-Match", options.etag);
+/** Every request of the page: one error for an unreachable server, and the read-your-writes bookmark. */
+async function send(input: RequestInfo | URL, init: RequestInit = {}): Promise<Response> {
+  const method = (init.method ?? "GET").toUpperCase();
+  const headers = new Headers(init.headers);
   // Reads right after this page's own write see it, also from a read replica or a micro-cache;
   // later reads go without, so that they stay cheap.
   if (method === "GET" && lastWrite && Date.now() - lastWrite.at < READ_YOUR_WRITES_MS) headers.set(BOOKMARK_HEADER, lastWrite.bookmark);
   let response: Response;
   try {
-    // no-store: this page handles If-None-Match itself, so a 304 reaches it as a 304.
-    response = await fetch(path, {
-      method,
-      headers,
-      body: options.json === undefined ? undefined : JSON.stringify(options.json),
-      cache: "no-store",
-    });
+    // no-store: the page handles If-None-Match itself, so a 304 reaches it as a 304.
+    response = await fetch(input, { ...init, headers, cache: "no-store" });
   } catch {
     throw new ApiError(0, "network_error", "Cannot reach the server; check your connection and try again");
   }
@@ -112,6 +55,24 @@ async function send(method: string, path: string, options: RequestOptions): Prom
   if (method !== "GET" && bookmark) lastWrite = { bookmark, at: Date.now() };
   return response;
 }
+
+export const api = hc<AppType>(location.origin, { fetch: send });
+
+export type Category = InferResponseType<typeof api.categories.$get, 200>[number];
+export type Slot = InferResponseType<typeof api.slots.$get, 200>[number];
+/** One of the caller's entries (GET /bookings): booked, held, waitlisted or cancelled, with its slot's times. */
+export type Booking = InferResponseType<typeof api.bookings.$get, 200>[number];
+export type NewSlot = InferRequestJson<typeof api.admin.slots.$post>;
+/** What one slot's live WebSocket sends after every change (GET /slots/{slot_id}/live). */
+export type LiveAvailability = InferResponseType<(typeof api.slots)[":slot_id"]["live"]["$get"], 101>;
+
+type InferRequestJson<T> = T extends (args: { json: infer Json }, ...rest: never[]) => unknown ? Json : never;
+type AnyResponse = ClientResponse<unknown, number, string>;
+/** The body of the response's 2xx statuses, as the route declares them. */
+type SuccessBody<R> = R extends ClientResponse<infer Body, infer Status, "json"> ? (Status extends SuccessStatusCode ? Body : never) : never;
+
+/** Request options for a call as `token`'s user. */
+export const asCaller = (token: string) => ({ headers: { Authorization: `Bearer ${token}` } });
 
 async function bodyOf(response: Response): Promise<unknown> {
   const text = await response.text();
@@ -123,78 +84,39 @@ async function bodyOf(response: Response): Promise<unknown> {
   }
 }
 
-/** Sends a request and answers its JSON body, or throws an ApiError with the API's reason. */
-export async function request<T>(method: string, path: string, options: RequestOptions = {}): Promise<T> {
-  const response = await send(method, path, options);
-  const body = await bodyOf(response);
-  if (!response.ok) throw errorFrom(response, body as ErrorBody | undefined);
-  return body as T;
+function errorFrom(response: Response, body: unknown): ApiError {
+  const { detail, code } = (body ?? {}) as { detail?: unknown; code?: unknown };
+  const reason = typeof code === "string" ? code : "http_error";
+  if (response.status === 429) {
+    const seconds = Number(response.headers.get("Retry-After"));
+    return new ApiError(429, reason, retryMessage(Number.isFinite(seconds) && seconds > 0 ? seconds : 60));
+  }
+  const text = typeof detail === "string" && detail !== "" ? detail : `The server answered ${response.status}`;
+  // Validation messages start with the field name ("password: ..."): say it as the form does.
+  return new ApiError(response.status, reason, text.charAt(0).toUpperCase() + text.slice(1));
 }
 
-/** A GET that revalidates with If-None-Match: a 304 answers `notModified`, keeping the caller's view. */
-export async function revalidate<T>(path: string, options: RequestOptions = {}): Promise<Revalidated<T>> {
-  const response = await send("GET", path, options);
+/** Waits for a call and answers its success body, or throws an ApiError with the API's reason. */
+export async function ok<R extends AnyResponse>(call: Promise<R>): Promise<SuccessBody<R>> {
+  const response = (await call) as unknown as Response;
+  const body = await bodyOf(response);
+  if (!response.ok) throw errorFrom(response, body);
+  return body as SuccessBody<R>;
+}
+
+/** A GET that may answer 304 when the ETag sent still matches: the caller keeps what it shows. */
+export type Revalidated<T> = { notModified: true } | { notModified: false; body: T; etag: string | undefined };
+
+/** Like `ok`, for a GET sent with If-None-Match (see `ifNoneMatch`). */
+export async function revalidated<R extends AnyResponse>(call: Promise<R>): Promise<Revalidated<SuccessBody<R>>> {
+  const response = (await call) as unknown as Response;
   if (response.status === 304) return { notModified: true };
   const body = await bodyOf(response);
-  if (!response.ok) throw errorFrom(response, body as ErrorBody | undefined);
-  return { notModified: false, body: body as T, etag: response.headers.get("ETag") ?? undefined };
+  if (!response.ok) throw errorFrom(response, body);
+  return { notModified: false, body: body as SuccessBody<R>, etag: response.headers.get("ETag") ?? undefined };
 }
 
-type OpenApiDocument = {
-  paths?: Record<string, unknown>;
-  components?: { schemas?: Record<string, { properties?: Record<string, unknown> }> };
-};
-
-/** Reads which optional features this API has from its own OpenAPI document. */
-export async function detectFeatures(): Promise<Features> {
-  try {
-    const document = await request<OpenApiDocument>("GET", "/openapi.json");
-    const paths = document.paths ?? {};
-    return {
-      waitlist: "waitlist" in (document.components?.schemas?.NewBooking?.properties ?? {}),
-      live: "/slots/{slot_id}/live" in paths,
-      feed: "/user/calendar-feed" in paths,
-    };
-  } catch {
-    return { waitlist: false, live: false, feed: false };
-  }
-}
-
-// The session: the token lives in sessionStorage only (gone with the tab), never in a URL.
-const SESSION_KEY = "slotbook.session";
-
-function claimsOf(token: string): { role?: unknown; exp?: unknown } {
-  try {
-    const payload = token.split(".")[1].replace(/-/g, "+").replace(/_/g, "/");
-    return JSON.parse(atob(payload)) as { role?: unknown; exp?: unknown };
-  } catch {
-    return {};
-  }
-}
-
-/** A session from a fresh token. The role only shapes the page; the API checks it on every call. */
-export function sessionFrom(token: string, email: string): Session {
-  const claims = claimsOf(token);
-  return {
-    token,
-    email,
-    role: claims.role === "ADMIN" ? "ADMIN" : "USER",
-    expiresAt: typeof claims.exp === "number" ? claims.exp * 1000 : Date.now() + 3_600_000,
-  };
-}
-
-export function saveSession(session: Session | undefined): void {
-  if (session) sessionStorage.setItem(SESSION_KEY, JSON.stringify({ token: session.token, email: session.email }));
-  else sessionStorage.removeItem(SESSION_KEY);
-}
-
-export function restoreSession(): Session | undefined {
-  try {
-    const saved = JSON.parse(sessionStorage.getItem(SESSION_KEY) ?? "null") as { token?: unknown; email?: unknown } | null;
-    if (typeof saved?.token !== "string" || typeof saved.email !== "string") return undefined;
-    const session = sessionFrom(saved.token, saved.email);
-    return session.expiresAt > Date.now() ? session : undefined;
-  } catch {
-    return undefined;
-  }
+/** Request options for a GET as `token`'s user (if any), revalidating `etag` (if any). */
+export function ifNoneMatch(etag: string | undefined, token?: string): { headers: Record<string, string> } {
+  return { headers: { ...(token ? asCaller(token).headers : {}), ...(etag ? { "If-None-Match": etag } : {}) } };
 }

@@ -1,8 +1,7 @@
 import { useState } from "hono/jsx/dom";
-import { ApiError, plural, type Booking, type Category, type Features, type Slot } from "./api";
-import { addDays, daysOf, formatDay, formatTime, localInputToIso, sameDay, startOfWeek, timeZoneName, weekLabel } from "./week";
-
-const errorText = (error: unknown) => (error instanceof ApiError ? error.message : "Something went wrong; try again");
+import { errorText, plural, type Booking, type Category, type NewSlot, type Slot } from "./api";
+import { cancelLabel, entryText } from "./entry-text";
+import { addDays, daysOf, formatDay, formatTimeRange, localInputToIso, sameDay, startOfWeek, timeZoneName, weekLabel } from "./week";
 
 export function AuthForm(props: { error: string; onSubmit: (action: "login" | "register", email: string, password: string) => Promise<void> }) {
   const [busy, setBusy] = useState(false);
@@ -80,18 +79,16 @@ type WeekProps = {
   weekStart: Date;
   onWeek(start: Date): void;
   slots: Slot[] | undefined;
-  categories: Category[];
+  categoryName: Map<number, string>;
   bookings: Booking[];
   opened: number[];
   notices: Record<number, string>;
-  features: Features;
   admin: boolean;
   actions: SlotActions;
 };
 
 export function WeekView(props: WeekProps) {
   const today = new Date();
-  const categoryName = new Map(props.categories.map((category) => [category.id, category.name]));
   const entryOf = new Map(props.bookings.map((booking) => [booking.time_slot_id, booking]));
   return (
     <section class="week-view" aria-labelledby="week-title">
@@ -131,11 +128,10 @@ export function WeekView(props: WeekProps) {
                       <SlotCard
                         key={slot.id}
                         slot={slot}
-                        category={categoryName.get(slot.category_id) ?? `Category ${slot.category_id}`}
+                        category={props.categoryName.get(slot.category_id) ?? `Category ${slot.category_id}`}
                         entry={entryOf.get(slot.id)}
                         open={props.opened.includes(slot.id)}
                         notice={props.notices[slot.id] ?? ""}
-                        features={props.features}
                         admin={props.admin}
                         actions={props.actions}
                       />
@@ -151,24 +147,17 @@ export function WeekView(props: WeekProps) {
   );
 }
 
-function entryText(entry: Booking): string {
-  if (entry.status === "WAITLISTED") return entry.position ? `On the waitlist (position ${entry.position})` : "On the waitlist";
-  if (entry.status === "HELD") return "Held for you";
-  return "Booked";
-}
-
 type SlotProps = {
   slot: Slot;
   category: string;
   entry: Booking | undefined;
   open: boolean;
   notice: string;
-  features: Features;
   admin: boolean;
   actions: SlotActions;
 };
 
-function SlotCard({ slot, category, entry, open, notice, features, admin, actions }: SlotProps) {
+function SlotCard({ slot, category, entry, open, notice, admin, actions }: SlotProps) {
   const start = new Date(slot.start_time);
   const started = start.getTime() <= Date.now();
   const id = `slot-${slot.id}`;
@@ -178,10 +167,7 @@ function SlotCard({ slot, category, entry, open, notice, features, admin, action
     <li class={classes} data-slot-id={String(slot.id)} aria-labelledby={`${id}-title`}>
       <h4 id={`${id}-title`} class="slot-title">
         <button type="button" class="link" aria-expanded={open ? "true" : "false"} aria-controls={`${id}-details`} onClick={() => actions.toggle(slot)}>
-          {/* Each time stays on one line; a narrow column breaks after the dash. */}
-          <span class="time">
-            <span class="nowrap">{formatTime(start)}</span>–<span class="nowrap">{formatTime(new Date(slot.end_time))}</span>
-          </span>{" "}
+          <span class="time">{formatTimeRange(start, new Date(slot.end_time))}</span>{" "}
           <span class="category">{category}</span>
         </button>
       </h4>
@@ -195,17 +181,17 @@ function SlotCard({ slot, category, entry, open, notice, features, admin, action
           <span class="hint">Started</span>
         ) : entry ? (
           <button type="button" class="secondary" aria-describedby={`${id}-title`} onClick={() => actions.cancel(entry)}>
-            {entry.status === "WAITLISTED" ? "Leave waitlist" : "Cancel booking"}
+            {cancelLabel(entry)}
           </button>
         ) : !full ? (
           <button type="button" aria-describedby={`${id}-title`} onClick={() => actions.book(slot, false)}>
             Book
           </button>
-        ) : features.waitlist ? (
+        ) : (
           <button type="button" aria-describedby={`${id}-title`} onClick={() => actions.book(slot, true)}>
             Join waitlist
           </button>
-        ) : null}
+        )}
       </div>
       {notice && (
         <p class="error" role="alert">
@@ -216,6 +202,12 @@ function SlotCard({ slot, category, entry, open, notice, features, admin, action
         <div class="details" id={`${id}-details`}>
           <p>
             {slot.max_capacity - slot.available_spots} of {slot.max_capacity} places taken
+          </p>
+          <p>
+            <a href={`/slots/${slot.id}/event.ics`} aria-describedby={`${id}-title`}>
+              Add to calendar
+            </a>{" "}
+            <span class="hint">(an .ics file)</span>
           </p>
           {admin && <SlotAdmin slot={slot} actions={actions} />}
         </div>
@@ -255,8 +247,6 @@ function localInputValue(date: Date): string {
   const pad = (value: number) => String(value).padStart(2, "0");
   return `${date.getFullYear()}-${pad(date.getMonth() + 1)}-${pad(date.getDate())}T${pad(date.getHours())}:${pad(date.getMinutes())}`;
 }
-
-type NewSlot = { category_id: number; start_time: string; end_time: string; max_capacity: number };
 
 export function NewSlotForm(props: { categories: Category[]; onCreate: (input: NewSlot) => Promise<string | undefined> }) {
   const [error, setError] = useState("");

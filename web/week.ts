@@ -25,10 +25,15 @@ export function daysOf(weekStart: Date): Date[] {
 
 const dayFormat = new Intl.DateTimeFormat(undefined, { weekday: "long", day: "numeric", month: "short" });
 const shortDayFormat = new Intl.DateTimeFormat(undefined, { day: "numeric", month: "short", year: "numeric" });
-const timeFormat = new Intl.DateTimeFormat(undefined, { hour: "2-digit", minute: "2-digit" });
+const timeFormat = new Intl.DateTimeFormat(undefined, { hour: "numeric", minute: "2-digit" });
+
+const dateFormat = new Intl.DateTimeFormat(undefined, { weekday: "short", day: "numeric", month: "short" });
 
 export const formatDay = (date: Date): string => dayFormat.format(date);
-export const formatTime = (date: Date): string => timeFormat.format(date);
+/** e.g. "Tue, Dec 2" (en-US) or "Tue 2 Dec" (en-GB). */
+export const formatDate = (date: Date): string => dateFormat.format(date);
+/** e.g. "6:00 PM–7:00 PM" (en-US), "18:00–19:00" (en-GB): shown on one line (CSS .time), never broken inside. */
+export const formatTimeRange = (start: Date, end: Date): string => `${timeFormat.format(start)}–${timeFormat.format(end)}`;
 
 /** e.g. "24 Nov 2025 – 30 Nov 2025" */
 export function weekLabel(weekStart: Date): string {

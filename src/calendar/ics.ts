@@ -15,7 +15,8 @@ export type IcsEvent = {
   lastModified: string;
 };
 
-export type IcsCalendar = { name: string; refreshInterval: string; events: IcsEvent[] };
+/** `refreshInterval` only for a subscribed feed: a one-off file has nothing to refresh (RFC 7986 §5.7). */
+export type IcsCalendar = { name: string; refreshInterval?: string; events: IcsEvent[] };
 
 const MAX_LINE_OCTETS = 75;
 
@@ -59,8 +60,7 @@ export function serializeCalendar({ name, refreshInterval, events }: IcsCalendar
     "CALSCALE:GREGORIAN",
     `NAME:${escapeText(name)}`,
     `X-WR-CALNAME:${escapeText(name)}`,
-    `REFRESH-INTERVAL;VALUE=DURATION:${refreshInterval}`,
-    `X-PUBLISHED-TTL:${refreshInterval}`,
+    ...(refreshInterval ? [`REFRESH-INTERVAL;VALUE=DURATION:${refreshInterval}`, `X-PUBLISHED-TTL:${refreshInterval}`] : []),
   ];
   for (const event of events) {
     lines.push(

@@ -1,34 +1,27 @@
 import { createRoute, z, type RouteConfig } from "@hono/zod-openapi";
-import { and, asc, eq, isNull, sql } from "drizzle-orm";
+import { and, eq, isNull } from "drizzle-orm";
 import type { Context } from "hono";
 import { requireUser } from "../auth/middleware";
 import type { Database } from "../db/client";
-import { BOOKING_STATUSES, bookings, calendarFeeds, categories, timeSlots } from "../db/schema";
+import { calendarFeeds, categories, timeSlots } from "../db/schema";
 import { nowUtcIso } from "../db/time";
 import { calendarFeedNotFound, slotNotFound } from "../errors/catalogue";
 import { createRouter } from "../http/app";
-import { cacheable, cachingHeaders, cachingParameters, notModified } from "../http/caching";
+import { notModified } from "../http/caching";
 import { d1Session } from "../http/d1-session";
 import { bearerAuth, errorResponses, jsonResponse } from "../http/openapi";
+import { SlotIdParams } from "../slots/schemas";
+import { answerIcs, icsParameters, icsResponse } from "./answer";
+import { feedOf, FEED_WINDOW_DAYS } from "./feed";
 import { feedSecretOf, FEED_SECRET, hashOf, newSalt } from "./feed-secret";
 import { serializeCalendar, type IcsEvent } from "./ics";
 
 // Calendar clients: a private ICS feed per user (subscribed by URL), and one slot as an event.
 
-const ICS_CONTENT_TYPE = "text/calendar; charset=utf-8";
 /** How often subscribed calendars should fetch the feed again (REFRESH-INTERVAL, X-PUBLISHED-TTL). */
 const REFRESH_INTERVAL = "PT1H";
-
-/**
- * Every booking status as a calendar shows it: a cancelled booking stays, so that subscribers
- * remove it; a hold (until confirmed) and a waitlist place (until promoted) are tentative.
- */
-const EVENT_STATUS: Record<(typeof BOOKING_STATUSES)[number], IcsEvent["status"]> = {
-  BOOKED: "CONFIRMED",
-  HELD: "TENTATIVE",
-  WAITLISTED: "TENTATIVE",
-  CANCELLED: "CANCELLED",
-};
+const FEED_DISPOSITION = 'inline; filename="slotbook.ics"';
+const eventDisposition = (slotId: number) => `attachment; filename="slot-${slotId}.ics"`;
 
 const FeedUrlsSchema = z
   .object({
@@ -65,14 +58,8 @@ const rotateFeed = createRoute({
   responses: { 200: feedUrlsResponse, ...errorResponses(401, 422, 503) },
 });
 
-const icsResponse = (description: string) => ({
-  description,
-  content: { [ICS_CONTENT_TYPE]: { schema: z.string().openapi({ description: "RFC 5545 iCalendar" }) } },
-  headers: cachingHeaders,
-});
-
 /**
- * Hono cannot match a literal suffix after a parameter (`/{slot_id}.ics`), so such a route is
+ * Hono cannot match a literal suffix after a parameter (`/{feed_secret}.ics`), so such a route is
  * matched with a regex parameter that includes the suffix, kept out of the generated document,
  * and documented under its plain path instead.
  */
@@ -87,8 +74,10 @@ const feedRoute = createRoute({
   tags: ["Calendar"],
   summary: "A user's bookings as an iCalendar feed (the URL from GET /user/calendar-feed)",
   description:
-    "One VEVENT per booking, live (`STATUS:CONFIRMED`) and cancelled (`STATUS:CANCELLED`); times in UTC; SEQUENCE " +
-    "increases whenever the booking or its slot changes. No bearer token: the URL is the credential.",
+    `One VEVENT per live entry on a slot that ended at most ${FEED_WINDOW_DAYS} days ago or later: a booking ` +
+    "(`STATUS:CONFIRMED`), a hold or a waitlist place (`STATUS:TENTATIVE`). An entry that ends (cancelled, moved, an " +
+    "expired hold) leaves the feed, and subscribed calendars remove it. Times in UTC; SEQUENCE increases whenever " +
+    "the entry or its slot changes. No bearer token: the URL is the credential.",
   security: [],
   middleware: [d1Session] as const,
   request: {
@@ -100,29 +89,26 @@ const feedRoute = createRoute({
         .openapi({ type: "string", description: "The secret part of the feed URL" }),
     }),
   },
-  parameters: cachingParameters("If-None-Match"),
-  responses: { 200: icsResponse("The feed"), ...notModified, ...errorResponses(404, 422, 503) },
+  parameters: icsParameters,
+  responses: { 200: icsResponse("The feed", `\`${FEED_DISPOSITION}\`: a feed to subscribe to`), ...notModified, ...errorResponses(404, 422, 503) },
 });
 
 const slotIcsRoute = createRoute({
   method: "get",
-  path: "/slots/{slot_id}.ics",
+  path: "/slots/{slot_id}/event.ics",
   operationId: "getSlotIcs",
   tags: ["Calendar"],
-  summary: "One time slot as an iCalendar event, to add to a calendar",
+  summary: "One time slot as an iCalendar event, a file to add to a calendar once",
+  description: "A file to import, not a subscription: it carries no refresh hints. For the caller's own bookings kept up to date, subscribe to the feed.",
   security: [],
   middleware: [d1Session] as const,
-  request: {
-    params: z.object({
-      slot_id: z
-        .string()
-        .regex(/^[1-9]\d{0,14}\.ics$/, "Expected a positive integer")
-        .transform((file) => Number(file.slice(0, -".ics".length)))
-        .openapi({ type: "integer", minimum: 1, example: 1 }),
-    }),
+  request: { params: SlotIdParams },
+  parameters: icsParameters,
+  responses: {
+    200: icsResponse("The slot as a VCALENDAR with one VEVENT", '`attachment; filename="slot-{slot_id}.ics"`: a file to import'),
+    ...notModified,
+    ...errorResponses(404, 422, 503),
   },
-  parameters: cachingParameters("If-None-Match"),
-  responses: { 200: icsResponse("The slot as a VCALENDAR with one VEVENT"), ...notModified, ...errorResponses(404, 422, 503) },
 });
 
 /** Reads (or makes) the caller's feed and answers its URLs, built on the request's origin. */
@@ -148,8 +134,6 @@ async function feedUrls(c: Context, db: Database, userId: number, rotate: boolea
   return { url: url.href, webcal_url: `webcal://${url.host}${url.pathname}` };
 }
 
-const later = (a: string, b: string) => (a > b ? a : b);
-
 export const calendarRoutes = createRouter()
   .openapi(getFeed, async (c) => c.json(await feedUrls(c, c.var.db, c.get("user").id, false), 200))
   .openapi(rotateFeed, async (c) => c.json(await feedUrls(c, c.var.db, c.get("user").id, true), 200))
@@ -161,37 +145,11 @@ export const calendarRoutes = createRouter()
       .where(eq(calendarFeeds.secretHash, await hashOf(c.req.valid("param").feed_secret)))
       .get();
     if (!feed) throw calendarFeedNotFound();
-    const rows = await db
-      .select({
-        id: bookings.id,
-        status: bookings.status,
-        start: timeSlots.startTime,
-        end: timeSlots.endTime,
-        summary: categories.name,
-        sequence: sql<number>`${bookings.version} + ${timeSlots.version}`,
-        bookingModified: sql<string>`coalesce(${bookings.modifiedAt}, ${bookings.createdAt})`,
-        slotModified: timeSlots.modifiedAt,
-      })
-      .from(bookings)
-      .innerJoin(timeSlots, eq(timeSlots.id, bookings.timeSlotId))
-      .innerJoin(categories, eq(categories.id, timeSlots.categoryId))
-      .where(eq(bookings.userId, feed.userId))
-      .orderBy(asc(timeSlots.startTime), asc(bookings.id));
-    const events = rows.map(
-      (row): IcsEvent => ({
-        uid: `booking-${row.id}@slotbook`,
-        start: row.start,
-        end: row.end,
-        summary: row.summary,
-        status: EVENT_STATUS[row.status],
-        sequence: row.sequence,
-        lastModified: later(row.bookingModified, row.slotModified),
-      }),
-    );
+    const { events, lastModified } = await feedOf(db, feed.userId, new Date());
     const body = serializeCalendar({ name: "slotbook bookings", refreshInterval: REFRESH_INTERVAL, events });
-    return cacheable(c, body, ICS_CONTENT_TYPE, { audience: "personal" });
+    return answerIcs(c, body, { lastModified, audience: "personal", disposition: FEED_DISPOSITION });
   })
-  .openapi(withSuffix(slotIcsRoute, "/slots/{slot_id}{[0-9]+\\.ics}"), async (c) => {
+  .openapi(slotIcsRoute, async (c) => {
     const slotId = c.req.valid("param").slot_id;
     const slot = await c.var.db
       .select({ start: timeSlots.startTime, end: timeSlots.endTime, summary: categories.name, version: timeSlots.version, modified: timeSlots.modifiedAt })
@@ -201,9 +159,14 @@ export const calendarRoutes = createRouter()
       .get();
     if (!slot) throw slotNotFound();
     const event: IcsEvent = { uid: `slot-${slotId}@slotbook`, status: "CONFIRMED", sequence: slot.version, lastModified: slot.modified, ...slot };
-    const body = serializeCalendar({ name: `slotbook: ${slot.summary}`, refreshInterval: REFRESH_INTERVAL, events: [event] });
-    return cacheable(c, body, ICS_CONTENT_TYPE, { audience: "shared" });
+    const body = serializeCalendar({ name: `slotbook: ${slot.summary}`, events: [event] });
+    return answerIcs(c, body, { lastModified: slot.modified, audience: "shared", disposition: eventDisposition(slotId) });
   });
 
-// The two routes with a file suffix, as the OpenAPI document shows them.
-for (const { middleware: _middleware, ...documented } of [feedRoute, slotIcsRoute]) calendarRoutes.openAPIRegistry.registerPath(documented);
+// The event's first path, /slots/{slot_id}.ics, which spec-driven tools took for /slots/{slot_id}:
+// kept out of the document and the client types, its links lead to the new one.
+calendarRoutes.get("/slots/:file{[0-9]+\\.ics}", (c) => c.redirect(`/slots/${c.req.param("file").slice(0, -".ics".length)}/event.ics`, 301));
+
+// The feed route with a file suffix, as the OpenAPI document shows it.
+const { middleware: _middleware, ...documentedFeed } = feedRoute;
+calendarRoutes.openAPIRegistry.registerPath(documentedFeed);

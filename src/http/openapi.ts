@@ -4,14 +4,17 @@ import { DOCS_PAGE } from "./docs";
 import type { AppEnv } from "./types";
 
 const ERROR_DESCRIPTIONS = {
+  400: "Malformed request: the body is not valid JSON (`malformed_request`)",
   401: "Missing, invalid or expired bearer token",
   403: "The caller is not an admin",
   404: "Not found",
   409: "Conflicts with the current state",
   413: "Request body too large",
+  415: "The body is not `application/json` (`unsupported_media_type`)",
   422: "Invalid input; `errors` names each failing field",
   426: "Not a WebSocket upgrade request (`websocket_required`)",
   429: "Too many attempts (`too_many_attempts`); retry after the number of seconds in Retry-After",
+  500: "A bug on the server, logged with the request id (`internal_error`)",
   503: "Storage temporarily unavailable; safe to retry",
 } as const;
 
@@ -46,9 +49,35 @@ export function jsonResponse<T>(schema: T, description: string) {
 
 export const bearerAuth = [{ bearerAuth: [] }];
 
+/** What any operation can answer (a bug), and what any with a body can, before its handler runs: the JSON validator and the body limit. */
+const EVERY_OPERATION: ErrorStatus[] = [500];
+const WITH_A_BODY: ErrorStatus[] = [400, 413, 415];
+const METHODS = new Set(["get", "put", "post", "delete", "patch", "head", "options", "trace"]);
+
+type Operation = { requestBody?: unknown; responses?: Record<string, unknown> };
+
+/** An error entry as it stands in the generated document: the error body by reference. */
+const documentedError = (status: ErrorStatus) => ({
+  description: ERROR_DESCRIPTIONS[status],
+  content: { "application/json": { schema: { $ref: "#/components/schemas/Error" } } },
+});
+
+/** Adds the errors every operation can answer to each one that does not declare them itself. */
+function withCommonErrors<D extends { paths?: object }>(document: D): D {
+  for (const methods of Object.values((document.paths ?? {}) as Record<string, Record<string, unknown>>)) {
+    for (const [method, value] of Object.entries(methods)) {
+      if (!METHODS.has(method)) continue;
+      const operation = value as Operation;
+      const responses = (operation.responses ??= {});
+      for (const status of [...(operation.requestBody ? WITH_A_BODY : []), ...EVERY_OPERATION]) responses[status] ??= documentedError(status);
+    }
+  }
+  return document;
+}
+
 export function configureOpenApi(app: OpenAPIHono<AppEnv>) {
   app.openAPIRegistry.registerComponent("securitySchemes", "bearerAuth", { type: "http", scheme: "bearer", bearerFormat: "JWT" });
-  app.doc31("/openapi.json", {
+  const config = {
     openapi: "3.1.0",
     info: {
       title: "slotbook",
@@ -60,7 +89,10 @@ export function configureOpenApi(app: OpenAPIHono<AppEnv>) {
     },
     // Relative: the API is wherever this document is served from, locally or deployed.
     servers: [{ url: "/", description: "The origin serving this document" }],
-  });
+  };
+  // Built on first request, once every route is registered; the same for every request after.
+  let document: ReturnType<typeof app.getOpenAPI31Document> | undefined;
+  app.get("/openapi.json", (c) => c.json((document ??= withCommonErrors(app.getOpenAPI31Document(config)))));
   // Swagger UI itself is static assets (http/docs.ts), so none of it is bundled into the Worker.
   app.get("/docs", (c) => c.html(DOCS_PAGE));
 }

@@ -13,7 +13,11 @@ export const SlotSchema = z
     start_time: InstantOutput,
     end_time: InstantOutput,
     max_capacity: z.number().int(),
-    available_spots: z.number().int().min(0).openapi({ description: "max_capacity minus booked and held places; never negative" }),
+    available_spots: z
+      .number()
+      .int()
+      .min(0)
+      .openapi({ description: "max_capacity minus booked and held places; never negative; 0 for a deleted slot (in slot.deleted)" }),
     waitlist_length: z.number().int().min(0).openapi({ description: "People waiting for a place; 0 whenever available_spots > 0" }),
     timezone: z.string().openapi({ example: "Europe/Berlin", description: "IANA zone to show the slot in; the times above are UTC" }),
   })
@@ -26,6 +30,12 @@ type Places = Pick<TimeSlotRow, "maxCapacity" | "bookedCount" | "heldCount">;
 /** Invariant 3: never negative, because D1 keeps booked_count + held_count ≤ max_capacity. */
 export const availableSpots = (slot: Places) => slot.maxCapacity - slot.bookedCount - slot.heldCount;
 
+/**
+ * What a slot shows as available_spots: a deleted slot offers none, so its last live message and
+ * its slot.deleted webhook both say 0 (its bookings were cancelled with it; max_capacity is kept).
+ */
+const spotsShown = (slot: Places, deleted: boolean) => (deleted ? 0 : availableSpots(slot));
+
 /** The one projection of a time_slots row to its API shape. */
 export function toSlotView(row: TimeSlotRow): SlotView {
   return {
@@ -34,7 +44,7 @@ export function toSlotView(row: TimeSlotRow): SlotView {
     start_time: row.startTime,
     end_time: row.endTime,
     max_capacity: row.maxCapacity,
-    available_spots: availableSpots(row),
+    available_spots: spotsShown(row, row.deletedAt !== null),
     waitlist_length: row.waitlistLength,
     timezone: row.timezone,
   };
@@ -56,7 +66,7 @@ export type SlotAvailability = z.infer<typeof SlotAvailabilitySchema>;
 export function toSlotAvailability(slotId: number, slot: Places & Pick<TimeSlotRow, "waitlistLength"> & { deleted: boolean }): SlotAvailability {
   return {
     slot_id: slotId,
-    available_spots: slot.deleted ? 0 : availableSpots(slot),
+    available_spots: spotsShown(slot, slot.deleted),
     max_capacity: slot.maxCapacity,
     waitlist_length: slot.waitlistLength,
     deleted: slot.deleted,

@@ -1,0 +1,46 @@
+// The categories there are, and the ones the person chose to see (saved in their preferences).
+import { useEffect, useRef, useState } from "hono/jsx/dom";
+import { api, asCaller, errorText, ok, type Category } from "../api";
+import type { SessionControls } from "./use-session";
+
+export type Preferences = {
+  categories: Category[];
+  chosen: number[];
+  /** False until the saved choice is read, so that a click is never overwritten by it. */
+  loaded: boolean;
+  choose(ids: number[]): void;
+  error: string;
+};
+
+export function usePreferences(asUser: SessionControls["asUser"], onStatus: (text: string) => void): Preferences {
+  const [categories, setCategories] = useState<Category[]>([]);
+  const [chosen, setChosen] = useState<number[]>([]);
+  const [loaded, setLoaded] = useState(false);
+  const [error, setError] = useState("");
+
+  // Once the person has chosen, a saved choice that arrives later never overwrites theirs.
+  const touched = useRef(false);
+  useEffect(() => {
+    void ok(api.categories.$get({ query: {} })).then(setCategories, () => setError("Could not load the categories"));
+    void asUser((token) => ok(api.user.preferences.$get({}, asCaller(token))))
+      .then((preferences) => touched.current || setChosen(preferences.preferred_categories), () => undefined)
+      .finally(() => setLoaded(true));
+  }, []);
+
+  // Saves one after another, so that quick clicks end with the last choice saved.
+  const saving = useRef<Promise<void>>(Promise.resolve());
+  function choose(ids: number[]): void {
+    touched.current = true;
+    setChosen(ids);
+    saving.current = saving.current.then(async () => {
+      try {
+        await asUser((token) => ok(api.user.preferences.$post({ json: { preferred_categories: ids } }, asCaller(token))));
+        onStatus(ids.length === 0 ? "Categories saved: every category" : `Categories saved: ${ids.length} chosen`);
+      } catch (failure) {
+        onStatus(`Categories not saved: ${errorText(failure)}`);
+      }
+    });
+  }
+
+  return { categories, chosen, loaded, choose, error };
+}
