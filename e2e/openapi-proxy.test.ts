@@ -213,8 +213,37 @@ describe("the OpenAPI document through Prism's validating proxy", () => {
     // The audit log, and the end of a slot.
     await expectStatus(send("GET", "/admin/audit", { token: admin }), 200);
     await expectStatus(send("GET", "/admin/audit", { token: user }), 403);
+
+    // The organizer's side: rosters, check-in, the catalogue, finding users.
+    await expectStatus(send("GET", fill("/admin/slots/{slot_id}/bookings", { slot_id: other.body.id }), { token: admin }), 200);
+    await expectStatus(send("GET", `${fill("/admin/slots/{slot_id}/bookings", { slot_id: other.body.id })}?format=csv`, { token: admin }), 200);
+    await expectStatus(send("GET", "/admin/slots/999999/bookings", { token: admin }), 404);
+    await expectStatus(send("POST", `/admin/bookings/${moved.body.id}/check-in`, { token: admin }), 200);
+    await expectStatus(send("DELETE", `/admin/bookings/${moved.body.id}/check-in`, { token: admin }), 200);
+    await expectStatus(send("POST", `/admin/bookings/${waiting.body.id}/check-in`, { token: admin }), 409);
+    await expectStatus(send("GET", "/admin/users?email=prism-", { token: admin }), 200);
+    await expectStatus(send("PATCH", `/admin/categories/${category.body.id}`, { token: admin, json: { name: `Prism renamed ${stamp}` } }), 200);
+    await expectStatus(send("DELETE", `/admin/categories/${category.body.id}`, { token: admin }), 409);
+
     await expectStatus(send("DELETE", `/admin/slots/${other.body.id}`, { token: admin }), 200);
     await expectStatus(send("DELETE", `/admin/slots/${other.body.id}`, { token: admin }), 404);
+
+    // The account's own routes, last: they end the user's sessions and one account.
+    await expectStatus(send("GET", "/user/export", { token: user }), 200);
+    const changed = await send<{ access_token: string }>("PUT", "/user/password", {
+      token: user,
+      json: { current_password: "a fine long password", new_password: "another fine password" },
+      headers: { "CF-Connecting-IP": address },
+    });
+    expect(changed.status).toBe(200);
+    await expectStatus(send("POST", "/user/sessions/revoke", { token: changed.body.access_token }), 200);
+    await expectStatus(send("GET", "/user/export", { token: changed.body.access_token }), 401);
+    const leaving = await send<{ access_token: string }>("POST", "/register", {
+      json: { email: `prism-leaving-${stamp}@example.com`, password: "a fine long password" },
+      headers: { "CF-Connecting-IP": freshAddress() },
+    });
+    expect(leaving.status).toBe(201);
+    await expectStatus(send("DELETE", "/user", { token: leaving.body.access_token, json: { password: "a fine long password" } }), 200);
 
     const documented = Object.entries(document.paths).flatMap(([path, methods]) => Object.keys(methods).map((method) => `${method.toUpperCase()} ${path}`));
     const pattern = (operation: string) => new RegExp(`^${operation.replace(/\{\w+\}/g, "[^/]+").replace(/\./g, "\\.")}(\\?.*)?$`);
