@@ -26,7 +26,8 @@ export const GROUP_LIMIT = 50;
  * a user's second entry is 409 already_booked. Every entry is written by one D1 batch; if it
  * fails, the error reaches the queue and no request is acknowledged. If D1 refuses it for a
  * constraint memory did not predict (a user booked before memory knew), memory is reloaded and
- * each request runs `alone`, so that no request is refused for a neighbour's fault.
+ * each request runs `alone`, so that no request is refused for a neighbour's fault. A committed
+ * group is `announce`d to the watchers once.
  */
 export async function bookTogether(
   db: Database,
@@ -35,6 +36,7 @@ export async function bookTogether(
   memory: SlotMemory,
   dispatch: <T extends readonly unknown[]>(results: T) => T,
   alone: (request: BookingRequest) => Promise<Outcome<BookingView>>,
+  announce: () => void,
 ): Promise<Outcome<BookingView>[]> {
   const everyone = (error: AppError) => requests.map(() => failure(error));
   let slot;
@@ -77,6 +79,7 @@ export async function bookTogether(
   memory.remember(results[(writes.length - 1) * perWrite + 2][0] as Parameters<SlotMemory["remember"]>[0]);
   // No row: the slot was deleted or moved behind this object's back.
   if (bookingsWritten.some((booking) => !booking)) return everyone(memory.forget(slotNotFound()));
+  announce();
   let w = 0;
   return plans.map((plan) => (plan instanceof AppError ? failure(plan) : { ok: true, value: toBookingView(bookingsWritten[w++]!) }));
 }

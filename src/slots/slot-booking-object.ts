@@ -60,7 +60,7 @@ export class SlotBookingObject extends DurableObject<Env> {
     // Plain bookings and waitlist joins gather while earlier tasks run: one D1 batch for all (booking-group.ts).
     return this.#queue.gather<BookingRequest, BookingView>(
       { userId, waitlist: options.waitlist === true },
-      (requests) => bookTogether(this.#db, slotId, requests, this.#memory, this.#dispatch, (request) => this.#bookAlone(slotId, request.userId, { waitlist: request.waitlist })),
+      (requests) => bookTogether(this.#db, slotId, requests, this.#memory, this.#dispatch, (request) => this.#bookAlone(slotId, request.userId, { waitlist: request.waitlist }), () => this.#live.announce(slotId)),
       GROUP_LIMIT,
     );
   }
