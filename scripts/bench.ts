@@ -16,13 +16,16 @@ async function main(options: Options): Promise<void> {
   const scratch = temporaryDirectory("slotbook-bench-");
   const persistTo = join(scratch.path, "state");
   // A snapshot of src/: an edit during the run must not reload the Worker under load.
-  const worker = await buildWorker(join(scratch.path, "worker"));
+  // build/bench-worker.ts: the Worker as deployed, with slot objects that honour D1_LATENCY_MS.
+  const worker = await buildWorker(join(scratch.path, "worker"), "build/bench-worker.ts");
   // wrangler's side of the server runs in this process, next to autocannon, but does no work per
   // request (workerd serves them), so it does not take CPU from the load generator.
-  const server = await startDevServer({ persistTo, worker, jwtSecret: randomSecret(), logLevel: options.verbose ? "log" : undefined });
+  const jwtSecret = randomSecret();
+  const vars = { D1_LATENCY_MS: String(options.d1LatencyMs) };
+  const server = await startDevServer({ persistTo, worker, jwtSecret, vars, logLevel: options.verbose ? "log" : undefined });
   progress(`Server up at ${server.baseUrl} (state in ${persistTo}).`);
   const api = new ApiClient(server.baseUrl);
-  const seeded = await seed(api, persistTo, options.users);
+  const seeded = await seed(api, persistTo, options.users, options.only.has("book-hot") ? { jwtSecret, count: options.hotUsers } : undefined);
 
   const list = scenarios(seeded, options, api).filter((scenario) => options.only.has(scenario.name));
   const measured: Omit<ScenarioResult, "ratioToHealth">[] = [];
@@ -38,11 +41,11 @@ async function main(options: Options): Promise<void> {
 
   const healthRate = measured.find((r) => r.scenario === "health")?.requestsPerSecond ?? Number.NaN;
   const results: ScenarioResult[] = measured.map((r) => ({ ...r, ratioToHealth: r.requestsPerSecond / healthRate }));
-  const checks = targetChecks(results);
+  const checks = targetChecks(results, options.d1LatencyMs);
   const notes = warnings(results, list);
   if (options.json) {
-    const { duration, warmup, connections, users, watchers } = options;
-    const config = { duration, warmup, connections, users, watchers, slots: SLOT_COUNT };
+    const { duration, warmup, connections, users, watchers, d1LatencyMs, hotUsers } = options;
+    const config = { duration, warmup, connections, users, watchers, d1LatencyMs, hotUsers, slots: SLOT_COUNT };
     console.log(JSON.stringify({ config, results, targets: checks, warnings: notes }, null, 2));
   } else {
     console.log(report(results, checks, notes, options));

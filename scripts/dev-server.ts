@@ -6,7 +6,7 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { mkdtempSync, rmSync } from "node:fs";
 import { constants, tmpdir } from "node:os";
-import { join } from "node:path";
+import { basename, extname, join } from "node:path";
 import { fireCronEveryMinute } from "./cron";
 import { workerdChildren } from "./workerd-processes";
 import { DATABASE, localTarget, projectRoot, sqlString, startWorker, wranglerCommand } from "./wrangler";
@@ -80,11 +80,12 @@ export function temporaryDirectory(prefix: string): { path: string; remove(): vo
 /**
  * Builds the Worker as `wrangler deploy --dry-run` does (same bundling and minification) into
  * `outdir` and returns the path of its entry module: a snapshot of src/ that later edits do not touch.
+ * `entry` replaces wrangler.toml's main (the benchmark's build/bench-worker.ts).
  */
-export async function buildWorker(outdir: string): Promise<string> {
-  const { status, output } = await runWrangler(["deploy", "--dry-run", "--outdir", outdir]);
+export async function buildWorker(outdir: string, entry?: string): Promise<string> {
+  const { status, output } = await runWrangler(["deploy", "--dry-run", "--outdir", outdir, ...(entry ? [entry] : [])]);
   if (status !== 0) throw new Error(`Building the Worker failed (wrangler exited with ${status}):\n${output}`);
-  return join(outdir, "index.js");
+  return join(outdir, entry ? `${basename(entry, extname(entry))}.js` : "index.js");
 }
 
 /** Applies the D1 migrations to the local database in `persistTo`. Throws with wrangler's output on failure. */

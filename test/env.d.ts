@@ -1,3 +1,4 @@
+/// <reference types="vite/client" />
 // Bindings that only the tests have (vitest.config.ts adds them to the Worker's own).
 declare namespace Cloudflare {
   interface Env {

@@ -1,7 +1,7 @@
 // The benchmark's command line: its usage text, and the options it parses.
 import { parseArgs } from "node:util";
 import { watchedSlices } from "./measurement";
-import { SCENARIO_NAMES, type ScenarioName } from "./scenarios";
+import { HOT_CAPACITY, SCENARIO_NAMES, type ScenarioName } from "./scenarios";
 
 export const USAGE = `Usage: npm run bench [-- options]
 
@@ -20,6 +20,11 @@ Scenarios:
   login           POST /login, each request another user from another address (PBKDF2: expected to be slow)
   book-full       POST /bookings on one full slot (capacity 1), a different user's token each request: all 409
   book-spread     POST /bookings, a new (user, slot) pair each request over 98 slots: all 201
+  book-hot        POST /bookings on one slot with room for all, each request a user that never booked
+                  before (--hot-users of them, inserted into D1 with tokens signed by the bench): all 201.
+                  Besides the booking, each request pays for its token's check and a D1 read of its
+                  caller in the Worker (a new user is never in the caller cache); the slot object's
+                  D1 batches are what --d1-latency-ms delays
   cancel-rebook   each connection is one user alternating POST /bookings and DELETE /bookings/{id} on one slot
   cancel-rebook-watched
                   cancel-rebook on a slot of its own that --watchers WebSockets watch (GET /slots/{id}/live,
@@ -32,6 +37,10 @@ Options:
   --connections <n>   concurrent connections (default 50)
   --users <n>         users to register (default 1000)
   --watchers <n>      WebSockets watching the slot in cancel-rebook-watched (default 200)
+  --hot-users <n>     users for book-hot, at most 10000, the slot's capacity (default 10000)
+  --d1-latency-ms <n> delays every D1 call that slot objects make by n ms (default 0), simulating
+                      an object far from D1's primary; only the benchmark's own server does this
+                      (build/bench-worker.ts), the deployed Worker neither contains nor honours it
   --only <a,b>        run only these scenarios (health always runs: it is the baseline)
   --json              print the results as JSON on stdout instead of the table (progress stays on stderr)
   --verbose           wrangler logs at level "log" instead of "warn" (never "info": a line per
@@ -39,6 +48,7 @@ Options:
   --help              show this help
 
 Targets: book-full ≥ 0.5 × health, slots ≥ 0.8 × health, book-spread ≥ 0.2 × health (requests/s);
+book-hot ≥ 0.6 × book-spread and ≥ 100 req/s with --d1-latency-ms 30, ≥ 0.7 × book-spread at 0 ms;
 cancel-rebook-watched ≥ 0.8 × the same load on an unwatched slot, interleaved (watchers must not
 slow booking down);
 p99 ≤ 2 × health's p99 for every scenario but login. A MISS does not change the exit code; the
@@ -50,6 +60,8 @@ export type Options = {
   connections: number;
   users: number;
   watchers: number;
+  hotUsers: number;
+  d1LatencyMs: number;
   only: Set<ScenarioName>;
   json: boolean;
   verbose: boolean;
@@ -71,6 +83,8 @@ export function parseCommandLine(): Options | undefined {
         connections: { type: "string", default: "50" },
         users: { type: "string", default: "1000" },
         watchers: { type: "string", default: "200" },
+        "hot-users": { type: "string", default: "10000" },
+        "d1-latency-ms": { type: "string", default: "0" },
         only: { type: "string" },
         json: { type: "boolean", default: false },
         verbose: { type: "boolean", default: false },
@@ -101,12 +115,15 @@ export function parseCommandLine(): Options | undefined {
     connections: positive("connections", values.connections),
     users: positive("users", values.users),
     watchers: positive("watchers", values.watchers, { min: 0 }),
+    hotUsers: positive("hot-users", values["hot-users"]),
+    d1LatencyMs: positive("d1-latency-ms", values["d1-latency-ms"], { min: 0 }),
     only,
     json: values.json,
     verbose: values.verbose,
   };
   // cancel-rebook and cancel-rebook-watched give each connection of each run (warm-ups and slices) a user of its own.
   const churnRuns = (only.has("cancel-rebook") ? 2 : 0) + (only.has("cancel-rebook-watched") ? 2 * (1 + watchedSlices(options.duration)) : 0);
+  if (options.hotUsers > HOT_CAPACITY) usageError(`--hot-users must be at most ${HOT_CAPACITY} (a slot's largest capacity), got ${options.hotUsers}`);
   if (options.users < options.connections * churnRuns + 1) {
     usageError(`--users must be at least ${options.connections * churnRuns + 1} (${churnRuns} runs of cancel-rebook × connections + 1) for the scenarios chosen`);
   }

@@ -5,7 +5,28 @@ import { SLOT_COUNT, type Scenario } from "./scenarios";
 
 export type TargetCheck = { target: string; value: string; pass: boolean | null };
 
-export function targetChecks(results: ScenarioResult[]): TargetCheck[] {
+/**
+ * One hot slot against the same load spread over many (issue 18): at 30 ms to D1, ≥ 0.6 × book-spread
+ * and ≥ 100 req/s (3 × one booking per round trip); at 0 ms, ≥ 0.7 × book-spread.
+ */
+function hotSlotChecks(hot: ScenarioResult | undefined, spread: ScenarioResult | undefined, d1LatencyMs: number): TargetCheck[] {
+  const factor = d1LatencyMs === 0 ? 0.7 : d1LatencyMs === 30 ? 0.6 : undefined;
+  if (factor === undefined) return [];
+  const ratio = hot && spread ? hot.requestsPerSecond / spread.requestsPerSecond : undefined;
+  const checks: TargetCheck[] = [
+    {
+      target: `book-hot req/s ≥ ${factor} × book-spread (D1 at ${d1LatencyMs} ms)`,
+      value: ratio === undefined ? "not run" : `${ratio.toFixed(2)} × (${hot!.requestsPerSecond.toFixed(0)} vs ${spread!.requestsPerSecond.toFixed(0)} req/s)`,
+      pass: ratio === undefined ? null : ratio >= factor,
+    },
+  ];
+  if (d1LatencyMs === 30) {
+    checks.push({ target: "book-hot ≥ 100 req/s (D1 at 30 ms)", value: hot ? `${hot.requestsPerSecond.toFixed(0)} req/s` : "not run", pass: hot ? hot.requestsPerSecond >= 100 : null });
+  }
+  return checks;
+}
+
+export function targetChecks(results: ScenarioResult[], d1LatencyMs: number): TargetCheck[] {
   const byName = new Map(results.map((result) => [result.scenario, result]));
   const health = byName.get("health");
   const checks: TargetCheck[] = [];
@@ -21,6 +42,7 @@ export function targetChecks(results: ScenarioResult[]): TargetCheck[] {
       pass: result ? result.ratioToHealth >= factor : null,
     });
   }
+  checks.push(...hotSlotChecks(byName.get("book-hot"), byName.get("book-spread"), d1LatencyMs));
   const watched = byName.get("cancel-rebook-watched");
   const unwatchedRate = watched?.unwatchedRequestsPerSecond;
   checks.push({
@@ -82,7 +104,7 @@ export function report(results: ScenarioResult[], checks: TargetCheck[], notes: 
   ]);
   const mark = (pass: boolean | null) => (pass === null ? "n/a " : pass ? "PASS" : "MISS");
   return [
-    `${options.duration} s per scenario after ${options.warmup} s warm-up, ${options.connections} connections, ${options.users} users, ${SLOT_COUNT} slots, ${options.watchers} watchers`,
+    `${options.duration} s per scenario after ${options.warmup} s warm-up, ${options.connections} connections, ${options.users} users, ${SLOT_COUNT} slots, ${options.watchers} watchers, D1 at +${options.d1LatencyMs} ms from slot objects`,
     "",
     table,
     "",

@@ -2,16 +2,19 @@
 // requests, as autocannon options.
 import type autocannon from "autocannon";
 import { ApiClient, clientAddress, hoursFromNow, mapLimit, type Slot, type Token } from "../api-client";
-import { promoteToAdmin } from "../dev-server";
+import { issueToken } from "../../src/auth/jwt";
+import { executeSql, promoteToAdmin } from "../dev-server";
 import type { Options } from "./options";
 
-export const SCENARIO_NAMES = ["health", "slots", "slots-filtered", "slots-week", "login", "book-full", "book-spread", "cancel-rebook", "cancel-rebook-watched"] as const;
+export const SCENARIO_NAMES = ["health", "slots", "slots-filtered", "slots-week", "login", "book-full", "book-spread", "book-hot", "cancel-rebook", "cancel-rebook-watched"] as const;
 export type ScenarioName = (typeof SCENARIO_NAMES)[number];
 
 const PASSWORD = "bench-password-1";
 export const SLOT_COUNT = 100;
 const CATEGORY_COUNT = 5;
 const REGISTRATION_CONCURRENCY = 20;
+/** A slot's largest capacity (slots/schemas.ts): book-hot's slot has room for every one of its users. */
+export const HOT_CAPACITY = 10_000;
 
 /** Progress and notes go to stderr, so that stdout carries only the results (table or JSON). */
 export const progress = (message: string) => console.error(message);
@@ -23,9 +26,28 @@ export type Seed = {
   fullSlot: Slot;
   churnSlot: Slot;
   spreadSlots: Slot[];
+  /** book-hot's slot and its users' tokens, if it runs. */
+  hot?: { slot: Slot; tokens: Token[] };
 };
 
-export async function seed(api: ApiClient, persistTo: string, userCount: number): Promise<Seed> {
+/**
+ * book-hot's users: `count` rows inserted into D1 at once (registering them through the API would
+ * take minutes of PBKDF2; none of them ever logs in), each with a token signed with the server's
+ * secret, as POST /login would have issued it.
+ */
+async function insertHotUsers(persistTo: string, jwtSecret: string, count: number): Promise<Token[]> {
+  const createdAt = new Date().toISOString().replace(/\.\d{3}Z$/, "Z");
+  const ids = await executeSql<{ id: number }>(
+    persistTo,
+    `WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < ${count})
+     INSERT INTO users (email, password_hash, role, created_at)
+     SELECT 'bench-hot-' || i || '@bench.test', 'no-login', 'USER', '${createdAt}' FROM n RETURNING id`,
+  );
+  const env = { JWT_SECRET: jwtSecret } as Env;
+  return Promise.all(ids.map(({ id }) => issueToken(env, { id, role: "USER" })));
+}
+
+export async function seed(api: ApiClient, persistTo: string, userCount: number, hotUsers?: { jwtSecret: string; count: number }): Promise<Seed> {
   const started = Date.now();
   const adminEmail = "bench-admin@bench.test";
   await api.register(adminEmail, PASSWORD);
@@ -66,8 +88,13 @@ export async function seed(api: ApiClient, persistTo: string, userCount: number)
 
   const [fullSlot, churnSlot, ...spreadSlots] = slots;
   await api.book(users[0].token, fullSlot.id);
+  const hot = hotUsers && {
+    slot: await api.createSlot(admin, { category_id: categoryIds[0], start_time: hoursFromNow(24 + SLOT_COUNT + 1, now), end_time: hoursFromNow(25 + SLOT_COUNT + 1, now), max_capacity: HOT_CAPACITY }),
+    tokens: await insertHotUsers(persistTo, hotUsers.jwtSecret, hotUsers.count),
+  };
+  if (hot) progress(`Inserted ${hot.tokens.length} users for book-hot.`);
   progress(`Seeding done in ${((Date.now() - started) / 1000).toFixed(0)} s.`);
-  return { admin, users, categoryIds, fullSlot, churnSlot, spreadSlots };
+  return { admin, users, categoryIds, fullSlot, churnSlot, spreadSlots, hot };
 }
 
 export type Scenario = {
@@ -137,6 +164,25 @@ export function scenarios(seed: Seed, options: Options, api: ApiClient): Scenari
     }),
     note: () =>
       spreadTurn > spreadPairs ? `book-spread wrapped around its ${spreadPairs} (user, slot) pairs: repeats answer 409` : undefined,
+  };
+
+  // Request n is hot user n: none books twice, so every answer is 201 until the users run out.
+  let hotTurn = 0;
+  const hotTokens = seed.hot?.tokens ?? [];
+  const bookHot: Scenario = {
+    name: "book-hot",
+    expected: [201],
+    load: () => ({
+      requests: [
+        {
+          method: "POST",
+          path: "/bookings",
+          body: JSON.stringify({ time_slot_id: seed.hot?.slot.id }),
+          setupRequest: (request) => ({ ...request, headers: bearer(hotTokens[hotTurn++ % hotTokens.length]) }),
+        },
+      ],
+    }),
+    note: () => (hotTurn > hotTokens.length ? `book-hot wrapped around its ${hotTokens.length} users: repeats answer 409` : undefined),
   };
 
   // Each connection is one user: POST a booking (remember its id), DELETE it, again. Users come
@@ -219,6 +265,7 @@ export function scenarios(seed: Seed, options: Options, api: ApiClient): Scenari
     },
     bookFull,
     bookSpread,
+    bookHot,
     churn("cancel-rebook", () => seed.churnSlot.id),
     cancelRebookWatched,
   ];

@@ -29,15 +29,7 @@ export async function idempotent<T>(
   if (earlier) return earlier;
   const { key, request } = idempotency ?? { key: "", request: "" };
   const now = nowUtcIso();
-  // One statement either way, so that each batch has a fixed shape; without a key it records nothing.
-  const remember: Remember = ({ from, where, outcomeJson }) =>
-    db.insert(idempotencyKeys).select(
-      db
-        .select(insertedRow(idempotencyKeys, { userId, key, request, outcome: outcomeJson, createdAt: now }))
-        .from(from)
-        // `changes() = 1`: record the success only if the change before it changed its row.
-        .where(and(where, sql`changes() = 1`, idempotency ? undefined : sql`0`)),
-    );
+  const remember = recorder(db, userId, idempotency, now);
   try {
     const outcome = await attempt(() => act(remember));
     if (idempotency && !outcome.ok) await db.insert(idempotencyKeys).values({ userId, key, request, outcome, createdAt: now });
@@ -51,6 +43,22 @@ export async function idempotent<T>(
     }
     throw error;
   }
+}
+
+/**
+ * The statement that records a success of `userId`'s request in the batch of its change. One
+ * statement either way, so that each batch has a fixed shape; without a key it records nothing.
+ */
+export function recorder(db: Database, userId: number, idempotency: Idempotency | undefined, now: string): Remember {
+  const { key, request } = idempotency ?? { key: "", request: "" };
+  return ({ from, where, outcomeJson }) =>
+    db.insert(idempotencyKeys).select(
+      db
+        .select(insertedRow(idempotencyKeys, { userId, key, request, outcome: outcomeJson, createdAt: now }))
+        .from(from)
+        // `changes() = 1`: record the success only if the change before it changed its row.
+        .where(and(where, sql`changes() = 1`, idempotency ? undefined : sql`0`)),
+    );
 }
 
 /** The recorded outcome of an earlier request with this key; a 422 if that request was another one. */

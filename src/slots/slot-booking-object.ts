@@ -18,6 +18,7 @@ import { idempotent } from "./idempotency";
 import { LiveAnnouncements } from "./live";
 import { MoveSteps } from "./move-steps";
 import { startNotBeforeEnd } from "./schemas";
+import { bookTogether, type BookingRequest, GROUP_LIMIT } from "./booking-group";
 import { SerialQueue } from "./serial-queue";
 import { SlotIdentity } from "./slot-identity";
 import { SlotMemory, type SlotState } from "./slot-state";
@@ -55,8 +56,18 @@ export class SlotBookingObject extends DurableObject<Env> {
     // Idempotency-Key may be owed an earlier 201, so it takes the queue.
     const known = this.#memory.current;
     if (!idempotency && !options.waitlist && known && !known.deleted && availableSpots(known) === 0) return failure(slotFull());
-    return this.#queue.run(() =>
-      idempotent(this.#db, userId, idempotency, async (remember) => {
+    if (idempotency || options.hold) return this.#queue.run(() => this.#bookAlone(slotId, userId, options, idempotency));
+    // Plain bookings and waitlist joins gather while earlier tasks run: one D1 batch for all (booking-group.ts).
+    return this.#queue.gather<BookingRequest, BookingView>(
+      { userId, waitlist: options.waitlist === true },
+      (requests) => bookTogether(this.#db, slotId, requests, this.#memory, this.#dispatch, (request) => this.#bookAlone(slotId, request.userId, { waitlist: request.waitlist }), () => this.#live.announce(slotId)),
+      GROUP_LIMIT,
+    );
+  }
+
+  /** One booking, hold or waitlist join in a D1 batch of its own: a task of the queue. */
+  #bookAlone(slotId: number, userId: number, options: BookingOptions, idempotency?: Idempotency): Promise<Outcome<BookingView>> {
+    return idempotent(this.#db, userId, idempotency, async (remember) => {
         const slot = await this.#memory.load(this.#db, slotId);
         const now = nowUtcIso();
         if (slot.startTime <= now) throw slotStarted();
@@ -78,8 +89,7 @@ export class SlotBookingObject extends DurableObject<Env> {
         if (!booking) throw this.#memory.forget(slotNotFound());
         this.#live.announce(slotId);
         return toBookingView(booking);
-      }),
-    );
+    });
   }
 
   /**
