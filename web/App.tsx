@@ -22,8 +22,23 @@ const weekWindow = (weekStart: Date) => ({ from: weekStart.toISOString(), to: ad
 const notCancelled = (bookings: Booking[] | undefined) => (bookings ?? []).filter((booking) => booking.status !== "CANCELLED");
 
 /** Puts keyboard focus back on a slot's first action after its buttons changed. */
+/**
+ * After an action on a slot, keyboard focus goes to the slot's (new) action. Renders that follow
+ * (the refreshed lists, live counts) may replace that button, dropping focus to the page: for the
+ * next 2 s, a render that finds focus on the page alone puts it back (see `keepSlotFocus`).
+ */
+let focusWanted: { slotId: number; until: number } | undefined;
+
 function focusSlotAction(slotId: number): void {
-  setTimeout(() => document.querySelector<HTMLElement>(`[data-slot-id="${slotId}"] .slot-actions button`)?.focus(), 0);
+  focusWanted = { slotId, until: Date.now() + 2_000 };
+  setTimeout(keepSlotFocus, 0);
+}
+
+function keepSlotFocus(): void {
+  if (!focusWanted || Date.now() > focusWanted.until) return;
+  const button = document.querySelector<HTMLElement>(`[data-slot-id="${focusWanted.slotId}"] .slot-actions button`);
+  const lost = document.activeElement === null || document.activeElement === document.body;
+  if (button && (lost || document.activeElement?.closest(`[data-slot-id="${focusWanted.slotId}"]`))) button.focus();
 }
 
 export function App() {
@@ -72,6 +87,8 @@ type SignedInProps = { session: Session; asUser: SessionControls["asUser"]; onSt
 
 function SignedIn({ session, asUser, onStatus }: SignedInProps) {
   const preferences = usePreferences(asUser, onStatus);
+  // After every render: focus lost with a replaced slot button comes back to it.
+  useEffect(keepSlotFocus);
   const [weekStart, setWeekStart] = useState(() => startOfWeek(new Date()));
   const [opened, setOpened] = useState<number[]>([]);
   const [notices, setNotices] = useState<Record<number, string>>({});
