@@ -3,6 +3,11 @@ import { AppError, internalError, invalidToken, storageUnavailable } from "../er
 // What a failed call means, read from its error: a broken constraint of D1's (which a command maps
 // to its own answer), D1 itself failing (a 503, safe to retry), or a bug (a 500).
 
+/** The error and its causes, outermost first (drizzle wraps D1's error). */
+function* chain(error: unknown): Generator<Error> {
+  for (let e: unknown = error; e instanceof Error; e = e.cause) yield e;
+}
+
 export type BrokenConstraint = { kind: "unique" | "check" | "foreign_key"; on: string };
 
 /**
@@ -10,7 +15,7 @@ export type BrokenConstraint = { kind: "unique" | "check" | "foreign_key"; on: s
  * error). `on` is SQLite's description, e.g. "bookings.time_slot_id, bookings.user_id".
  */
 export function brokenConstraint(error: unknown): BrokenConstraint | undefined {
-  for (let e: unknown = error; e instanceof Error; e = e.cause) {
+  for (const e of chain(error)) {
     const match = /(UNIQUE|CHECK|FOREIGN KEY) constraint failed:?\s*([^:]*)/.exec(e.message);
     if (match) {
       const kind = match[1] === "UNIQUE" ? "unique" : match[1] === "CHECK" ? "check" : "foreign_key";
@@ -27,10 +32,7 @@ export function brokenConstraint(error: unknown): BrokenConstraint | undefined {
  */
 export function isStorageFailure(error: unknown): boolean {
   if (brokenConstraint(error)) return false;
-  for (let e: unknown = error; e instanceof Error; e = e.cause) {
-    if (/^(D1_|Failed query:)/.test(e.message)) return true;
-  }
-  return false;
+  return [...chain(error)].some((e) => /^(D1_|Failed query:)/.test(e.message));
 }
 
 /**
@@ -38,8 +40,7 @@ export function isStorageFailure(error: unknown): boolean {
  * 0008): the caller's token outlived its account in another isolate's cache of its user.
  */
 function accountErased(error: unknown): boolean {
-  for (let e: unknown = error; e instanceof Error; e = e.cause) if (e.message.includes("account erased")) return true;
-  return false;
+  return [...chain(error)].some((e) => e.message.includes("account erased"));
 }
 
 /**
