@@ -35,14 +35,11 @@ function asAdmin<T>(method: string, path: string, body?: unknown) {
   return api<T>(method, path, { token: admin.token, body });
 }
 
-/** Every entry for `target`, oldest first, as D1 holds them. */
+/** Every entry for `target`, oldest first, as GET /admin/audit shows them. */
 async function entriesFor(target: string): Promise<AuditEntry[]> {
-  const { results } = await env.DB.prepare("SELECT * FROM audit_log WHERE target = ? ORDER BY id").bind(target).all<Record<string, unknown>>();
-  return results.map((row) => ({
-    ...(row as AuditEntry),
-    before: row.before === null ? null : JSON.parse(row.before as string),
-    after: row.after === null ? null : JSON.parse(row.after as string),
-  }));
+  const { status, body } = await asAdmin<AuditEntry[]>("GET", "/admin/audit?limit=500");
+  expect(status).toBe(200);
+  return body.filter((entry) => entry.target === target).reverse();
 }
 
 async function auditRowCount(): Promise<number> {
@@ -65,7 +62,8 @@ async function slotRow(slotId: number) {
   return env.DB.prepare("SELECT max_capacity, deleted_at FROM time_slots WHERE id = ?").bind(slotId).first<{ max_capacity: number; deleted_at: string | null }>();
 }
 
-const slotJson = { category_id: 1, start_time: NEW_SLOT.start_time, end_time: NEW_SLOT.end_time, max_capacity: 10, booked_count: 0 };
+/** The slot `id` made from NEW_SLOT, as the API shows a slot. */
+const slotJson = (id: number) => ({ id, ...NEW_SLOT, available_spots: 10, waitlist_length: 0, timezone: "UTC" });
 
 describe("the audit log records each admin action with its actor, target, before and after", () => {
   it("category create: category.create, before null, after the name", async () => {
@@ -78,7 +76,7 @@ describe("the audit log records each admin action with its actor, target, before
 
   it("slot create: slot.create, before null, after the slot", async () => {
     const slot = await newSlot();
-    expect(await entriesFor(`slot:${slot.id}`)).toEqual([expect.objectContaining({ actor_id: admin.id, action: "slot.create", before: null, after: slotJson })]);
+    expect(await entriesFor(`slot:${slot.id}`)).toEqual([expect.objectContaining({ actor_id: admin.id, action: "slot.create", before: null, after: slotJson(slot.id) })]);
   });
 
   it("slot update: slot.update, before and after the change", async () => {
@@ -88,17 +86,17 @@ describe("the audit log records each admin action with its actor, target, before
     expect(update).toMatchObject({
       actor_id: admin.id,
       action: "slot.update",
-      before: slotJson,
-      after: { ...slotJson, max_capacity: 15, start_time: "2040-03-01T09:00:00Z" },
+      before: slotJson(slot.id),
+      after: { ...slotJson(slot.id), max_capacity: 15, available_spots: 15, start_time: "2040-03-01T09:00:00Z" },
     });
   });
 
-  it("slot delete: slot.delete, before the slot with the places that were booked, after null", async () => {
+  it("slot delete: slot.delete, before the slot with the places that were taken, after null", async () => {
     const slotId = await createSlot({ capacity: 5 });
     for (const user of await createUsers(2)) expect((await book(user, slotId)).status).toBe(201);
     expect((await asAdmin("DELETE", `/admin/slots/${slotId}`)).status).toBe(200);
     expect(await entriesFor(`slot:${slotId}`)).toEqual([
-      expect.objectContaining({ actor_id: admin.id, action: "slot.delete", before: expect.objectContaining({ max_capacity: 5, booked_count: 2 }), after: null }),
+      expect.objectContaining({ actor_id: admin.id, action: "slot.delete", before: expect.objectContaining({ max_capacity: 5, available_spots: 3 }), after: null }),
     ]);
   });
 
@@ -127,6 +125,23 @@ describe("the audit log records each admin action with its actor, target, before
     ]);
     expect(await entriesFor(`booking:${ownStarted.body.id}`)).toEqual([expect.objectContaining({ actor_id: admin.id, action: "booking.cancel" })]);
     expect(await entriesFor(`booking:${ownBeforeStart.body.id}`)).toEqual([]);
+  });
+
+  it("an entry recorded before slot rows (five fields under the API's names) is shown as the API shows a slot", async () => {
+    const slotId = await createSlot({ capacity: 4 });
+    const recorded = { category_id: 1, start_time: "2040-04-01T10:00:00Z", end_time: "2040-04-01T11:00:00Z", max_capacity: 4, booked_count: 1 };
+    await env.DB.prepare("INSERT INTO audit_log (actor_id, action, target, before, after, created_at) VALUES (?, 'slot.delete', ?, ?, NULL, '2030-01-01T00:00:00Z')")
+      .bind(admin.id, `slot:${slotId}`, JSON.stringify(recorded))
+      .run();
+    const migration = env.TEST_MIGRATIONS.find((migration) => migration.name.startsWith("0011_"))!;
+    for (const query of migration.queries) await env.DB.prepare(query).run();
+    expect(await entriesFor(`slot:${slotId}`)).toEqual([
+      expect.objectContaining({
+        action: "slot.delete",
+        before: { id: slotId, category_id: 1, start_time: recorded.start_time, end_time: recorded.end_time, max_capacity: 4, available_spots: 3, waitlist_length: 0, timezone: "UTC" },
+        after: null,
+      }),
+    ]);
   });
 
   it("records nothing for a role the user already has", async () => {

@@ -1,6 +1,6 @@
 import { z } from "@hono/zod-openapi";
 import { asc, eq, inArray, or, sql } from "drizzle-orm";
-import { auditEntryColumns, AuditEntrySchema } from "../audit/routes";
+import { auditEntryColumns, AuditEntrySchema, toAuditEntry } from "../audit/entry";
 import type { Database } from "../db/client";
 import { auditLog, BOOKING_STATUSES, bookings, calendarFeeds, categories, ROLES, timeSlots, userPreferences, users } from "../db/schema";
 import { nowUtcIso } from "../db/time";
@@ -82,6 +82,6 @@ export async function exportAccount(db: Database, userId: number): Promise<Accou
     preferences: { preferred_categories: preferences.map((row) => row.id) },
     bookings: entries,
     calendar_feed: { exists: feed !== undefined, created_at: feed?.createdAt ?? null },
-    audit_entries: audit,
+    audit_entries: audit.map(toAuditEntry),
   };
 }

@@ -5,6 +5,7 @@ import { insertedRow } from "../db/insert-select";
 import { auditLog, bookings, categories, timeSlots, users, webhooks, type AuditAction, type Role, type SlotChanges } from "../db/schema";
 import { nowUtcIso } from "../db/time";
 import { bookingJson } from "../views/booking";
+import { slotRowJson } from "../views/slot";
 
 // The statements that record admin actions, and an account's own password change, sign-out
 // everywhere and deletion, in audit_log. Each goes into the same D1 batch as the
@@ -13,10 +14,6 @@ import { bookingJson } from "../views/booking";
 // before the change in the batch; one recording a creation goes right after the INSERT, which it
 // finds by last_insert_rowid(). scripts/admin.ts records role changes made with wrangler itself.
 // GET /admin/audit (audit/routes.ts) reads them.
-
-/** A slot as audit entries show it. */
-const slotJson = sql`json_object('category_id', ${timeSlots.categoryId}, 'start_time', ${timeSlots.startTime},
-  'end_time', ${timeSlots.endTime}, 'max_capacity', ${timeSlots.maxCapacity}, 'booked_count', ${timeSlots.bookedCount})`;
 
 type Entry = { actorId: number; action: AuditAction; target: SQL; before: SQL; after: SQL; from: SQLiteTable; where: SQL | undefined };
 
@@ -46,7 +43,7 @@ export function auditSlotCreated(db: Database, actorId: number) {
     action: "slot.create",
     target: sql`'slot:' || ${timeSlots.id}`,
     before: sql`NULL`,
-    after: slotJson,
+    after: slotRowJson,
     from: timeSlots,
     where: sql`${timeSlots.id} = last_insert_rowid()`,
   });
@@ -73,13 +70,12 @@ const liveSlot = (slotId: number) => ({ from: timeSlots, where: and(eq(timeSlots
 
 /** Goes before the UPDATE that applies `changes`; `after` is the slot with them applied. */
 export function auditSlotUpdated(db: Database, actorId: number, slotId: number, changes: SlotChanges) {
-  const columns = Object.entries(changes).map(([field, value]) => [timeSlots[field as keyof SlotChanges].name, value]);
   return record(db, {
     actorId,
     action: "slot.update",
     target: sql`${`slot:${slotId}`}`,
-    before: slotJson,
-    after: sql`json_patch(${slotJson}, ${JSON.stringify(Object.fromEntries(columns))})`,
+    before: slotRowJson,
+    after: sql`json_patch(${slotRowJson}, ${JSON.stringify(changes)})`,
     ...liveSlot(slotId),
   });
 }
@@ -90,7 +86,7 @@ export function auditSlotDeleted(db: Database, actorId: number, slotId: number) 
     actorId,
     action: "slot.delete",
     target: sql`${`slot:${slotId}`}`,
-    before: slotJson,
+    before: slotRowJson,
     after: sql`NULL`,
     ...liveSlot(slotId),
   });

@@ -1,35 +1,12 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { desc } from "drizzle-orm";
 import { requireAdmin } from "../auth/middleware";
-import { AUDIT_ACTIONS, auditLog } from "../db/schema";
+import { auditLog } from "../db/schema";
 import { createRouter } from "../http/app";
 import { d1Session } from "../http/d1-session";
 import { bearerAuth, errorResponses, jsonResponse } from "../http/openapi";
 import { LATEST_PAGE, LatestQuery } from "../http/paging";
-import { InstantOutput } from "../values/instant";
-
-export const AuditEntrySchema = z
-  .object({
-    id: z.number().int(),
-    actor_id: z.number().int().nullable().openapi({ description: "The admin's user id; null for a change made with wrangler" }),
-    action: z.enum(AUDIT_ACTIONS),
-    target: z.string().openapi({ example: "slot:7" }),
-    before: z.record(z.string(), z.unknown()).nullable().openapi({ description: "The row before; null for a creation" }),
-    after: z.record(z.string(), z.unknown()).nullable().openapi({ description: "The row after; null for a deletion" }),
-    created_at: InstantOutput,
-  })
-  .openapi("AuditEntry");
-
-/** An audit_log row as AuditEntrySchema shows it. */
-export const auditEntryColumns = {
-  id: auditLog.id,
-  actor_id: auditLog.actorId,
-  action: auditLog.action,
-  target: auditLog.target,
-  before: auditLog.before,
-  after: auditLog.after,
-  created_at: auditLog.createdAt,
-};
+import { auditEntryColumns, AuditEntrySchema, toAuditEntry } from "./entry";
 
 const listAudit = createRoute({
   operationId: "listAuditEntries",
@@ -53,5 +30,5 @@ export const auditRoutes = createRouter().openapi(listAudit, async (c) => {
     .from(auditLog)
     .orderBy(desc(auditLog.id))
     .limit(limit);
-  return c.json(entries, 200);
+  return c.json(entries.map(toAuditEntry), 200);
 });

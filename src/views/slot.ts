@@ -1,9 +1,13 @@
 import { z } from "@hono/zod-openapi";
-import type { TimeSlotRow } from "../db/schema";
+import { getTableColumns } from "drizzle-orm";
+import { jsonObject } from "../db/json";
+import { timeSlots, type TimeSlotRow } from "../db/schema";
 import { InstantOutput } from "../values/instant";
 
 // The projections of a time_slots row that the API shows: the slot (SlotSchema, toSlotView) and
-// its live availability (toSlotAvailability). Routes, the slot object, webhooks and audit use them.
+// its live availability (toSlotAvailability). Routes, the slot object, webhooks and audit use them;
+// records made in SQL (webhook events, audit entries) keep the whole row (`slotRowJson`) and are
+// shown through toSlotView when read, so that there is one projection of a slot.
 
 /** A slot as the API shows it, everywhere: built only by `toSlotView`. */
 export const SlotSchema = z
@@ -49,6 +53,12 @@ export function toSlotView(row: TimeSlotRow): SlotView {
     timezone: row.timezone,
   };
 }
+
+/**
+ * A time_slots row as SQLite JSON, with the keys of TimeSlotRow: what a webhook event or an audit
+ * entry records of a slot inside the batch of its change, shown through toSlotView when read.
+ */
+export const slotRowJson = jsonObject(getTableColumns(timeSlots));
 
 /** What a watcher of GET /slots/{slot_id}/live receives on connecting and after every change. */
 export const SlotAvailabilitySchema = z

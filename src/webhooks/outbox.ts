@@ -1,4 +1,4 @@
-import { and, eq, exists, getTableColumns, isNull, ne, sql, type SQL } from "drizzle-orm";
+import { and, eq, exists, isNull, ne, sql, type SQL } from "drizzle-orm";
 import type { SQLiteTable } from "drizzle-orm/sqlite-core";
 import type { Database } from "../db/client";
 import { insertedRow } from "../db/insert-select";
@@ -6,6 +6,7 @@ import { jsonObject } from "../db/json";
 import { bookings, timeSlots, webhookEvents, webhooks, type WebhookEventType } from "../db/schema";
 import { nowUtcIso } from "../db/time";
 import { bookingColumns, rescheduledBookingColumns } from "../views/booking";
+import { slotRowJson } from "../views/slot";
 
 // The transactional outbox. A change writes its events with statements in its own D1 batch (one
 // transaction), so an event exists exactly when its change committed. Each statement is an
@@ -47,7 +48,7 @@ export function bookingEvents(
 
 /** `type` events for the slots `where` selects (as they are at that point of the batch), with the row as data, shown through toSlotView when delivered. */
 export function slotEvents(db: Database, type: WebhookEventType, where: SQL | undefined): EventStatement {
-  return eventsOf(db, type, timeSlots, where, jsonObject(getTableColumns(timeSlots)));
+  return eventsOf(db, type, timeSlots, where, slotRowJson);
 }
 
 // The events of each change, for the batches that make them (bookings/commands.ts, bookings/moves.ts, slots/routes.ts).
