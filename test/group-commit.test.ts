@@ -1,12 +1,13 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
+import type { Outcome } from "../src/objects/outcome";
 import { slotObject } from "../src/objects/stubs";
 import { whileBookingWritesFail } from "./support/failures";
-import { whileSlotD1IsDistant } from "./support/latency";
+import { type BatchCount, whileSlotD1IsDistant } from "./support/latency";
 import { createSlot, expectConsistent, slotCounts } from "./support/slots";
 import { createUsers } from "./support/users";
 
-// Group commit (slots/booking-group.ts): bookings that gather while the slot's object waits on D1
+// Group commit (slots/group-commit.ts): changes that gather while the slot's object waits on D1
 // share one batch, and each is answered as if it had run alone in arrival order.
 
 const LATENCY_MS = 30;
@@ -52,5 +53,78 @@ describe("group commit of bookings", () => {
     const codes = outcomes.map((outcome) => (outcome.ok ? "ok" : outcome.code));
     expect(codes).toEqual(["already_booked", "already_booked", ...Array(18).fill("ok"), "already_booked"]);
     await expectConsistent(slotId);
+  });
+});
+
+describe("group commit of mixed changes", () => {
+  type Stub = ReturnType<typeof slotObject>;
+  /** A request of the scenario, on one slot, given its bookings made before (by user index). */
+  type Request = (stub: Stub, slotId: number, before: Map<number, number>) => Promise<Outcome<unknown>>;
+
+  it("books, holds, waitlist joins, cancellations, confirmations and repeated keys that share batches answer exactly as the same requests one at a time", async () => {
+    const users = await createUsers(20);
+    const id = (u: number) => users[u].id;
+    const bookingOf = (before: Map<number, number>, u: number) => before.get(u)!;
+    // Keys are the user's across slots: each slot's run uses its own.
+    const key = (slotId: number) => ({ key: `k-${slotId}`, request: `POST /bookings ${slotId}` });
+    const requests: Request[] = [
+      (stub, slot, before) => stub.cancel(slot, bookingOf(before, 0), id(0)), // promotes user 6
+      (stub, slot) => stub.book(slot, id(10), {}), // full: slot_full
+      (stub, slot) => stub.book(slot, id(11), { waitlist: true }),
+      (stub, slot, before) => stub.confirm(slot, bookingOf(before, 4), id(4)),
+      (stub, slot, before) => stub.cancel(slot, bookingOf(before, 5), id(5)), // a hold: promotes user 7
+      (stub, slot) => stub.book(slot, id(12), { waitlist: true }, key(slot)),
+      (stub, slot) => stub.book(slot, id(12), { waitlist: true }, key(slot)), // the same key: replayed
+      (stub, slot, before) => stub.cancel(slot, bookingOf(before, 1), id(1)), // promotes user 11
+      (stub, slot) => stub.book(slot, id(1), {}), // full again: slot_full
+      (stub, slot) => stub.book(slot, id(1), { waitlist: true }),
+      (stub, slot) => stub.book(slot, id(2), { waitlist: true }), // has a place: already_booked
+      (stub, slot, before) => stub.cancel(slot, bookingOf(before, 0), id(0)), // already_cancelled
+      (stub, slot, before) => stub.cancel(slot, bookingOf(before, 3), id(9)), // a stranger's: booking_not_found
+      (stub, slot) => stub.book(slot, id(13), { hold: true }), // full: slot_full
+      (stub, slot, before) => stub.cancel(slot, bookingOf(before, 2), id(2)), // promotes user 12
+      (stub, slot) => stub.book(slot, id(14), { hold: true, waitlist: true }),
+      (stub, slot, before) => stub.cancel(slot, bookingOf(before, 3), id(3)), // promotes user 1
+      (stub, slot) => stub.book(slot, id(15), { hold: true }), // full: slot_full
+    ];
+    /** Users 0-3 booked, 4-5 holding, 6-7 waiting on a slot of 6 places: the bookings by user index. */
+    async function prepare(): Promise<{ slotId: number; stub: Stub; before: Map<number, number> }> {
+      const slotId = await createSlot({ capacity: 6 });
+      const stub = slotObject(env, slotId);
+      const before = new Map<number, number>();
+      for (const [u, options] of [[0, {}], [1, {}], [2, {}], [3, {}], [4, { hold: true }], [5, { hold: true }], [6, { waitlist: true }], [7, { waitlist: true }]] as const) {
+        const outcome = await stub.book(slotId, id(u), options);
+        if (!outcome.ok) throw new Error(`user ${u}: ${outcome.code}`);
+        before.set(u, outcome.value.id);
+      }
+      return { slotId, stub, before };
+    }
+    /** What an answer says, without the ids that differ between two slots. */
+    const said = (outcome: Outcome<unknown>) => {
+      if (!outcome.ok) return outcome.code;
+      const value = outcome.value as { status?: string; position?: number; user_id?: number } | null;
+      return value && { status: value.status, position: value.position, user: users.findIndex((user) => user.id === value.user_id), replayed: outcome.replayed };
+    };
+    const entries = async (slotId: number) =>
+      (await env.DB.prepare("SELECT user_id, status FROM bookings WHERE time_slot_id = ? ORDER BY user_id").bind(slotId).all<{ user_id: number; status: string }>()).results.map(
+        (row) => [users.findIndex((user) => user.id === row.user_id), row.status],
+      );
+
+    const alone = await prepare();
+    const oneAtATime: Outcome<unknown>[] = [];
+    for (const request of requests) oneAtATime.push(await request(alone.stub, alone.slotId, alone.before));
+
+    const together = await prepare();
+    const count: BatchCount = { batches: 0 };
+    // Calls on one stub arrive in the order they are made: the first runs alone, the rest gather behind it.
+    const grouped = await whileSlotD1IsDistant(together.slotId, LATENCY_MS, () => Promise.all(requests.map((request) => request(together.stub, together.slotId, together.before))), count);
+
+    expect(grouped.map(said)).toEqual(oneAtATime.map(said));
+    expect(oneAtATime.map(said)).toContain("already_booked");
+    expect(await entries(together.slotId)).toEqual(await entries(alone.slotId));
+    // The first alone, then one group: its key's recall, its batch, the record of its refusals (none here have a key).
+    expect(count.batches).toBeLessThanOrEqual(4);
+    await expectConsistent(together.slotId);
+    await expectConsistent(alone.slotId);
   });
 });

@@ -3,7 +3,7 @@ import type { BatchItem } from "drizzle-orm/batch";
 import type { SQLiteTable } from "drizzle-orm/sqlite-core";
 import { auditAttendance, auditBookingCancelled, auditSlotDeleted, auditSlotUpdated } from "../audit/record";
 import type { Database } from "../db/client";
-import { bookings, timeSlots, users, type SlotChanges } from "../db/schema";
+import { bookings, timeSlots, users, WAITLIST_LIMIT, type BookingStatus, type SlotChanges } from "../db/schema";
 import { attendanceColumns, bookingColumns, bookingJson } from "../views/booking";
 import { attendanceChanged, bookingCreated, bookingsCancelled, holdsExpired, slotDeleted, slotUpdated, waitersPromoted } from "../webhooks/outbox";
 import { newBookingRow, type NewEntry } from "./schemas";
@@ -42,22 +42,41 @@ export function promoteWaiters(db: Database, slotId: number) {
   return [waitersPromoted(db, earliest), db.update(bookings).set({ status: "BOOKED" }).where(earliest)] as const;
 }
 
+/** What a new entry asks for: on a full slot a waitlist place (`waitlist`), and a hold ending at `holdUntil` rather than a place. */
+export type EntryAsked = { waitlist: boolean; holdUntil?: string };
+
 /**
- * A new entry (`entry`: a place, a hold or a waitlist place) of `userId` in `slotId`, if the slot
- * is live and has not started. Answers the new booking (none if nothing was written), then the slot.
+ * `bookings.version` of a row inside the statements that insert it, until the last of them sets it
+ * to 0: what tells those statements the row they wrote from a live entry the user had before.
  */
-export function bookStatements(db: Database, slotId: number, userId: number, entry: NewEntry, now: string, remember: Remember) {
-  const bookable = and(eq(timeSlots.id, slotId), isNull(timeSlots.deletedAt), sql`${timeSlots.startTime} > ${now}`);
-  const insert = db.insert(bookings).select(db.select(newBookingRow(sql<number>`${userId}`.as("user_id"), timeSlots.id, now, entry)).from(timeSlots).where(bookable));
-  // `changes() = 1`: the INSERT wrote a row, so last_insert_rowid() is that row.
-  const written = { from: bookings, where: sql`${bookings.id} = last_insert_rowid() AND changes() = 1` };
+const WRITING = -1;
+
+/**
+ * A new entry of `userId` in `slotId`, decided by D1 at this point of the batch, as if the request
+ * ran alone: a place (or a hold) while one is free, else a waitlist place if asked and the waitlist
+ * has room; nothing if the slot is deleted or has started, or the user has a live entry on it.
+ * Writing nothing is not an error, so that many requests can share one batch. Answers the new
+ * entry (none if nothing was written), then the slot as it is after it, which tells why.
+ */
+export function bookStatements(db: Database, slotId: number, userId: number, asked: EntryAsked, now: string, remember: Remember) {
+  const free = sql`(${timeSlots.maxCapacity} - ${timeSlots.bookedCount} - ${timeSlots.heldCount})`;
+  const room = asked.waitlist ? sql`(${free} > 0 OR ${timeSlots.waitlistLength} < ${WAITLIST_LIMIT})` : sql`${free} > 0`;
+  const placeStatus = asked.holdUntil === undefined ? sql`'BOOKED'` : sql`'HELD'`;
+  const entry: NewEntry = {
+    status: sql<BookingStatus>`CASE WHEN ${free} > 0 THEN ${placeStatus} ELSE 'WAITLISTED' END`,
+    expiresAt: sql<string | null>`CASE WHEN ${free} > 0 THEN ${asked.holdUntil ?? null} END`,
+    version: sql<number>`${WRITING}`,
+  };
+  const liveEntry = sql`EXISTS (SELECT 1 FROM ${bookings} WHERE ${bookings.timeSlotId} = ${slotId} AND ${bookings.userId} = ${userId} AND ${bookings.status} <> 'CANCELLED')`;
+  const bookable = and(eq(timeSlots.id, slotId), isNull(timeSlots.deletedAt), sql`${timeSlots.startTime} > ${now}`, room, sql`NOT ${liveEntry}`);
+  const written = and(eq(bookings.timeSlotId, slotId), eq(bookings.userId, userId), eq(bookings.version, WRITING));
   return [
-    insert,
-    db.select(bookingColumns).from(bookings).where(written.where),
+    db.insert(bookings).select(db.select(newBookingRow(sql<number>`${userId}`.as("user_id"), timeSlots.id, now, entry)).from(timeSlots).where(bookable)),
+    db.select(bookingColumns).from(bookings).where(written),
     slotRow(db, slotId),
-    remember({ ...written, outcomeJson: sql`json_object('ok', json('true'), 'value', json(${bookingJson}))` }),
-    // Last: an event is a write, after which last_insert_rowid() and changes() are its own.
-    bookingCreated(db, slotId, userId, bookable),
+    remember({ from: bookings, where: written, outcomeJson: sql`json_object('ok', json('true'), 'value', json(${bookingJson}))` }),
+    bookingCreated(db, written),
+    db.update(bookings).set({ version: 0 }).where(written),
   ] as const;
 }
 
@@ -69,7 +88,9 @@ const thisBooking = (slotId: number, bookingId: number) => and(eq(bookings.id, b
 /**
  * Cancels `bookingId`, a live entry on `slotId`, if the caller owns it or is an admin, and the slot
  * has not started or the caller is an admin; an admin's cancellation of someone else's entry, or
- * after the start, is audited. The third result is the cancelled booking (none if nothing changed).
+ * after the start, is audited. The third result is the cancelled booking (none if nothing changed);
+ * the last, the booking's status afterwards if the caller may see it (owns it, or is an admin), which
+ * tells why nothing changed without telling a stranger that the booking exists.
  */
 export function cancelStatements(db: Database, slotId: number, bookingId: number, callerId: number, now: string, remember: Remember) {
   const isAdmin = callerIsAdmin(callerId);
@@ -79,16 +100,8 @@ export function cancelStatements(db: Database, slotId: number, bookingId: number
   const audit = auditBookingCancelled(db, callerId, and(live, isAdmin, sql`(${bookings.userId} <> ${callerId} OR NOT ${notStarted})`));
   const update = db.update(bookings).set({ status: "CANCELLED", cancelledAt: now }).where(cancellable).returning({ id: bookings.id });
   const written = { from: bookings, where: eq(bookings.id, bookingId), outcomeJson: sql`json(${JSON.stringify({ ok: true, value: null })})` };
-  return [audit, bookingsCancelled(db, cancellable), update, remember(written), ...promoteWaiters(db, slotId), slotRow(db, slotId)] as const;
-}
-
-/** After a cancellation that changed nothing: the status of `bookingId` if the caller may see it (owns it, or is an admin). */
-export function visibleStatus(db: Database, slotId: number, bookingId: number, callerId: number) {
-  return db
-    .select({ status: bookings.status })
-    .from(bookings)
-    .where(and(thisBooking(slotId, bookingId), ownedByCaller(callerId)))
-    .get();
+  const visible = db.select({ status: bookings.status }).from(bookings).where(and(thisBooking(slotId, bookingId), ownedByCaller(callerId)));
+  return [audit, bookingsCancelled(db, cancellable), update, remember(written), ...promoteWaiters(db, slotId), slotRow(db, slotId), visible] as const;
 }
 
 /**

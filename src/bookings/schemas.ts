@@ -2,13 +2,16 @@ import { z } from "@hono/zod-openapi";
 import { sql, type SQL } from "drizzle-orm";
 import type { AnySQLiteColumn } from "drizzle-orm/sqlite-core";
 import { insertedRow } from "../db/insert-select";
-import { bookings } from "../db/schema";
+import { bookings, type BookingStatus } from "../db/schema";
 
 // What the booking routes accept (their request shapes, the Idempotency-Key), and how a new row of
 // bookings starts. The booking as the API shows it is views/booking.ts.
 
-/** How a new row of `bookings` starts: a place (BOOKED), a hold with its end, or a waitlist place. */
-export type NewEntry = { status: "BOOKED" } | { status: "HELD"; expiresAt: string } | { status: "WAITLISTED" };
+/**
+ * How a new row of `bookings` starts: its status and, for a hold, its end (SQL, when the statement
+ * decides them from the slot's places at that point of its batch), and its `version`.
+ */
+export type NewEntry = { status: SQL<BookingStatus> | "BOOKED"; expiresAt?: SQL<string | null>; version?: SQL<number> };
 
 /**
  * A new row of `bookings` as an INSERT ... SELECT selects it: the one place a new column of
@@ -18,10 +21,9 @@ export function newBookingRow(
   userId: SQL.Aliased<number> | AnySQLiteColumn,
   timeSlotId: AnySQLiteColumn,
   now: string,
-  entry: NewEntry = { status: "BOOKED" },
+  { status, expiresAt = sql`NULL`, version = sql`0` }: NewEntry = { status: "BOOKED" },
 ) {
-  const expiresAt = entry.status === "HELD" ? entry.expiresAt : null;
-  return insertedRow(bookings, { userId, timeSlotId, status: entry.status, createdAt: now, expiresAt, version: sql`0` });
+  return insertedRow(bookings, { userId, timeSlotId, status, createdAt: now, expiresAt, version });
 }
 
 const TimeSlotId = z.number().int().positive().openapi({ example: 1 });

@@ -1,3 +1,4 @@
+import type { BatchItem } from "drizzle-orm/batch";
 import { drizzle } from "drizzle-orm/d1";
 import * as schema from "./schema";
 
@@ -10,3 +11,12 @@ export function database(d1: D1Database | D1DatabaseSession) {
 }
 
 export type Database = ReturnType<typeof database>;
+
+/**
+ * One D1 batch (one transaction) of `statements` made at run time, for callers that read each
+ * statement's result by its position; drizzle types only batches written out as tuples.
+ */
+export function batchOf(db: Database, statements: readonly BatchItem<"sqlite">[]): Promise<unknown[]> {
+  const [first, ...rest] = statements;
+  return db.batch([first, ...rest]);
+}

@@ -1,49 +1,22 @@
 import { and, eq, gt, lte, sql } from "drizzle-orm";
 import type { Remember } from "../bookings/commands";
 import type { Idempotency } from "../bookings/schemas";
-import type { Database } from "../db/client";
-import { brokenConstraint } from "../db/failures";
+import { batchOf, type Database } from "../db/client";
 import { insertedRow } from "../db/insert-select";
 import { idempotencyKeys } from "../db/schema";
-import { nowUtcIso, toUtcIso } from "../db/time";
+import { toUtcIso } from "../db/time";
 import { idempotencyKeyReused } from "../errors/catalogue";
-import { attempt, failure, type Outcome } from "../objects/outcome";
+import { failure, type Outcome } from "../objects/outcome";
 
 // Idempotency records (idempotency_keys): owns what a slot object remembers of the requests sent
-// with an Idempotency-Key, and the answer a repeat of one gets.
+// with an Idempotency-Key, and the answer a repeat of one gets. A success is recorded in the batch
+// of its change (`recorder`); a refusal (4xx) right after it (`recordRefusals`); a storage failure
+// is not, so that a retry runs again.
 
 export const IDEMPOTENCY_WINDOW_MS = 24 * 60 * 60 * 1000;
 
-/**
- * Runs `act` at most once per (user, Idempotency-Key) within the window, and answers repeats
- * with the first outcome. A success is recorded by `act` in the same batch as its change; a
- * refusal (4xx) is recorded after it; a storage failure is not, so a retry runs again.
- */
-export async function idempotent<T>(
-  db: Database,
-  userId: number,
-  idempotency: Idempotency | undefined,
-  act: (remember: Remember) => Promise<T>,
-): Promise<Outcome<T>> {
-  const earlier = idempotency && (await recall<T>(db, userId, idempotency));
-  if (earlier) return earlier;
-  const { key, request } = idempotency ?? { key: "", request: "" };
-  const now = nowUtcIso();
-  const remember = recorder(db, userId, idempotency, now);
-  try {
-    const outcome = await attempt(() => act(remember));
-    if (idempotency && !outcome.ok) await db.insert(idempotencyKeys).values({ userId, key, request, outcome, createdAt: now });
-    return outcome;
-  } catch (error) {
-    // The same key was recorded meanwhile by a request for another slot: answer as for a repeat.
-    const broken = brokenConstraint(error);
-    if (idempotency && broken?.kind === "unique" && broken.on.startsWith("idempotency_keys.")) {
-      const winner = await recall<T>(db, userId, idempotency);
-      if (winner) return winner;
-    }
-    throw error;
-  }
-}
+/** A request sent with an Idempotency-Key, by `userId`. */
+export type KeyedRequest = { userId: number; idempotency: Idempotency };
 
 /**
  * The statement that records a success of `userId`'s request in the batch of its change. One
@@ -61,15 +34,33 @@ export function recorder(db: Database, userId: number, idempotency: Idempotency 
     );
 }
 
-/** The recorded outcome of an earlier request with this key; a 422 if that request was another one. */
-async function recall<T>(db: Database, userId: number, { key, request }: Idempotency): Promise<Outcome<T> | undefined> {
+/**
+ * The recorded outcome of each earlier request with the same user and key (a 422 if it was another
+ * request), or undefined where there is none: one D1 round trip for them all.
+ */
+export async function recall(db: Database, requests: KeyedRequest[]): Promise<(Outcome<unknown> | undefined)[]> {
+  if (requests.length === 0) return [];
   const expired = toUtcIso(new Date(Date.now() - IDEMPOTENCY_WINDOW_MS));
-  const ofUser = eq(idempotencyKeys.userId, userId);
-  const [, [earlier]] = await db.batch([
-    db.delete(idempotencyKeys).where(and(ofUser, lte(idempotencyKeys.createdAt, expired))),
-    db.select().from(idempotencyKeys).where(and(ofUser, eq(idempotencyKeys.key, key), gt(idempotencyKeys.createdAt, expired))),
-  ]);
-  if (!earlier) return undefined;
-  if (earlier.request !== request) return failure(idempotencyKeyReused());
-  return { ...(earlier.outcome as Outcome<T>), replayed: true };
+  const statements = requests.flatMap(({ userId, idempotency }) => {
+    const ofUser = eq(idempotencyKeys.userId, userId);
+    return [
+      db.delete(idempotencyKeys).where(and(ofUser, lte(idempotencyKeys.createdAt, expired))),
+      db.select().from(idempotencyKeys).where(and(ofUser, eq(idempotencyKeys.key, idempotency.key), gt(idempotencyKeys.createdAt, expired))),
+    ];
+  });
+  const results = await batchOf(db, statements);
+  return requests.map(({ idempotency }, i) => {
+    const [earlier] = results[2 * i + 1] as (typeof idempotencyKeys.$inferSelect)[];
+    if (!earlier) return undefined;
+    if (earlier.request !== idempotency.request) return failure(idempotencyKeyReused());
+    return { ...(earlier.outcome as Outcome<unknown>), replayed: true };
+  });
+}
+
+/** Records the refusals of requests sent with a key, so that a retry gets the same answer: one D1 round trip. */
+export async function recordRefusals(db: Database, refusals: (KeyedRequest & { outcome: Outcome<unknown> })[], now: string): Promise<void> {
+  if (refusals.length === 0) return;
+  // One INSERT a refusal: D1 binds at most 100 parameters in one statement.
+  const inserts = refusals.map(({ userId, idempotency: { key, request }, outcome }) => db.insert(idempotencyKeys).values({ userId, key, request, outcome, createdAt: now }));
+  await batchOf(db, inserts);
 }

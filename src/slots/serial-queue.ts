@@ -11,9 +11,9 @@ import { attempt, failure, type Outcome } from "../objects/outcome";
  * previous one has settled. Each task gets a new D1 session on the primary, so that its outcome
  * carries the bookmark of its own writes.
  *
- * Group commit (`gather`): requests of one kind that arrive while earlier tasks run wait in one
- * group, which becomes a single task when its turn comes, so that one D1 round trip answers them
- * all. A group stays open only while no other task is queued behind it: everything still runs in
+ * Group commit (`gather`): changes that arrive while earlier tasks run wait in one group
+ * (group-commit.ts), which becomes a single task when its turn comes, so that one D1 round trip
+ * answers them all. A group stays open only while no other task is queued behind it: everything still runs in
  * arrival order.
  */
 export class SerialQueue {

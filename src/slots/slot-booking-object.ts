@@ -1,35 +1,34 @@
 import { DurableObject } from "cloudflare:workers";
-import { attendanceStatements, bookStatements, cancelStatements, confirmStatements, deleteSlotStatements } from "../bookings/commands";
-import { releaseExpiredHoldsStatements, updateSlotStatements, visibleStatus } from "../bookings/commands";
-import type { BookingOptions, Idempotency, NewEntry } from "../bookings/schemas";
+import { deleteSlotStatements, releaseExpiredHoldsStatements, updateSlotStatements } from "../bookings/commands";
+import type { BookingOptions, Idempotency } from "../bookings/schemas";
 import { brokenConstraint } from "../db/failures";
-import { type SlotChanges, type TimeSlotRow, WAITLIST_LIMIT } from "../db/schema";
+import type { SlotChanges, TimeSlotRow } from "../db/schema";
 import { nowUtcIso } from "../db/time";
-import { alreadyBooked, alreadyCancelled, bookingNotFound, capacityBelowBookings, holdExpired, notBooked, notHeld } from "../errors/catalogue";
-import { slotFull, slotNotFound, slotStarted, unknownCategory, waitlistFull } from "../errors/catalogue";
+import { capacityBelowBookings, slotFull, slotNotFound, unknownCategory } from "../errors/catalogue";
 import { afterCommittedChange } from "../http/micro-cache";
 import { failure, type Outcome } from "../objects/outcome";
 import { slotOfWatch } from "../objects/stubs";
-import { type AttendanceView, type BookingView, toBookingView } from "../views/booking";
+import type { AttendanceView, BookingView } from "../views/booking";
 import { availableSpots, type SlotView, toSlotView } from "../views/slot";
 import { dispatcher } from "../webhooks/dispatch";
 import { HoldAlarm } from "./hold-alarm";
-import { idempotent } from "./idempotency";
+import { type Change, commitGroup, GROUP_LIMIT } from "./group-commit";
 import { LiveAnnouncements } from "./live";
 import { MoveSteps } from "./move-steps";
 import { startNotBeforeEnd } from "./schemas";
-import { bookTogether, type BookingRequest, GROUP_LIMIT } from "./booking-group";
 import { SerialQueue } from "./serial-queue";
 import { SlotIdentity } from "./slot-identity";
+import { attendance, cancellation, confirmation, newEntry } from "./slot-changes";
 import { SlotMemory, type SlotState } from "./slot-state";
 
 /**
  * The object that owns one time slot, named by its id (routes reach it through objects/stubs.ts).
  * Serializes every change to one slot's bookings: book, hold, join the waitlist, confirm, cancel,
  * capacity or time change, delete, moves, the release of expired holds. This class orchestrates:
- * each command checks the rules against what the object remembers of its slot (slot-state.ts),
- * runs its D1 batch (bookings/commands.ts, bookings/moves.ts) as a task of its queue (serial-queue.ts),
- * remembers the slot as the batch left it and tells the watchers (live.ts). Idempotency records
+ * each command runs its D1 batch (bookings/commands.ts, bookings/moves.ts) as a task of its queue
+ * (serial-queue.ts), remembers the slot as the batch left it (slot-state.ts) and tells the watchers
+ * (live.ts). Bookings, holds, waitlist joins, cancellations, confirmations and check-ins that
+ * arrive while a task runs share the next batch (group-commit.ts, slot-changes.ts). Idempotency records
  * are idempotency.ts's, the alarm that releases holds hold-alarm.ts's. D1 enforces the invariants
  * again (CHECKs on the counts, one live entry per user, triggers keeping the counts), so a caller
  * that bypassed this object still could not overbook. Each batch also writes the webhook events
@@ -56,81 +55,22 @@ export class SlotBookingObject extends DurableObject<Env> {
     // Idempotency-Key may be owed an earlier 201, so it takes the queue.
     const known = this.#memory.current;
     if (!idempotency && !options.waitlist && known && !known.deleted && availableSpots(known) === 0) return failure(slotFull());
-    if (idempotency || options.hold) return this.#queue.run(() => this.#bookAlone(slotId, userId, options, idempotency));
-    // Plain bookings and waitlist joins gather while earlier tasks run: one D1 batch for all (booking-group.ts).
-    return this.#queue.gather<BookingRequest, BookingView>(
-      { userId, waitlist: options.waitlist === true },
-      (requests) => bookTogether(this.#db, slotId, requests, this.#memory, this.#dispatch, (request) => this.#bookAlone(slotId, request.userId, { waitlist: request.waitlist }), () => this.#live.announce(slotId)),
-      GROUP_LIMIT,
-    );
-  }
-
-  /** One booking, hold or waitlist join in a D1 batch of its own: a task of the queue. */
-  #bookAlone(slotId: number, userId: number, options: BookingOptions, idempotency?: Idempotency): Promise<Outcome<BookingView>> {
-    return idempotent(this.#db, userId, idempotency, async (remember) => {
-        const slot = await this.#memory.load(this.#db, slotId);
-        const now = nowUtcIso();
-        if (slot.startTime <= now) throw slotStarted();
-        const room = availableSpots(slot) > 0;
-        if (!room && !options.waitlist) throw slotFull();
-        if (!room && slot.waitlistLength >= WAITLIST_LIMIT) throw waitlistFull(WAITLIST_LIMIT);
-        const entry: NewEntry = !room ? { status: "WAITLISTED" } : options.hold ? { status: "HELD", expiresAt: await this.#alarm.holdUntil(options.hold_seconds) } : { status: "BOOKED" };
-        const [, [booking], [row]] = await this.#db
-          .batch(bookStatements(this.#db, slotId, userId, entry, now, remember))
-          .then(this.#dispatch)
-          .catch((error: unknown) => {
-            const broken = brokenConstraint(error);
-            if (broken?.kind === "unique" && broken.on.startsWith("bookings.")) throw alreadyBooked();
-            if (broken?.kind === "check") throw this.#memory.forget(entry.status === "WAITLISTED" ? waitlistFull(WAITLIST_LIMIT) : slotFull());
-            throw error;
-          });
-        this.#memory.remember(row);
-        // No row: the slot was deleted or moved behind this object's back.
-        if (!booking) throw this.#memory.forget(slotNotFound());
-        this.#live.announce(slotId);
-        return toBookingView(booking);
-    });
+    return this.#together(slotId, newEntry(userId, options, this.#alarm, idempotency));
   }
 
   /**
-   * Cancels a live entry (booked, held or waitlisted) on this slot held by the caller, or by
-   * anyone if the caller is an admin now; once the slot has started, only an admin may. A freed
-   * place goes to the earliest waiter. An admin's cancellation of someone else's entry, or after
-   * the start, is recorded in the audit log in the same batch.
+   * Cancels a live entry on this slot (see slot-changes.ts `cancellation`). An admin's cancellation
+   * of someone else's entry, or after the start, is recorded in the audit log in the same batch.
    */
   async cancel(slotId: number, bookingId: number, callerId: number, idempotency?: Idempotency): Promise<Outcome<null>> {
     this.#identity.own(slotId);
-    return this.#queue.run(() =>
-      idempotent(this.#db, callerId, idempotency, async (remember) => {
-        const statements = cancelStatements(this.#db, slotId, bookingId, callerId, nowUtcIso(), remember);
-        const [, , cancelled, , , , [row]] = await this.#db.batch(statements).then(this.#dispatch);
-        if (cancelled.length === 0) {
-          // Say why, without telling a stranger that someone else's booking exists.
-          const visible = await visibleStatus(this.#db, slotId, bookingId, callerId);
-          if (!visible) throw bookingNotFound();
-          throw visible.status === "CANCELLED" ? alreadyCancelled() : slotStarted();
-        }
-        this.#changed(slotId, row);
-        return null;
-      }),
-    );
+    return this.#together(slotId, cancellation(bookingId, callerId, idempotency));
   }
 
   /** Turns the caller's unexpired hold on this slot into a booking. Confirming a booking again answers it unchanged. */
   async confirm(slotId: number, bookingId: number, callerId: number): Promise<Outcome<BookingView>> {
     this.#identity.own(slotId);
-    return this.#queue.attempt(async () => {
-      const [, [booking], [row]] = await this.#db.batch(confirmStatements(this.#db, slotId, bookingId, callerId, nowUtcIso()));
-      this.#memory.remember(row);
-      if (!booking) throw bookingNotFound();
-      const { ended, end, ...view } = booking;
-      if (view.status === "BOOKED") return toBookingView(view);
-      if (view.status === "WAITLISTED") throw notHeld();
-      // Still HELD here means past its end, with the alarm about to release it. A CANCELLED hold
-      // expired if it ended at or after its end, else its holder cancelled it.
-      if (end !== null && (view.status === "HELD" || (ended !== null && ended >= end))) throw holdExpired();
-      throw alreadyCancelled();
-    });
+    return this.#together(slotId, confirmation(bookingId, callerId));
   }
 
   /**
@@ -140,13 +80,7 @@ export class SlotBookingObject extends DurableObject<Env> {
    */
   async setAttendance(slotId: number, bookingId: number, actorId: number, present: boolean): Promise<Outcome<AttendanceView>> {
     this.#identity.own(slotId);
-    return this.#queue.attempt(async () => {
-      const statements = attendanceStatements(this.#db, slotId, bookingId, actorId, present ? nowUtcIso() : null);
-      const [, , , [booking]] = await this.#db.batch(statements).then(this.#dispatch);
-      if (!booking) throw bookingNotFound();
-      if (booking.status !== "BOOKED") throw notBooked();
-      return toBookingView(booking);
-    });
+    return this.#together(slotId, attendance(bookingId, actorId, present));
   }
 
   /** Changes the slot for the admin `actorId`, recording it in the audit log in the same batch. More places promote waiters. */
@@ -264,6 +198,16 @@ export class SlotBookingObject extends DurableObject<Env> {
   /** What this object currently believes about its slot (undefined if not loaded). For tests and diagnostics. */
   async inspect(): Promise<SlotState | undefined> {
     return this.#memory.current;
+  }
+
+  /**
+   * Queues `change` with those that gather while earlier tasks run: one D1 batch for the group
+   * (group-commit.ts), each change answered as if it had run alone in arrival order.
+   */
+  #together<T>(slotId: number, change: Change<T>): Promise<Outcome<T>> {
+    const announce = () => this.#live.announce(slotId);
+    const commit = (changes: Change<unknown>[]) => commitGroup({ db: this.#db, slotId, memory: this.#memory, dispatch: this.#dispatch, announce }, changes);
+    return this.#queue.gather(change as Change<unknown>, commit, GROUP_LIMIT) as Promise<Outcome<T>>;
   }
 
   /** The running task's handle on D1. */

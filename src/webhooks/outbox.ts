@@ -1,4 +1,4 @@
-import { and, eq, exists, isNull, ne, sql, type SQL } from "drizzle-orm";
+import { and, eq, isNull, sql, type SQL } from "drizzle-orm";
 import type { SQLiteTable } from "drizzle-orm/sqlite-core";
 import type { Database } from "../db/client";
 import { insertedRow } from "../db/insert-select";
@@ -55,11 +55,8 @@ export function slotEvents(db: Database, type: WebhookEventType, where: SQL | un
 // An event written after its change finds the rows the change wrote; one written before it (a
 // status change, whose rows cannot be told apart afterwards) selects the rows the change will write.
 
-/** After a booking's INSERT: the user's live booking on the slot, if `bookable` (the INSERT's condition on the slot) let it write one. */
-export function bookingCreated(db: Database, slotId: number, userId: number, bookable: SQL | undefined): EventStatement {
-  const written = exists(db.select({ id: timeSlots.id }).from(timeSlots).where(bookable));
-  return bookingEvents(db, "booking.created", and(eq(bookings.timeSlotId, slotId), eq(bookings.userId, userId), ne(bookings.status, "CANCELLED"), written));
-}
+/** After a booking's INSERT: the entry it wrote, which `written` selects. */
+export const bookingCreated = (db: Database, written: SQL | undefined): EventStatement => bookingEvents(db, "booking.created", written);
 
 /** An entry as the API shows it once ended: no waitlist position, no hold end. */
 const ended = { status: sql`'CANCELLED'`, position: sql`NULL`, expires_at: sql`NULL` };
