@@ -54,6 +54,18 @@ describe("group commit of bookings", () => {
     expect(codes).toEqual(["already_booked", "already_booked", ...Array(18).fill("ok"), "already_booked"]);
     await expectConsistent(slotId);
   });
+
+  it("an account erased while its booking waits in a group: that booking 401 invalid_token, none of its neighbours refused", async () => {
+    const users = await createUsers(21);
+    const slotId = await createSlot({ capacity: 30 });
+    const stub = slotObject(env, slotId);
+    // Erased in another isolate, whose token this object cannot know is gone: D1 refuses its entry.
+    await env.DB.prepare("UPDATE users SET deleted_at = '2026-01-01T00:00:00Z' WHERE id = ?").bind(users[10].id).run();
+    const outcomes = await whileSlotD1IsDistant(slotId, LATENCY_MS, () => Promise.all(users.map((user) => stub.book(slotId, user.id, {}))));
+    const codes = outcomes.map((outcome) => (outcome.ok ? "ok" : outcome.code));
+    expect(codes).toEqual([...Array(10).fill("ok"), "invalid_token", ...Array(10).fill("ok")]);
+    await expectConsistent(slotId);
+  });
 });
 
 describe("group commit of mixed changes", () => {

@@ -26,6 +26,14 @@ export function brokenConstraint(error: unknown): BrokenConstraint | undefined {
 }
 
 /**
+ * Whether D1 refused a write for one of its rules: a constraint, or a trigger that raised (such as
+ * an erased account's, migration 0008). A batch of many requests refused so names none of them.
+ */
+export function refusedByRule(error: unknown): boolean {
+  return brokenConstraint(error) !== undefined || [...chain(error)].some((e) => e.message.includes("SQLITE_CONSTRAINT"));
+}
+
+/**
  * Whether D1 itself failed (an error of D1's, or a query drizzle sent that D1 did not run), as
  * opposed to a broken constraint, which a route maps to its own answer, or a bug. Such a failure
  * is transient: the request may be retried.

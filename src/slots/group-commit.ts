@@ -2,7 +2,7 @@ import type { BatchItem, BatchResponse } from "drizzle-orm/batch";
 import { type Remember, slotRow } from "../bookings/commands";
 import type { Idempotency } from "../bookings/schemas";
 import { batchOf, type Database } from "../db/client";
-import { brokenConstraint, toAppError } from "../db/failures";
+import { brokenConstraint, refusedByRule, toAppError } from "../db/failures";
 import type { TimeSlotRow } from "../db/schema";
 import { nowUtcIso } from "../db/time";
 import { idempotencyKeyReused } from "../errors/catalogue";
@@ -65,9 +65,9 @@ export type GroupContext = {
  * Answers `changes` (in arrival order) as if each had run alone in that order, with one D1 batch
  * for them all: a repeat of an earlier Idempotency-Key gets that request's answer (one round trip
  * more for the group); the same key twice in the group acts once. If D1 fails the batch, the error
- * reaches the queue and no change is acknowledged; if it refuses the batch for a constraint (say,
- * an account erased meanwhile), memory is dropped and each change runs in a batch of its own, so
- * that no change is refused for a neighbour's fault.
+ * reaches the queue and no change is acknowledged; if it refuses the batch for one of its rules
+ * (say, an account erased meanwhile), memory is dropped and each change runs in a batch of its
+ * own, so that no change is refused for a neighbour's fault.
  */
 export async function commitGroup(context: GroupContext, changes: Change<unknown>[]): Promise<Outcome<unknown>[]> {
   const { db, slotId, memory } = context;
@@ -93,7 +93,7 @@ export async function commitGroup(context: GroupContext, changes: Change<unknown
     try {
       results = await batchOf(db, [...steps.flatMap(({ step }) => step.statements), slotRow(db, slotId)]).then(context.dispatch);
     } catch (error) {
-      if (!brokenConstraint(error) || changes.length === 1) throw error;
+      if (!refusedByRule(error) || changes.length === 1) throw error;
       memory.forget();
       return oneByOne(context, changes);
     }
