@@ -10,7 +10,8 @@ import { useRevalidated } from "./hooks/use-revalidated";
 import { useSession, type AuthAction, type SessionControls } from "./hooks/use-session";
 import { MyBookings, type EntryActions } from "./my-bookings";
 import type { Session } from "./session";
-import { AuthForm, CategoryPicker, FeedPanel, NewSlotForm, WeekView, type SlotActions } from "./views";
+import { AuthForm, CategoryPicker, FeedPanel, NewSlotForm } from "./views";
+import { WeekView, type SlotActions } from "./week-view";
 import { addDays, startOfWeek } from "./week";
 
 /** A week's slots (and the caller's entries on them) come in one page: up to the API's 500. */
