@@ -219,8 +219,10 @@ function SignedIn({ session, asUser, onStatus }: SignedInProps) {
 
   const categoryName = new Map(preferences.categories.map((category) => [category.id, category.name]));
   const loadError = preferences.error || (slots.error && `Could not load the slots: ${slots.error}`);
+  // One element around it all: hono/jsx/dom moves every top-level node of a component that renders
+  // again before a sibling (AccountMenu), which takes the keyboard focus from whatever is inside.
   return (
-    <>
+    <div class="signed-in">
       <MyBookings entries={upcoming.data && mine} categoryName={categoryName} actions={entryActions} />
       <CategoryPicker categories={preferences.categories} chosen={preferences.chosen} disabled={!preferences.loaded} onChange={preferences.choose} />
       {loadError && (
@@ -241,6 +243,6 @@ function SignedIn({ session, asUser, onStatus }: SignedInProps) {
       />
       {session.role === "ADMIN" && <NewSlotForm categories={preferences.categories} onCreate={createSlot} />}
       <FeedPanel load={() => asUser((token) => ok(api.user["calendar-feed"].$get({}, asCaller(token))))} />
-    </>
+    </div>
   );
 }
