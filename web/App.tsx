@@ -1,6 +1,6 @@
 // The booking page: signed out, the login form; signed in, the week of slots, the person's own
-// bookings, the admin's slot form and the calendar feed. State lives in hooks (./hooks/), one
-// concern each; this file wires them to the views and turns clicks into API calls.
+// bookings, the admin's slot form and rosters, and the calendar feed. State lives in hooks
+// (./hooks/), one concern each; this file wires them to the views and turns clicks into API calls.
 import { useEffect, useState } from "hono/jsx/dom";
 import { AccountMenu } from "./account";
 import { api, asCaller, errorText, ifNoneMatch, ok, revalidated, type Booking, type NewSlot, type Slot } from "./api";
@@ -238,7 +238,7 @@ function SignedIn({ session, asUser, onStatus }: SignedInProps) {
         bookings={entries}
         opened={opened}
         notices={notices}
-        admin={session.role === "ADMIN"}
+        admin={session.role === "ADMIN" ? { token: session.token, asUser } : undefined}
         actions={actions}
       />
       {session.role === "ADMIN" && <NewSlotForm categories={preferences.categories} onCreate={createSlot} />}

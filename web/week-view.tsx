@@ -2,6 +2,8 @@
 // admin, the opened slot's admin area.
 import { plural, type Booking, type Slot } from "./api";
 import { cancelLabel, entryText } from "./entry-text";
+import type { Caller } from "./hooks/use-session";
+import { Roster } from "./roster";
 import { addDays, daysOf, formatDay, formatTimeRange, sameDay, startOfWeek, timeZoneName, weekLabel } from "./week";
 
 export type SlotActions = {
@@ -20,7 +22,8 @@ type WeekProps = {
   bookings: Booking[];
   opened: number[];
   notices: Record<number, string>;
-  admin: boolean;
+  /** How an admin calls the API from an opened slot (its roster); undefined for everyone else, who see no admin area. */
+  admin: Caller | undefined;
   actions: SlotActions;
 };
 
@@ -90,7 +93,7 @@ type SlotProps = {
   entry: Booking | undefined;
   open: boolean;
   notice: string;
-  admin: boolean;
+  admin: Caller | undefined;
   actions: SlotActions;
 };
 
@@ -146,14 +149,14 @@ function SlotCard({ slot, category, entry, open, notice, admin, actions }: SlotP
             </a>{" "}
             <span class="hint">(an .ics file)</span>
           </p>
-          {admin && <SlotAdmin slot={slot} actions={actions} />}
+          {admin && <SlotAdmin slot={slot} actions={actions} caller={admin} />}
         </div>
       )}
     </li>
   );
 }
 
-function SlotAdmin({ slot, actions }: { slot: Slot; actions: SlotActions }) {
+function SlotAdmin({ slot, actions, caller }: { slot: Slot; actions: SlotActions; caller: Caller }) {
   const inputId = `slot-${slot.id}-capacity`;
   const save = (event: Event) => {
     event.preventDefault();
@@ -165,6 +168,7 @@ function SlotAdmin({ slot, actions }: { slot: Slot; actions: SlotActions }) {
   };
   return (
     <div class="slot-admin">
+      <Roster slot={slot} caller={caller} />
       <form class="inline" onSubmit={save}>
         <label for={inputId}>New capacity</label>
         <input id={inputId} name="capacity" type="number" min="1" max="10000" required value={String(slot.max_capacity)} />
