@@ -1,8 +1,9 @@
 // The booking page: signed out, the login form; signed in, the week of slots, the person's own
-// bookings, the admin's slot form and rosters, and the calendar feed. State lives in hooks
-// (./hooks/), one concern each; this file wires them to the views and turns clicks into API calls.
+// bookings, the admin's slot form, rosters and categories, and the calendar feed. State lives in
+// hooks (./hooks/), one concern each; this file wires them to the views and turns clicks into API calls.
 import { useEffect, useState } from "hono/jsx/dom";
 import { AccountMenu } from "./account";
+import { CategoriesAdmin } from "./categories-admin";
 import { api, asCaller, errorText, ifNoneMatch, ok, revalidated, type Booking, type NewSlot, type Slot } from "./api";
 import { useLiveAvailability } from "./hooks/use-live";
 import { usePreferences } from "./hooks/use-preferences";
@@ -241,7 +242,12 @@ function SignedIn({ session, asUser, onStatus }: SignedInProps) {
         admin={session.role === "ADMIN" ? { token: session.token, asUser } : undefined}
         actions={actions}
       />
-      {session.role === "ADMIN" && <NewSlotForm categories={preferences.categories} onCreate={createSlot} />}
+      {session.role === "ADMIN" && (
+        <>
+          <NewSlotForm categories={preferences.categories} onCreate={createSlot} />
+          <CategoriesAdmin categories={preferences.categories} asUser={asUser} onChanged={preferences.reloadCategories} onStatus={onStatus} />
+        </>
+      )}
       <FeedPanel load={() => asUser((token) => ok(api.user["calendar-feed"].$get({}, asCaller(token))))} />
     </div>
   );
