@@ -137,16 +137,27 @@ describe.skipIf(chromiumMissing)("the organizer's side of the page", () => {
     await roster.getByRole("status").filter({ hasText: `The roster was downloaded as slot-${slot.id}-roster.csv` }).waitFor();
   });
 
-  it("renames a category inline (a taken name shows the 409 text), removal of one in use shows the 409 text, removal of an unused one removes it", async () => {
+  it("adds a category, renames it inline (a taken name shows the 409 text), removal of one in use shows the 409 text, removal of an unused one removes it", async () => {
     const suffix = Date.now().toString(36);
     const token = await adminToken();
     const create = async (name: string) => (await call<Category>("POST", "/admin/categories", { token, json: { name } })).body;
-    const [spare, used] = [await create(`Pottery ${suffix}`), await create(`Choir ${suffix}`)];
+    const used = await create(`Choir ${suffix}`);
     await newSlot(4, used.id);
     const { page } = await newVisitor({ expectedStatuses: [409] });
     await logIn(page, demoAdmin.email, demoAdmin.password);
     const panel = page.getByRole("region", { name: "Manage categories" });
     const item = (category: Category) => panel.locator(`[data-category-id="${category.id}"]`);
+
+    await panel.getByLabel("New category").fill(`Pottery ${suffix}`);
+    await panel.getByLabel("New category").press("Enter");
+    await page.getByRole("status").filter({ hasText: `Category Pottery ${suffix} added` }).waitFor();
+    const spare = (await call<Category[]>("GET", "/categories")).body.find((category) => category.name === `Pottery ${suffix}`)!;
+    expect(spare, "the category added through the form").toBeDefined();
+    await item(spare).waitFor();
+
+    await panel.getByRole("button", { name: `Rename ${spare.name}` }).click();
+    await panel.getByLabel(`New name for ${spare.name}`).press("Escape"); // Escape leaves the name as it was
+    await expect.poll(() => isFocused(panel.getByRole("button", { name: `Rename ${spare.name}` }))).toBe(true);
 
     await panel.getByRole("button", { name: `Rename ${spare.name}` }).click();
     const input = panel.getByLabel(`New name for ${spare.name}`);
