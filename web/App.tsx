@@ -1,8 +1,9 @@
 // The booking page: signed out, the login form; signed in, the week of slots, the person's own
-// bookings, the admin's slot form and the calendar feed. State lives in hooks (./hooks/), one
-// concern each; this file wires them to the views and turns clicks into API calls.
+// bookings, the admin's slot form, rosters and categories, and the calendar feed. State lives in
+// hooks (./hooks/), one concern each; this file wires them to the views and turns clicks into API calls.
 import { useEffect, useState } from "hono/jsx/dom";
 import { AccountMenu } from "./account";
+import { CategoriesAdmin } from "./categories-admin";
 import { api, asCaller, errorText, ifNoneMatch, ok, revalidated, type Booking, type NewSlot, type Slot } from "./api";
 import { useLiveAvailability } from "./hooks/use-live";
 import { usePreferences } from "./hooks/use-preferences";
@@ -10,7 +11,8 @@ import { useRevalidated } from "./hooks/use-revalidated";
 import { useSession, type AuthAction, type SessionControls } from "./hooks/use-session";
 import { MyBookings, type EntryActions } from "./my-bookings";
 import type { Session } from "./session";
-import { AuthForm, CategoryPicker, FeedPanel, NewSlotForm, WeekView, type SlotActions } from "./views";
+import { AuthForm, CategoryPicker, FeedPanel, NewSlotForm } from "./views";
+import { WeekView, type SlotActions } from "./week-view";
 import { addDays, startOfWeek } from "./week";
 
 /** A week's slots (and the caller's entries on them) come in one page: up to the API's 500. */
@@ -218,8 +220,10 @@ function SignedIn({ session, asUser, onStatus }: SignedInProps) {
 
   const categoryName = new Map(preferences.categories.map((category) => [category.id, category.name]));
   const loadError = preferences.error || (slots.error && `Could not load the slots: ${slots.error}`);
+  // One element around it all: hono/jsx/dom moves every top-level node of a component that renders
+  // again before a sibling (AccountMenu), which takes the keyboard focus from whatever is inside.
   return (
-    <>
+    <div class="signed-in">
       <MyBookings entries={upcoming.data && mine} categoryName={categoryName} actions={entryActions} />
       <CategoryPicker categories={preferences.categories} chosen={preferences.chosen} disabled={!preferences.loaded} onChange={preferences.choose} />
       {loadError && (
@@ -235,11 +239,16 @@ function SignedIn({ session, asUser, onStatus }: SignedInProps) {
         bookings={entries}
         opened={opened}
         notices={notices}
-        admin={session.role === "ADMIN"}
+        admin={session.role === "ADMIN" ? { token: session.token, asUser } : undefined}
         actions={actions}
       />
-      {session.role === "ADMIN" && <NewSlotForm categories={preferences.categories} onCreate={createSlot} />}
+      {session.role === "ADMIN" && (
+        <>
+          <NewSlotForm categories={preferences.categories} onCreate={createSlot} />
+          <CategoriesAdmin categories={preferences.categories} asUser={asUser} onChanged={preferences.reloadCategories} onStatus={onStatus} />
+        </>
+      )}
       <FeedPanel load={() => asUser((token) => ok(api.user["calendar-feed"].$get({}, asCaller(token))))} />
-    </>
+    </div>
   );
 }

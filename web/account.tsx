@@ -1,5 +1,5 @@
 import { useEffect, useState } from "hono/jsx/dom";
-import { api, ApiError, asCaller, ok, plural, type Booking } from "./api";
+import { api, ApiError, asCaller, ok, plural, saveFile, type Booking } from "./api";
 import { sessionFrom, type Session } from "./session";
 import "./account.css";
 
@@ -52,12 +52,7 @@ export function AccountMenu({ session, onSession, onSignOut }: Props) {
   const download = () =>
     run(async () => {
       const data = await ok(api.user.export.$get({}, asCaller(session.token)));
-      const url = URL.createObjectURL(new Blob([JSON.stringify(data, null, 2)], { type: "application/json" }));
-      const link = document.createElement("a");
-      link.href = url;
-      link.download = "slotbook-export.json";
-      link.click();
-      setTimeout(() => URL.revokeObjectURL(url), 0);
+      saveFile(new Blob([JSON.stringify(data, null, 2)], { type: "application/json" }), "slotbook-export.json");
       setMessage("Your data was downloaded as slotbook-export.json");
     }, setMessage);
 

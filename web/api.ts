@@ -63,6 +63,8 @@ export type Slot = InferResponseType<typeof api.slots.$get, 200>[number];
 /** One of the caller's entries (GET /bookings): booked, held, waitlisted or cancelled, with its slot's times. */
 export type Booking = InferResponseType<typeof api.bookings.$get, 200>[number];
 export type NewSlot = InferRequestJson<typeof api.admin.slots.$post>;
+/** One entry of a slot's roster (GET /admin/slots/{slot_id}/bookings), with the person's email; its 200 is this list's JSON or CSV text. */
+export type RosterEntry = Extract<InferResponseType<(typeof api.admin.slots)[":slot_id"]["bookings"]["$get"], 200>, unknown[]>[number];
 /** What one slot's live WebSocket sends after every change (GET /slots/{slot_id}/live). */
 export type LiveAvailability = InferResponseType<(typeof api.slots)[":slot_id"]["live"]["$get"], 101>;
 
@@ -102,6 +104,26 @@ export async function ok<R extends AnyResponse>(call: Promise<R>): Promise<Succe
   const body = await bodyOf(response);
   if (!response.ok) throw errorFrom(response, body);
   return body as SuccessBody<R>;
+}
+
+/** Like `ok`, for a file (a CSV, say): its body as a Blob, or an ApiError with the API's reason. */
+export async function okFile(call: Promise<AnyResponse>): Promise<Blob> {
+  const response = (await call) as unknown as Response;
+  if (!response.ok) throw errorFrom(response, await bodyOf(response));
+  return response.blob();
+}
+
+/**
+ * Offers `file` to the person as a download named `filename`. The API wants a bearer token, which a
+ * plain link cannot send: the page fetches the file itself and hands the browser an object URL.
+ */
+export function saveFile(file: Blob, filename: string): void {
+  const url = URL.createObjectURL(file);
+  const link = document.createElement("a");
+  link.href = url;
+  link.download = filename;
+  link.click();
+  setTimeout(() => URL.revokeObjectURL(url), 0);
 }
 
 /** A GET that may answer 304 when the ETag sent still matches: the caller keeps what it shows. */

@@ -9,6 +9,8 @@ export type Preferences = {
   /** False until the saved choice is read, so that a click is never overwritten by it. */
   loaded: boolean;
   choose(ids: number[]): void;
+  /** Loads the categories again (after an admin changed them); a removed one leaves the choice, as it left the saved preferences. */
+  reloadCategories(): Promise<void>;
   error: string;
 };
 
@@ -20,8 +22,17 @@ export function usePreferences(asUser: SessionControls["asUser"], onStatus: (tex
 
   // Once the person has chosen, a saved choice that arrives later never overwrites theirs.
   const touched = useRef(false);
+  const loadCategories = () =>
+    ok(api.categories.$get({ query: {} })).then(
+      (current) => {
+        setError("");
+        setCategories(current);
+        setChosen((ids) => ids.filter((id) => current.some((category) => category.id === id)));
+      },
+      () => setError("Could not load the categories"),
+    );
   useEffect(() => {
-    void ok(api.categories.$get({ query: {} })).then(setCategories, () => setError("Could not load the categories"));
+    void loadCategories();
     void asUser((token) => ok(api.user.preferences.$get({}, asCaller(token))))
       .then((preferences) => touched.current || setChosen(preferences.preferred_categories), () => undefined)
       .finally(() => setLoaded(true));
@@ -42,5 +53,5 @@ export function usePreferences(asUser: SessionControls["asUser"], onStatus: (tex
     });
   }
 
-  return { categories, chosen, loaded, choose, error };
+  return { categories, chosen, loaded, choose, reloadCategories: loadCategories, error };
 }

@@ -18,6 +18,9 @@ export type SessionControls = {
   asUser<T>(call: (token: string) => Promise<T>): Promise<T>;
 };
 
+/** What a component needs to call the API as the person: `asUser`, and the token that keys what it loads. */
+export type Caller = { token: string; asUser: SessionControls["asUser"] };
+
 export function useSession(): SessionControls {
   const [session, setSession] = useState<Session | undefined>(restoreSession);
   const [authError, setAuthError] = useState("");
