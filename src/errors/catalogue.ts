@@ -80,6 +80,12 @@ export const notBooked = () => new AppError(409, "not_booked", "Only a booked pl
 export const categoryInUse = () =>
   new AppError(409, "category_in_use", "The category has slots that have not ended: delete or move them first");
 export const lastAdmin = () => new AppError(409, "last_admin", "This is the last admin: promote another user before demoting or deleting it");
+export const holdLimitReached = (limit: number) =>
+  new AppError(409, "hold_limit_reached", `You already hold ${limit} places, the most one account may hold at once: confirm or cancel one first`);
+export const holdCooldown = (retryAfterSeconds: number) =>
+  new AppError(409, "hold_cooldown", `Your hold on this slot ended moments ago; you may hold it again in ${retryAfterSeconds} seconds (booking it is allowed now)`, undefined, {
+    headers: { "Retry-After": String(retryAfterSeconds) },
+  });
 export const accountBusy = () =>
   new AppError(409, "account_busy", "New bookings or moves kept arriving while the account was being deleted; nothing was erased, try again");
 // 413, 426

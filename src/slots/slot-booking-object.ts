@@ -1,6 +1,7 @@
 import { DurableObject } from "cloudflare:workers";
 import { attendanceStatements, bookStatements, cancelStatements, confirmStatements, deleteSlotStatements } from "../bookings/commands";
 import { releaseExpiredHoldsStatements, updateSlotStatements, visibleStatus } from "../bookings/commands";
+import { holdRefusal } from "../bookings/hold-rules";
 import type { BookingOptions, Idempotency, NewEntry } from "../bookings/schemas";
 import { brokenConstraint } from "../db/failures";
 import { type SlotChanges, type TimeSlotRow, WAITLIST_LIMIT } from "../db/schema";
@@ -78,7 +79,9 @@ export class SlotBookingObject extends DurableObject<Env> {
         const [, [booking], [row]] = await this.#db
           .batch(bookStatements(this.#db, slotId, userId, entry, now, remember))
           .then(this.#dispatch)
-          .catch((error: unknown) => {
+          .catch(async (error: unknown) => {
+            const refused = entry.status === "HELD" ? await holdRefusal(this.#db, error, userId, slotId) : undefined;
+            if (refused) throw refused;
             const broken = brokenConstraint(error);
             if (broken?.kind === "unique" && broken.on.startsWith("bookings.")) throw alreadyBooked();
             if (broken?.kind === "check") throw this.#memory.forget(entry.status === "WAITLISTED" ? waitlistFull(WAITLIST_LIMIT) : slotFull());
