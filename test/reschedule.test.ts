@@ -221,6 +221,37 @@ describe("a D1 failure between the two steps", () => {
     expect((await reschedule(users[0], originals[0].body.id, to)).status).toBe(200);
   });
 
+  it("when step 2 fails, the place given back goes to the target's waiter who joined between the steps", async () => {
+    const [from, to] = [await createSlot({ capacity: 2 }), await createSlot({ capacity: 1 })];
+    const [mover, waiter] = await createUsers(2);
+    const old = await book(mover, from);
+    const target = slotObject(env, to);
+    expect((await target.takeForMove(to, old.body.id, mover.id)).ok).toBe(true);
+    const waiting = await joinWaitlist(waiter, to);
+    expect(waiting.body.status).toBe("WAITLISTED");
+    const completed = await whileWritesFail("bookings", "UPDATE", () => slotObject(env, from).completeMove(from, old.body.id), `OLD.time_slot_id = ${from}`);
+    expect(completed.ok).toBe(false);
+    expect(await target.releaseMove(to, old.body.id)).toMatchObject({ ok: true, value: { undone: true } });
+    expect((await bookingRow(waiting.body.id)).status).toBe("BOOKED");
+    expect((await bookingRow(old.body.id)).status).toBe("BOOKED");
+    await expectSlotAgrees(to, 1);
+    expect(await movesInProgress()).toBe(0);
+  });
+
+  it("when the cron undoes an interrupted move, the place goes to the target's waiter who joined meanwhile", async () => {
+    const [from, to] = [await createSlot({ capacity: 2 }), await createSlot({ capacity: 1 })];
+    const [mover, waiter] = await createUsers(2);
+    const old = await book(mover, from);
+    expect((await slotObject(env, to).takeForMove(to, old.body.id, mover.id)).ok).toBe(true);
+    const waiting = await joinWaitlist(waiter, to);
+    expect(waiting.body.status).toBe("WAITLISTED");
+    await runCron(Date.now() + INTERRUPTED_MOVE_MS + 1_000);
+    expect(await movesInProgress()).toBe(0);
+    expect((await bookingRow(waiting.body.id)).status).toBe("BOOKED");
+    expect((await bookingRow(old.body.id)).status).toBe("BOOKED");
+    await expectSlotAgrees(to, 1);
+  });
+
   it("when D1 fails for both steps, the moves stay in progress until the cron undoes them: then each user has exactly one live booking", async () => {
     const admin = await createUser("ADMIN");
     const hook = await createWebhook(admin, ["booking.rescheduled", "booking.created"]);

@@ -11,7 +11,8 @@ import { newBookingRow, type NewEntry } from "./schemas";
 // The D1 statements of the slot object's commands (slots/slot-booking-object.ts), one batch (one
 // transaction) per change, beside those of a move (moves.ts). Each batch writes its change, the
 // webhook events (webhooks/outbox.ts) and audit entries (audit/record.ts) of that change, and
-// ends with the slot's row as the change left it, for the object's memory. Every statement that
+// ends with the slot's row as the change left it, for the object's memory; an event that carries
+// the slot's state comes after every statement that changes it. Every statement that
 // frees a place (a cancellation, a capacity increase, a released hold, a move away) is followed by
 // `promoteWaiters`, so the freed place goes to the earliest waiter in the same transaction: no
 // newcomer can take it in between. The rules are checked by the object and by D1's constraints.
@@ -108,7 +109,7 @@ export function confirmStatements(db: Database, slotId: number, bookingId: numbe
   ] as const;
 }
 
-/** Applies `changes` to the live slot for the admin `actorId`, audited; more places promote waiters. The second result is the slot's id if it changed. */
+/** Applies `changes` to the live slot for the admin `actorId`, audited; more places promote waiters. The second result is the slot's id if it changed, the sixth the slot. */
 export function updateSlotStatements(db: Database, slotId: number, changes: SlotChanges, actorId: number) {
   return [
     auditSlotUpdated(db, actorId, slotId, changes),
@@ -117,8 +118,9 @@ export function updateSlotStatements(db: Database, slotId: number, changes: Slot
       .set(changes)
       .where(and(eq(timeSlots.id, slotId), isNull(timeSlots.deletedAt)))
       .returning({ id: timeSlots.id }),
-    slotUpdated(db, slotId),
     ...promoteWaiters(db, slotId),
+    // After the promotions: the event carries the slot as the batch commits it.
+    slotUpdated(db, slotId),
     slotRow(db, slotId),
   ] as const;
 }
