@@ -98,8 +98,10 @@ const rescheduleBooking = createRoute({
   },
   description:
     "Either the whole move happens or none of it: on any refusal the old booking stays as it was. Another user's booking " +
-    "answers 404. 409 codes: `slot_full`, `slot_started` (the target slot), `already_booked` (the user already holds a " +
-    "booking on the target slot), `already_cancelled`, `reschedule_in_progress`. 422 `same_slot`.",
+    "answers 404. A booking may move only if its owner could cancel it now: `BOOKED` (a hold must be confirmed first) and " +
+    "its slot not started, for an admin too. 409 codes: `slot_full` (the target), `slot_started` (the target slot, or the " +
+    "booking's own slot), `already_booked` (the user already holds a booking on the target slot), `already_cancelled`, " +
+    "`not_booked` (a hold or a waitlist place), `reschedule_in_progress`. 422 `same_slot`.",
 });
 
 const BookingQuery = PagingQuery.extend({

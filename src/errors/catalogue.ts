@@ -76,7 +76,13 @@ export const holdExpired = () => new AppError(409, "hold_expired", "The hold has
 export const notHeld = () => new AppError(409, "not_held", "Only a held place can be confirmed");
 export const emailTaken = () => new AppError(409, "email_taken", "Email is already registered");
 export const categoryExists = (name: string) => new AppError(409, "category_exists", `Category "${name}" already exists`);
-export const notBooked = () => new AppError(409, "not_booked", "Only a booked place (not a hold, a waitlist place or a cancelled booking) can be checked in");
+/** `action`: what only a booked place allows; a move says that a hold must be confirmed first. */
+export const notBooked = (action: "checked in" | "moved" = "checked in") =>
+  new AppError(
+    409,
+    "not_booked",
+    `Only a booked place (not a hold, a waitlist place or a cancelled booking) can be ${action}` + (action === "moved" ? "; confirm a hold first" : ""),
+  );
 export const categoryInUse = () =>
   new AppError(409, "category_in_use", "The category has slots that have not ended: delete or move them first");
 export const lastAdmin = () => new AppError(409, "last_admin", "This is the last admin: promote another user before demoting or deleting it");
