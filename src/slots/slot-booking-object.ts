@@ -1,5 +1,5 @@
 import { DurableObject } from "cloudflare:workers";
-import { attendanceStatements, bookStatements, cancelStatements, confirmStatements, deleteSlotStatements } from "../bookings/commands";
+import { attendanceStatements, bookStatements, cancelStatements, closeWaitlistStatements, confirmStatements, deleteSlotStatements } from "../bookings/commands";
 import { releaseExpiredHoldsStatements, updateSlotStatements, visibleStatus } from "../bookings/commands";
 import { holdRefusal } from "../bookings/hold-rules";
 import type { BookingOptions, Idempotency, NewEntry } from "../bookings/schemas";
@@ -185,6 +185,19 @@ export class SlotBookingObject extends DurableObject<Env> {
       const [, , cancelled, , , [row]] = await this.#db.batch(deleteSlotStatements(this.#db, slotId, actorId, nowUtcIso())).then(this.#dispatch);
       this.#changed(slotId, row);
       return { cancelledBookings: cancelled.length };
+    });
+  }
+
+  /**
+   * Once the slot has started, ends its waiters' entries (CANCELLED, announced as waitlist.closed):
+   * no place will be given to them. Called by the cron (maintenance/scheduled.ts).
+   */
+  async closeWaitlist(slotId: number): Promise<Outcome<{ closed: number }>> {
+    this.#identity.own(slotId);
+    return this.#queue.attempt(async () => {
+      const [, closed, [row]] = await this.#db.batch(closeWaitlistStatements(this.#db, slotId, nowUtcIso())).then(this.#dispatch);
+      if (row) this.#changed(slotId, row);
+      return { closed: closed.length };
     });
   }
 
