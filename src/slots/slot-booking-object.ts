@@ -27,7 +27,8 @@ import { SlotMemory, type SlotState } from "./slot-state";
 /**
  * The object that owns one time slot, named by its id (routes reach it through objects/stubs.ts).
  * Serializes every change to one slot's bookings: book, hold, join the waitlist, confirm, cancel,
- * capacity or time change, delete, moves, the release of expired holds. This class orchestrates:
+ * capacity or time change, delete, moves, the release of expired holds, the end of a started
+ * slot's waitlist. This class orchestrates:
  * each command checks the rules against what the object remembers of its slot (slot-state.ts),
  * runs its D1 batch (bookings/commands.ts, bookings/moves.ts) as a task of its queue (serial-queue.ts),
  * remembers the slot as the batch left it and tells the watchers (live.ts). Idempotency records
