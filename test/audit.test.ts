@@ -133,7 +133,7 @@ describe("the audit log records each admin action with its actor, target, before
     await env.DB.prepare("INSERT INTO audit_log (actor_id, action, target, before, after, created_at) VALUES (?, 'slot.delete', ?, ?, NULL, '2030-01-01T00:00:00Z')")
       .bind(admin.id, `slot:${slotId}`, JSON.stringify(recorded))
       .run();
-    const migration = env.TEST_MIGRATIONS.find((migration) => migration.name.startsWith("0011_"))!;
+    const migration = env.TEST_MIGRATIONS.find((migration) => migration.name.startsWith("0011_audit_slot_rows"))!;
     for (const query of migration.queries) await env.DB.prepare(query).run();
     expect(await entriesFor(`slot:${slotId}`)).toEqual([
       expect.objectContaining({

@@ -1,6 +1,7 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import type { Outcome } from "../src/objects/outcome";
+import { HOLD_LIMIT } from "../src/bookings/hold-rules";
 import { slotObject } from "../src/objects/stubs";
 import { whileBookingWritesFail } from "./support/failures";
 import { type BatchCount, whileSlotD1IsDistant } from "./support/latency";
@@ -64,6 +65,23 @@ describe("group commit of bookings", () => {
     const outcomes = await whileSlotD1IsDistant(slotId, LATENCY_MS, () => Promise.all(users.map((user) => stub.book(slotId, user.id, {}))));
     const codes = outcomes.map((outcome) => (outcome.ok ? "ok" : outcome.code));
     expect(codes).toEqual([...Array(10).fill("ok"), "invalid_token", ...Array(10).fill("ok")]);
+    await expectConsistent(slotId);
+  });
+
+  it("a hold beyond the user's limit in a group: that hold 409 hold_limit_reached, its neighbours booked", async () => {
+    const users = await createUsers(11);
+    const holder = users[5];
+    for (let i = 0; i < HOLD_LIMIT; i++) {
+      const elsewhere = await createSlot();
+      expect((await slotObject(env, elsewhere).book(elsewhere, holder.id, { hold: true })).ok).toBe(true);
+    }
+    const slotId = await createSlot({ capacity: 30 });
+    const stub = slotObject(env, slotId);
+    const outcomes = await whileSlotD1IsDistant(slotId, LATENCY_MS, () =>
+      Promise.all(users.map((user) => stub.book(slotId, user.id, user === holder ? { hold: true } : {}))),
+    );
+    const codes = outcomes.map((outcome) => (outcome.ok ? "ok" : outcome.code));
+    expect(codes).toEqual([...Array(5).fill("ok"), "hold_limit_reached", ...Array(5).fill("ok")]);
     await expectConsistent(slotId);
   });
 });

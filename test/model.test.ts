@@ -95,8 +95,12 @@ const scenario = fc.record({
 });
 
 type ModelSlot = { id: number; capacity: number; deleted: boolean; startTime: string; endTime: string };
-/** `expired`: a hold that ended unconfirmed (its row: CANCELLED, cancelled_at >= expires_at). */
-type ModelBooking = { id: number; user: number; slot: number; status: BookingStatus; expired: boolean };
+/**
+ * `expired`: a hold that ended unconfirmed (its row: CANCELLED, cancelled_at >= expires_at).
+ * `endedHold`: a hold that ended unconfirmed, expired or cancelled (CANCELLED, expires_at set): its
+ * user may not hold the slot again for a minute (bookings/hold-rules.ts), longer than a run.
+ */
+type ModelBooking = { id: number; user: number; slot: number; status: BookingStatus; expired: boolean; endedHold: boolean };
 /** The reference model: what the rules say the world holds. Bookings are kept in id order. */
 type Model = { slots: ModelSlot[]; bookings: ModelBooking[] };
 
@@ -290,6 +294,13 @@ function expectPossible(world: World, outcomes: Outcome[]) {
             expect(slot.deleted, what).toBe(false);
             expect(fx.mostTaken, `slot_full only if the slot was full at some moment: ${what}`).toBeGreaterThanOrEqual(fx.smallestCapacity);
             break;
+          case "hold 409 hold_cooldown":
+            expect(
+              model.bookings.some((b) => b.user === op.user && b.slot === op.slot && (b.endedHold || b.status === "HELD")) ||
+                sameUser.some((o) => o.operation.kind === "book" && o.operation.mode === "hold" && o.response!.status === 201),
+              `hold_cooldown only after the user's hold on the slot ended: ${what}`,
+            ).toBe(true);
+            break;
           case "book 409 already_booked":
           case "waitlist 409 already_booked":
           case "hold 409 already_booked":
@@ -414,7 +425,7 @@ function applyBatch(model: Model, outcomes: Outcome[], observed: Observation): M
   for (const outcome of outcomes) {
     const { operation: op, response, target } = outcome;
     if (op.kind === "book" && (response!.status === 201 || response!.status === 202)) {
-      bookings.push({ id: response!.body.id!, user: op.user, slot: op.slot, status: response!.body.status!, expired: false });
+      bookings.push({ id: response!.body.id!, user: op.user, slot: op.slot, status: response!.body.status!, expired: false, endedHold: false });
     }
     if (succeeded(outcome, "confirm", 200)) entry(target).status = "BOOKED";
     if (succeeded(outcome, "deleteSlot", 200)) slots[op.slot].deleted = true;
@@ -445,6 +456,7 @@ function applyBatch(model: Model, outcomes: Outcome[], observed: Observation): M
         stats.expiries += 1;
       }
       b.expired = row !== undefined && row.status === "CANCELLED" && row.expires_at !== null && row.cancelled_at! >= row.expires_at;
+      b.endedHold = row !== undefined && row.status === "CANCELLED" && row.expires_at !== null;
     }
     stats.promotions += promoted.length;
     if (promoted.length === 0) continue;

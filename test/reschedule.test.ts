@@ -126,6 +126,43 @@ describe("POST /bookings/{booking_id}/reschedule", () => {
       await expectRefused(async () => ({ caller: await createUser(), target: await createSlot() }), { status: 404, code: "booking_not_found" });
     });
 
+    it("a hold: 409 not_booked (it must be confirmed first), and the hold stays", async () => {
+      const user = await createUser();
+      const held = await hold(user, await createSlot());
+      const refused = await reschedule(user, held.body.id, await createSlot());
+      expect(errorOf(refused)).toEqual({ status: 409, code: "not_booked" });
+      expect(refused.body.detail).toMatch(/confirm/);
+      expect((await bookingRow(held.body.id)).status).toBe("HELD");
+      expect(await movesInProgress()).toBe(0);
+    });
+
+    it("a waitlist place: 409 not_booked", async () => {
+      const from = await createSlot({ capacity: 1 });
+      const [booker, waiter] = await createUsers(2);
+      await book(booker, from);
+      const waiting = await joinWaitlist(waiter, from);
+      expect(errorOf(await reschedule(waiter, waiting.body.id, await createSlot()))).toEqual({ status: 409, code: "not_booked" });
+      expect((await bookingRow(waiting.body.id)).status).toBe("WAITLISTED");
+    });
+
+    it("a booking whose slot has started: 409 slot_started, as cancelling it is, for its owner and an admin alike", async () => {
+      const from = await createSlot({ capacity: 2 });
+      const user = await createUser();
+      const old = await book(user, from);
+      await env.DB.prepare("UPDATE time_slots SET start_time = ?, end_time = ? WHERE id = ?")
+        .bind(new Date(Date.now() - 600_000).toISOString().slice(0, 19) + "Z", new Date(Date.now() + 600_000).toISOString().slice(0, 19) + "Z", from)
+        .run();
+      const target = await createSlot();
+      expect(errorOf(await cancel(user, old.body.id))).toEqual({ status: 409, code: "slot_started" });
+      expect(errorOf(await reschedule(user, old.body.id, target))).toEqual({ status: 409, code: "slot_started" });
+      expect(errorOf(await reschedule(await createUser("ADMIN"), old.body.id, target))).toEqual({ status: 409, code: "slot_started" });
+      // Step 1 checks it again in D1, past the route's check.
+      expect(await slotObject(env, target).takeForMove(target, old.body.id, user.id)).toMatchObject({ ok: false, code: "slot_started" });
+      expect((await bookingRow(old.body.id)).status).toBe("BOOKED");
+      await expectSlotAgrees(target, 0);
+      expect(await movesInProgress()).toBe(0);
+    });
+
     it("a cancelled booking: 409 already_cancelled", async () => {
       const user = await createUser();
       const old = await book(user, await createSlot());
@@ -219,6 +256,37 @@ describe("a D1 failure between the two steps", () => {
     expect(await movesInProgress()).toBe(0);
     // Nothing is left in the way of a retry.
     expect((await reschedule(users[0], originals[0].body.id, to)).status).toBe(200);
+  });
+
+  it("when step 2 fails, the place given back goes to the target's waiter who joined between the steps", async () => {
+    const [from, to] = [await createSlot({ capacity: 2 }), await createSlot({ capacity: 1 })];
+    const [mover, waiter] = await createUsers(2);
+    const old = await book(mover, from);
+    const target = slotObject(env, to);
+    expect((await target.takeForMove(to, old.body.id, mover.id)).ok).toBe(true);
+    const waiting = await joinWaitlist(waiter, to);
+    expect(waiting.body.status).toBe("WAITLISTED");
+    const completed = await whileWritesFail("bookings", "UPDATE", async () => (await slotObject(env, from).completeMove(from, old.body.id)).ok, `OLD.time_slot_id = ${from}`);
+    expect(completed).toBe(false);
+    expect(await target.releaseMove(to, old.body.id)).toMatchObject({ ok: true, value: { undone: true } });
+    expect((await bookingRow(waiting.body.id)).status).toBe("BOOKED");
+    expect((await bookingRow(old.body.id)).status).toBe("BOOKED");
+    await expectSlotAgrees(to, 1);
+    expect(await movesInProgress()).toBe(0);
+  });
+
+  it("when the cron undoes an interrupted move, the place goes to the target's waiter who joined meanwhile", async () => {
+    const [from, to] = [await createSlot({ capacity: 2 }), await createSlot({ capacity: 1 })];
+    const [mover, waiter] = await createUsers(2);
+    const old = await book(mover, from);
+    expect((await slotObject(env, to).takeForMove(to, old.body.id, mover.id)).ok).toBe(true);
+    const waiting = await joinWaitlist(waiter, to);
+    expect(waiting.body.status).toBe("WAITLISTED");
+    await runCron(Date.now() + INTERRUPTED_MOVE_MS + 1_000);
+    expect(await movesInProgress()).toBe(0);
+    expect((await bookingRow(waiting.body.id)).status).toBe("BOOKED");
+    expect((await bookingRow(old.body.id)).status).toBe("BOOKED");
+    await expectSlotAgrees(to, 1);
   });
 
   it("when D1 fails for both steps, the moves stay in progress until the cron undoes them: then each user has exactly one live booking", async () => {

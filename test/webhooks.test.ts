@@ -444,6 +444,7 @@ describe("the OpenAPI document", () => {
         "slot.created",
         "slot.deleted",
         "slot.updated",
+        "waitlist.closed",
       ],
     );
     expect(body.webhooks["booking.created"].post.operationId).toBe("bookingCreatedEvent");

@@ -5,13 +5,14 @@ import { auditAttendance, auditBookingCancelled, auditSlotDeleted, auditSlotUpda
 import type { Database } from "../db/client";
 import { bookings, timeSlots, users, WAITLIST_LIMIT, type BookingStatus, type SlotChanges } from "../db/schema";
 import { attendanceColumns, bookingColumns, bookingJson } from "../views/booking";
-import { attendanceChanged, bookingCreated, bookingsCancelled, holdsExpired, slotDeleted, slotUpdated, waitersPromoted } from "../webhooks/outbox";
+import { attendanceChanged, bookingCreated, bookingsCancelled, holdsExpired, slotDeleted, slotUpdated, waitersPromoted, waitlistClosed } from "../webhooks/outbox";
 import { newBookingRow, type NewEntry } from "./schemas";
 
 // The D1 statements of the slot object's commands (slots/slot-booking-object.ts), one batch (one
 // transaction) per change, beside those of a move (moves.ts). Each batch writes its change, the
 // webhook events (webhooks/outbox.ts) and audit entries (audit/record.ts) of that change, and
-// ends with the slot's row as the change left it, for the object's memory. Every statement that
+// ends with the slot's row as the change left it, for the object's memory; an event that carries
+// the slot's state comes after every statement that changes it. Every statement that
 // frees a place (a cancellation, a capacity increase, a released hold, a move away) is followed by
 // `promoteWaiters`, so the freed place goes to the earliest waiter in the same transaction: no
 // newcomer can take it in between. The rules are checked by the object and by D1's constraints.
@@ -28,15 +29,19 @@ export function slotRow(db: Database, slotId: number) {
   return db.select().from(timeSlots).where(eq(timeSlots.id, slotId));
 }
 
+/** Now, as D1 reads it inside a batch: for rules of statements whose callers pass no time. */
+const d1Now = sql`strftime('%Y-%m-%dT%H:%M:%SZ', 'now')`;
+
 /**
  * Moves the earliest waiters into the places free at this point of the batch (none if the slot
- * is deleted), announcing them (booking.promoted): it goes right after every statement that frees
- * a place. Waiters are promoted in id order, which is the order they joined in, since the slot's
- * object inserts them one at a time. The event selects the same rows just before the UPDATE does.
+ * is deleted or has started: a started slot's waiters wait for nothing, and `closeWaitlistStatements`
+ * ends their entries), announcing them (booking.promoted): it goes right after every statement that
+ * frees a place. Waiters are promoted in id order, which is the order they joined in, since the
+ * slot's object inserts them one at a time. The event selects the same rows just before the UPDATE does.
  */
 export function promoteWaiters(db: Database, slotId: number) {
   const free = sql`(SELECT ${timeSlots.maxCapacity} - ${timeSlots.bookedCount} - ${timeSlots.heldCount} FROM ${timeSlots}
-    WHERE ${timeSlots.id} = ${slotId} AND ${timeSlots.deletedAt} IS NULL)`;
+    WHERE ${timeSlots.id} = ${slotId} AND ${timeSlots.deletedAt} IS NULL AND ${timeSlots.startTime} > ${d1Now})`;
   const earliest = sql`${bookings.id} IN (SELECT ${bookings.id} FROM ${bookings} WHERE ${bookings.timeSlotId} = ${slotId}
     AND ${bookings.status} = 'WAITLISTED' ORDER BY ${bookings.id} LIMIT coalesce(${free}, 0))`;
   return [waitersPromoted(db, earliest), db.update(bookings).set({ status: "BOOKED" }).where(earliest)] as const;
@@ -121,7 +126,7 @@ export function confirmStatements(db: Database, slotId: number, bookingId: numbe
   ] as const;
 }
 
-/** Applies `changes` to the live slot for the admin `actorId`, audited; more places promote waiters. The second result is the slot's id if it changed. */
+/** Applies `changes` to the live slot for the admin `actorId`, audited; more places promote waiters. The second result is the slot's id if it changed, the sixth the slot. */
 export function updateSlotStatements(db: Database, slotId: number, changes: SlotChanges, actorId: number) {
   return [
     auditSlotUpdated(db, actorId, slotId, changes),
@@ -130,8 +135,9 @@ export function updateSlotStatements(db: Database, slotId: number, changes: Slot
       .set(changes)
       .where(and(eq(timeSlots.id, slotId), isNull(timeSlots.deletedAt)))
       .returning({ id: timeSlots.id }),
-    slotUpdated(db, slotId),
     ...promoteWaiters(db, slotId),
+    // After the promotions: the event carries the slot as the batch commits it.
+    slotUpdated(db, slotId),
     slotRow(db, slotId),
   ] as const;
 }
@@ -161,6 +167,21 @@ export function releaseExpiredHoldsStatements(db: Database, slotId: number, now:
     db.update(bookings).set({ status: "CANCELLED", cancelledAt: now }).where(expired).returning({ id: bookings.id }),
     ...promoteWaiters(db, slotId),
     db.select({ next: min(bookings.expiresAt) }).from(bookings).where(held),
+    slotRow(db, slotId),
+  ] as const;
+}
+
+/**
+ * Ends the waitlist of `slotId` once the slot has started (as of `now`): its waiters' entries are
+ * CANCELLED and announced (waitlist.closed), since no place will be given to them. Answers the
+ * closed entries (second), then the slot.
+ */
+export function closeWaitlistStatements(db: Database, slotId: number, now: string) {
+  const started = sql`EXISTS (SELECT 1 FROM ${timeSlots} WHERE ${timeSlots.id} = ${slotId} AND ${timeSlots.startTime} <= ${now})`;
+  const waiting = and(eq(bookings.timeSlotId, slotId), eq(bookings.status, "WAITLISTED"), started);
+  return [
+    waitlistClosed(db, waiting),
+    db.update(bookings).set({ status: "CANCELLED", cancelledAt: now }).where(waiting).returning({ id: bookings.id }),
     slotRow(db, slotId),
   ] as const;
 }

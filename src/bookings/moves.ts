@@ -19,6 +19,7 @@ export function ownedBy(owner: AnySQLiteColumn, callerId: number) {
 }
 
 const source = alias(bookings, "source");
+const sourceSlot = alias(timeSlots, "source_slot");
 
 /** The target booking of the move of `fromBookingId` in progress, as a scalar subquery (NULL if none). */
 const movedTo = (fromBookingId: number) =>
@@ -26,14 +27,17 @@ const movedTo = (fromBookingId: number) =>
 
 /**
  * Step 1, in the target slot's object: a place in `slotId` for the owner of `fromBookingId`, if
- * that booking is live, in another slot and the caller's (or the caller is an admin), and the slot
- * has not started; and the move row, naming the new booking. Answers the new booking (none if
- * nothing was written), then the source booking's status.
+ * that booking may move (the rule of its owner's cancellation: BOOKED, a hold confirmed first, in
+ * a slot that has not started), is in another slot and the caller's (or the caller is an admin),
+ * and the target slot has not started; and the move row, naming the new booking. Answers the new
+ * booking (none if nothing was written), then the source booking's status and whether its slot
+ * has started (`started`, 0 or 1).
  */
 export function takePlaceStatements(db: Database, slotId: number, fromBookingId: number, callerId: number, now: string) {
   const place = db
     .select(newBookingRow(source.userId, timeSlots.id, now))
     .from(source)
+    .innerJoin(sourceSlot, and(eq(sourceSlot.id, source.timeSlotId), sql`${sourceSlot.startTime} > ${now}`))
     .innerJoin(timeSlots, and(eq(timeSlots.id, slotId), isNull(timeSlots.deletedAt), sql`${timeSlots.startTime} > ${now}`))
     .where(and(eq(source.id, fromBookingId), eq(source.status, "BOOKED"), ne(source.timeSlotId, slotId), ownedBy(source.userId, callerId)));
   const move = db
@@ -44,7 +48,11 @@ export function takePlaceStatements(db: Database, slotId: number, fromBookingId:
   return [
     db.insert(bookings).select(place).returning(bookingColumns),
     db.insert(bookingMoves).select(move),
-    db.select({ status: bookings.status }).from(bookings).where(eq(bookings.id, fromBookingId)),
+    db
+      .select({ status: bookings.status, started: sql<number>`${timeSlots.startTime} <= ${now}` })
+      .from(bookings)
+      .innerJoin(timeSlots, eq(timeSlots.id, bookings.timeSlotId))
+      .where(eq(bookings.id, fromBookingId)),
   ] as const;
 }
 

@@ -7,7 +7,7 @@ import { bookingNotFound } from "../errors/catalogue";
 import { createRouter } from "../http/app";
 import { cachingHeaders, cachingParameters, notModified } from "../http/caching";
 import { d1Session } from "../http/d1-session";
-import { bearerAuth, errorResponses, jsonBody, jsonResponse } from "../http/openapi";
+import { bearerAuth, errorResponses, jsonBody, jsonResponse, withRetryAfter } from "../http/openapi";
 import { unwrap } from "../http/outcome";
 import { FULL_LIST_READ, listAnswer } from "../http/listing";
 import { after, linkHeader, PAGE, PagingQuery } from "../http/paging";
@@ -15,6 +15,7 @@ import { MessageSchema, PathId } from "../http/schemas";
 import { slotObject } from "../objects/stubs";
 import { InstantInput, refuseEmptyWindow } from "../values/instant";
 import { BookingSchema, CalendarBookingSchema, calendarBookingColumns, toBookingView } from "../views/booking";
+import { HOLD_COOLDOWN_SECONDS, HOLD_LIMIT } from "./hold-rules";
 import { reschedule } from "./reschedule";
 import { IdempotencyHeader, NewBookingSchema, type Idempotency, RescheduleSchema } from "./schemas";
 
@@ -31,12 +32,17 @@ const createBooking = createRoute({
     201: jsonResponse(BookingSchema, "Booked (`BOOKED`), or held (`HELD` with `expires_at`) when `hold` was asked"),
     202: jsonResponse(BookingSchema, "The slot is full and `waitlist` was asked: `WAITLISTED` with `position` (1 = next)"),
     ...errorResponses(401, 404, 409, 413, 422, 503),
+    409: withRetryAfter(errorResponses(409)[409]),
   },
   description:
     "A waiter is promoted to `BOOKED` automatically, first come first served, in the same step that frees a place " +
     "(a cancellation, a capacity increase, an expired hold). A hold counts against capacity and is released after " +
-    "`hold_seconds` (default 300, from 30 to 1800) unless confirmed: by the slot's alarm, with no request needed. 409 codes: `slot_full`, `already_booked` (the caller already has a booking, a hold " +
-    "or a waitlist place on the slot), `waitlist_full` (1,000 waiting), `slot_started`.",
+    "`hold_seconds` (default 300, from 30 to 1800) unless confirmed: by the slot's alarm, with no request needed. " +
+    `An account has at most ${HOLD_LIMIT} live holds at once, across all slots; after its hold on a slot ended unconfirmed ` +
+    `(expired or cancelled), it may hold that slot again only ${HOLD_COOLDOWN_SECONDS} seconds later (booking it is allowed at once). ` +
+    "409 codes: `slot_full`, `already_booked` (the caller already has a booking, a hold " +
+    `or a waitlist place on the slot), \`waitlist_full\` (1,000 waiting), \`slot_started\`, \`hold_limit_reached\` (${HOLD_LIMIT} live holds), ` +
+    "`hold_cooldown` (with `Retry-After`, the seconds left).",
 });
 
 const BookingIdParams = z.object({ booking_id: PathId });
@@ -92,8 +98,10 @@ const rescheduleBooking = createRoute({
   },
   description:
     "Either the whole move happens or none of it: on any refusal the old booking stays as it was. Another user's booking " +
-    "answers 404. 409 codes: `slot_full`, `slot_started` (the target slot), `already_booked` (the user already holds a " +
-    "booking on the target slot), `already_cancelled`, `reschedule_in_progress`. 422 `same_slot`.",
+    "answers 404. A booking may move only if its owner could cancel it now: `BOOKED` (a hold must be confirmed first) and " +
+    "its slot not started, for an admin too. 409 codes: `slot_full` (the target), `slot_started` (the target slot, or the " +
+    "booking's own slot), `already_booked` (the user already holds a booking on the target slot), `already_cancelled`, " +
+    "`not_booked` (a hold or a waitlist place), `reschedule_in_progress`. 422 `same_slot`.",
 });
 
 const BookingQuery = PagingQuery.extend({

@@ -43,13 +43,16 @@ export function isStorageFailure(error: unknown): boolean {
   return [...chain(error)].some((e) => /^(D1_|Failed query:)/.test(e.message));
 }
 
+/** Whether a trigger of the migrations refused the write with RAISE(ABORT, `message`). */
+export function raisedBy(error: unknown, message: string): boolean {
+  return [...chain(error)].some((e) => e.message.includes(message));
+}
+
 /**
  * Whether D1 refused a new entry, feed or preference because its account was erased (migration
  * 0008): the caller's token outlived its account in another isolate's cache of its user.
  */
-function accountErased(error: unknown): boolean {
-  return [...chain(error)].some((e) => e.message.includes("account erased"));
-}
+const accountErased = (error: unknown) => raisedBy(error, "account erased");
 
 /**
  * The AppError that any error thrown while serving a request stands for: itself; 401 for a

@@ -135,6 +135,7 @@ export const WEBHOOK_EVENT_TYPES = [
   "booking.expired",
   "booking.checked_in",
   "booking.check_in_undone",
+  "waitlist.closed",
   "slot.created",
   "slot.updated",
   "slot.deleted",

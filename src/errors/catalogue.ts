@@ -76,10 +76,22 @@ export const holdExpired = () => new AppError(409, "hold_expired", "The hold has
 export const notHeld = () => new AppError(409, "not_held", "Only a held place can be confirmed");
 export const emailTaken = () => new AppError(409, "email_taken", "Email is already registered");
 export const categoryExists = (name: string) => new AppError(409, "category_exists", `Category "${name}" already exists`);
-export const notBooked = () => new AppError(409, "not_booked", "Only a booked place (not a hold, a waitlist place or a cancelled booking) can be checked in");
+/** `action`: what only a booked place allows; a move says that a hold must be confirmed first. */
+export const notBooked = (action: "checked in" | "moved" = "checked in") =>
+  new AppError(
+    409,
+    "not_booked",
+    `Only a booked place (not a hold, a waitlist place or a cancelled booking) can be ${action}` + (action === "moved" ? "; confirm a hold first" : ""),
+  );
 export const categoryInUse = () =>
   new AppError(409, "category_in_use", "The category has slots that have not ended: delete or move them first");
 export const lastAdmin = () => new AppError(409, "last_admin", "This is the last admin: promote another user before demoting or deleting it");
+export const holdLimitReached = (limit: number) =>
+  new AppError(409, "hold_limit_reached", `You already hold ${limit} places, the most one account may hold at once: confirm or cancel one first`);
+export const holdCooldown = (retryAfterSeconds: number) =>
+  new AppError(409, "hold_cooldown", `Your hold on this slot ended moments ago; you may hold it again in ${retryAfterSeconds} seconds (booking it is allowed now)`, undefined, {
+    headers: { "Retry-After": String(retryAfterSeconds) },
+  });
 export const accountBusy = () =>
   new AppError(409, "account_busy", "New bookings or moves kept arriving while the account was being deleted; nothing was erased, try again");
 // 413, 426

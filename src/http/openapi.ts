@@ -27,6 +27,9 @@ type ErrorResponse = { description: string; content: typeof errorContent; header
  * OpenAPI response entries for the error statuses a route can answer, all with the one error body.
  * Typed with exactly those statuses, so a typed client sees only what the route declares.
  */
+/** An error response that may carry `Retry-After` (e.g. a 409 whose refusal ends by itself). */
+export const withRetryAfter = (response: ErrorResponse): ErrorResponse => ({ ...response, headers: retryAfter });
+
 export function errorResponses<S extends ErrorStatus>(...statuses: S[]): { [K in S]: ErrorResponse } {
   const entry = (status: ErrorStatus): ErrorResponse => ({
     description: ERROR_DESCRIPTIONS[status],

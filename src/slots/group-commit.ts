@@ -5,7 +5,7 @@ import { batchOf, type Database } from "../db/client";
 import { brokenConstraint, refusedByRule, toAppError } from "../db/failures";
 import type { TimeSlotRow } from "../db/schema";
 import { nowUtcIso } from "../db/time";
-import { idempotencyKeyReused } from "../errors/catalogue";
+import { type AppError, idempotencyKeyReused } from "../errors/catalogue";
 import { attempt, failure, type Outcome } from "../objects/outcome";
 import { toSlotAvailability } from "../views/slot";
 import { type KeyedRequest, recall, recorder, recordRefusals } from "./idempotency";
@@ -23,12 +23,24 @@ import { stateOf, type SlotMemory, type SlotState } from "./slot-state";
  */
 export const GROUP_LIMIT = 50;
 
-/** A change's part of a batch: its statements, and its answer read from their results (an AppError thrown refuses it). */
-export type Step<T> = { statements: readonly BatchItem<"sqlite">[]; answer: (results: readonly unknown[]) => T };
+/**
+ * A change's part of a batch: its statements, and its answer read from their results (an AppError
+ * thrown refuses it); `refused` tells which of its rules a trigger of D1's refused it for, when
+ * the change's batch was its own (undefined: none of its rules).
+ */
+export type Step<T> = {
+  statements: readonly BatchItem<"sqlite">[];
+  answer: (results: readonly unknown[]) => T;
+  refused?: (error: unknown) => Promise<AppError | undefined>;
+};
 
 /** A step from statements written out as a tuple, whose answer reads their typed results. */
-export function step<S extends readonly BatchItem<"sqlite">[], T>(statements: S, answer: (results: BatchResponse<S>) => T): Step<T> {
-  return { statements, answer: (results) => answer(results as BatchResponse<S>) };
+export function step<S extends readonly BatchItem<"sqlite">[], T>(
+  statements: S,
+  answer: (results: BatchResponse<S>) => T,
+  refused?: Step<T>["refused"],
+): Step<T> {
+  return { statements, answer: (results) => answer(results as BatchResponse<S>), refused };
 }
 
 /** What a change's step is made with, when its group's turn comes. */
@@ -89,26 +101,17 @@ export async function commitGroup(context: GroupContext, changes: Change<unknown
     else outcomes[index] = made;
   }
   if (steps.length > 0) {
-    let results: unknown[];
     try {
-      results = await batchOf(db, [...steps.flatMap(({ step }) => step.statements), slotRow(db, slotId)]).then(context.dispatch);
+      const answers = await commitSteps(context, steps.map(({ step }) => step), before);
+      steps.forEach(({ index }, i) => (outcomes[index] = answers[i]));
     } catch (error) {
-      if (!refusedByRule(error) || changes.length === 1) throw error;
+      if (!refusedByRule(error)) throw error;
       memory.forget();
-      return oneByOne(context, changes);
-    }
-    let at = 0;
-    for (const { index, step } of steps) {
-      const own = results.slice(at, (at += step.statements.length));
-      outcomes[index] = await attempt(async () => step.answer(own));
-    }
-    const [row] = results[at] as TimeSlotRow[];
-    // No row: the slot was deleted behind this object's back.
-    if (!row) memory.forget();
-    else {
-      memory.remember(row);
-      const shown = (state: SlotState) => JSON.stringify(toSlotAvailability(slotId, state));
-      if (before && shown(before) !== shown(stateOf(row))) context.announce();
+      if (changes.length > 1) return oneByOne(context, changes);
+      // A change alone: one of its own rules refused it (say, a hold beyond the limit), if it says which.
+      const refusal = await steps[0].step.refused?.(error);
+      if (!refusal) throw error;
+      outcomes[steps[0].index] = failure(refusal);
     }
   }
   // A repeat of a key used earlier in the group gets that change's answer, or 422 for another request.
@@ -124,6 +127,30 @@ export async function commitGroup(context: GroupContext, changes: Change<unknown
   });
   await recordRefusals(db, refusals, now);
   return answered;
+}
+
+/**
+ * Runs `steps` in one D1 batch ending with the slot's row, and reads each step's answer from its
+ * results; then memory holds the slot as the batch left it, and the watchers hear of a change in
+ * its availability.
+ */
+async function commitSteps({ db, slotId, memory, dispatch, announce }: GroupContext, steps: Step<unknown>[], before: SlotState | undefined) {
+  const results = await batchOf(db, [...steps.flatMap((step) => step.statements), slotRow(db, slotId)]).then(dispatch);
+  let at = 0;
+  const answers: Outcome<unknown>[] = [];
+  for (const step of steps) {
+    const own = results.slice(at, (at += step.statements.length));
+    answers.push(await attempt(async () => step.answer(own)));
+  }
+  const [row] = results[at] as TimeSlotRow[];
+  // No row: the slot was deleted behind this object's back.
+  if (!row) memory.forget();
+  else {
+    memory.remember(row);
+    const shown = (state: SlotState) => JSON.stringify(toSlotAvailability(slotId, state));
+    if (before && shown(before) !== shown(stateOf(row))) announce();
+  }
+  return answers;
 }
 
 /** A key's recorded answer for each change that repeats one, one round trip for all. */

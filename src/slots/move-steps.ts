@@ -2,7 +2,7 @@ import { promoteWaiters, slotRow } from "../bookings/commands";
 import { completeMoveStatements, releasePlaceStatements, takePlaceStatements } from "../bookings/moves";
 import { brokenConstraint } from "../db/failures";
 import { nowUtcIso } from "../db/time";
-import { alreadyBooked, alreadyCancelled, rescheduleInProgress, slotFull, slotNotFound, slotStarted } from "../errors/catalogue";
+import { alreadyBooked, alreadyCancelled, notBooked, rescheduleInProgress, slotFull, slotNotFound, slotStarted } from "../errors/catalogue";
 import { failure, type Outcome } from "../objects/outcome";
 import { toBookingView, type BookingView } from "../views/booking";
 import { availableSpots } from "../views/slot";
@@ -28,7 +28,8 @@ export class MoveSteps {
   /**
    * Rescheduling, step 1, in the target slot's object: a place here for the owner of
    * `fromBookingId`, recorded as a move in progress (bookings/moves.ts). The caller must own that
-   * booking or be an admin; the route has checked that it is live and in another slot.
+   * booking or be an admin; the route has checked that it may move and is in another slot, and
+   * D1 checks it again in the batch.
    */
   async takePlace(slotId: number, fromBookingId: number, callerId: number): Promise<Outcome<BookingView>> {
     const known = this.memory.current;
@@ -49,7 +50,9 @@ export class MoveSteps {
         });
       this.memory.remember(row);
       if (!booking) {
-        if (from?.status !== "BOOKED") throw alreadyCancelled();
+        if (from?.status === "CANCELLED") throw alreadyCancelled();
+        if (from?.status !== "BOOKED") throw notBooked("moved");
+        if (from.started) throw slotStarted();
         // The slot was deleted or moved behind this object's back.
         throw this.memory.forget(slotNotFound());
       }

@@ -1,5 +1,5 @@
 import { DurableObject } from "cloudflare:workers";
-import { deleteSlotStatements, releaseExpiredHoldsStatements, updateSlotStatements } from "../bookings/commands";
+import { closeWaitlistStatements, deleteSlotStatements, releaseExpiredHoldsStatements, updateSlotStatements } from "../bookings/commands";
 import type { BookingOptions, Idempotency } from "../bookings/schemas";
 import { brokenConstraint } from "../db/failures";
 import type { SlotChanges, TimeSlotRow } from "../db/schema";
@@ -24,8 +24,8 @@ import { SlotMemory, type SlotState } from "./slot-state";
 /**
  * The object that owns one time slot, named by its id (routes reach it through objects/stubs.ts).
  * Serializes every change to one slot's bookings: book, hold, join the waitlist, confirm, cancel,
- * capacity or time change, delete, moves, the release of expired holds. This class orchestrates:
- * each command runs its D1 batch (bookings/commands.ts, bookings/moves.ts) as a task of its queue
+ * capacity or time change, delete, moves, the release of expired holds, the end of a started
+ * slot's waitlist. This class orchestrates: each command runs its D1 batch (bookings/commands.ts, bookings/moves.ts) as a task of its queue
  * (serial-queue.ts), remembers the slot as the batch left it (slot-state.ts) and tells the watchers
  * (live.ts). Bookings, holds, waitlist joins, cancellations, confirmations and check-ins that
  * arrive while a task runs share the next batch (group-commit.ts, slot-changes.ts). Idempotency records
@@ -116,6 +116,19 @@ export class SlotBookingObject extends DurableObject<Env> {
       const [, , cancelled, , , [row]] = await this.#db.batch(deleteSlotStatements(this.#db, slotId, actorId, nowUtcIso())).then(this.#dispatch);
       this.#changed(slotId, row);
       return { cancelledBookings: cancelled.length };
+    });
+  }
+
+  /**
+   * Once the slot has started, ends its waiters' entries (CANCELLED, announced as waitlist.closed):
+   * no place will be given to them. Called by the cron (maintenance/scheduled.ts).
+   */
+  async closeWaitlist(slotId: number): Promise<Outcome<{ closed: number }>> {
+    this.#identity.own(slotId);
+    return this.#queue.attempt(async () => {
+      const [, closed, [row]] = await this.#db.batch(closeWaitlistStatements(this.#db, slotId, nowUtcIso())).then(this.#dispatch);
+      if (row) this.#changed(slotId, row);
+      return { closed: closed.length };
     });
   }
 

@@ -1,4 +1,5 @@
 import { attendanceStatements, bookStatements, cancelStatements, confirmStatements } from "../bookings/commands";
+import { holdRefusal } from "../bookings/hold-rules";
 import type { BookingOptions, Idempotency } from "../bookings/schemas";
 import { WAITLIST_LIMIT } from "../db/schema";
 import { alreadyBooked, alreadyCancelled, bookingNotFound, holdExpired, notBooked, notHeld } from "../errors/catalogue";
@@ -15,7 +16,7 @@ import type { HoldAlarm } from "./hold-alarm";
 /**
  * A place for `userId`, or a hold (`hold`, whose end gets the alarm before it is written), or on a
  * full slot a waitlist place (`waitlist`). Refused: the slot has started, is full (or its waitlist
- * is), or the user has a live entry on it.
+ * is), or the user has a live entry on it; a hold also beyond the limits on holds (hold-rules.ts).
  */
 export function newEntry(userId: number, options: BookingOptions, alarm: HoldAlarm, idempotency?: Idempotency): Change<BookingView> {
   return {
@@ -31,7 +32,7 @@ export function newEntry(userId: number, options: BookingOptions, alarm: HoldAla
         if (availableSpots(slot) === 0 && !waitlist) throw slotFull();
         if (availableSpots(slot) === 0 && slot.waitlistLength >= WAITLIST_LIMIT) throw waitlistFull(WAITLIST_LIMIT);
         throw alreadyBooked();
-      });
+      }, holdUntil === undefined ? undefined : (error) => holdRefusal(db, error, userId, slotId));
     },
   };
 }

@@ -67,6 +67,9 @@ export const bookingsCancelled = (db: Database, cancellable: SQL | undefined) =>
 /** Before the UPDATE that releases the expired holds `expired` selects. */
 export const holdsExpired = (db: Database, expired: SQL | undefined) => bookingEvents(db, "booking.expired", expired, ended);
 
+/** Before the UPDATE that ends the waitlist entries `closing` selects, of a slot that has started. */
+export const waitlistClosed = (db: Database, closing: SQL | undefined) => bookingEvents(db, "waitlist.closed", closing, ended);
+
 /** Before the UPDATE that promotes the waiters `promoted` selects. */
 export const waitersPromoted = (db: Database, promoted: SQL | undefined) =>
   bookingEvents(db, "booking.promoted", promoted, { status: sql`'BOOKED'`, position: sql`NULL` });

@@ -76,6 +76,7 @@ export const EVENT_DOCS: Record<WebhookEventType, { data: keyof typeof DATA_SCHE
   "booking.expired": { data: "booking", when: "A hold ended unconfirmed" },
   "booking.checked_in": { data: "attendance", when: "An admin checked a booking in" },
   "booking.check_in_undone": { data: "attendance", when: "An admin undid a booking's check-in" },
+  "waitlist.closed": { data: "booking", when: "The slot started: its waiter's entry ended without a place" },
   "slot.created": { data: "slot", when: "A slot was created" },
   "slot.updated": { data: "slot", when: "A slot was changed" },
   "slot.deleted": { data: "slot", when: "A slot was deleted" },
