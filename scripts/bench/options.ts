@@ -1,5 +1,6 @@
 // The benchmark's command line: its usage text, and the options it parses.
 import { parseArgs } from "node:util";
+import { LIVE_LIMITS } from "../../src/slots/live-limits";
 import { watchedSlices } from "./measurement";
 import { HOT_CAPACITY, SCENARIO_NAMES, type ScenarioName } from "./scenarios";
 
@@ -36,7 +37,8 @@ Options:
   --warmup <s>        seconds of warm-up per scenario, not measured (default 2)
   --connections <n>   concurrent connections (default 50)
   --users <n>         users to register (default 1000)
-  --watchers <n>      WebSockets watching the slot in cancel-rebook-watched (default 200)
+  --watchers <n>      WebSockets watching the slot in cancel-rebook-watched (default 200, at most
+                      1000: a slot's limit; 10 per client address, each 10 from an address of their own)
   --hot-users <n>     users for book-hot, at most 10000, the slot's capacity (default 10000)
   --d1-latency-ms <n> delays every D1 call that slot objects make by n ms (default 0), simulating
                       an object far from D1's primary; only the benchmark's own server does this
@@ -123,6 +125,7 @@ export function parseCommandLine(): Options | undefined {
   };
   // cancel-rebook and cancel-rebook-watched give each connection of each run (warm-ups and slices) a user of its own.
   const churnRuns = (only.has("cancel-rebook") ? 2 : 0) + (only.has("cancel-rebook-watched") ? 2 * (1 + watchedSlices(options.duration)) : 0);
+  if (options.watchers > LIVE_LIMITS.perSlot) usageError(`--watchers must be at most ${LIVE_LIMITS.perSlot} (a slot's limit of live sockets), got ${options.watchers}`);
   if (options.hotUsers > HOT_CAPACITY) usageError(`--hot-users must be at most ${HOT_CAPACITY} (a slot's largest capacity), got ${options.hotUsers}`);
   if (options.users < options.connections * churnRuns + 1) {
     usageError(`--users must be at least ${options.connections * churnRuns + 1} (${churnRuns} runs of cancel-rebook × connections + 1) for the scenarios chosen`);
