@@ -3,14 +3,18 @@
 // measured in the same run, are what the targets are about.
 import { join } from "node:path";
 import { ApiClient } from "./api-client";
-import { measure, type ScenarioResult } from "./bench/measurement";
+import { compare, removeTheirSlots, seedTheirs } from "./bench/against";
+import { measure, type Measured, type ScenarioResult } from "./bench/measurement";
 import { parseCommandLine, type Options } from "./bench/options";
 import { report, statusesText, targetChecks, warnings } from "./bench/report";
 import { progress, scenarios, seed, SLOT_COUNT } from "./bench/scenarios";
+import { seedApiScenarios } from "./bench/seed-api-scenarios";
 import { buildWorker, randomSecret, runScript, sleep, startDevServer, temporaryDirectory } from "./dev-server";
 
 // The parts: bench/options.ts (command line), bench/scenarios.ts (seeding, scenarios),
-// bench/measurement.ts (autocannon runs, watchers in watchers.ts), bench/report.ts (targets, table).
+// bench/measurement.ts (autocannon runs, watchers in watchers.ts), bench/report.ts (targets, table),
+// bench/seed-api-scenarios.ts (the scenarios any server of the original's API can run), and
+// bench/against.ts (--against: that other server, seeded through the seed API, and the comparison).
 
 async function main(options: Options): Promise<void> {
   const scratch = temporaryDirectory("slotbook-bench-");
@@ -27,15 +31,26 @@ async function main(options: Options): Promise<void> {
   const api = new ApiClient(server.baseUrl);
   const seeded = await seed(api, persistTo, options.users, options.only.has("book-hot") ? { jwtSecret, count: options.hotUsers } : undefined);
 
+  const theirSeed = options.against && (await seedTheirs(options.against.url, options.users, options.against.promoteCommand));
+  const theirList = theirSeed ? seedApiScenarios(theirSeed, { ownCodes: false }) : [];
+
   const list = scenarios(seeded, options, api).filter((scenario) => options.only.has(scenario.name));
-  const measured: Omit<ScenarioResult, "ratioToHealth">[] = [];
+  const measured: Measured[] = [];
+  const theirs: Measured[] = [];
+  const run = async (baseUrl: string, scenario: (typeof list)[number], into: Measured[]) => {
+    const result = await measure(baseUrl, scenario, options);
+    progress(`  ${baseUrl}: ${result.requestsPerSecond.toFixed(0)} req/s, p99 ${result.p99Ms} ms, ${statusesText({ ...result, ratioToHealth: 0 })}`);
+    into.push(result);
+    await sleep(500); // let requests cut off at the end settle before the next scenario
+  };
   for (const scenario of list) {
     progress(`Running ${scenario.name}: ${options.warmup} s warm-up, ${options.duration} s measured...`);
-    const result = await measure(server.baseUrl, scenario, options);
-    progress(`  ${result.requestsPerSecond.toFixed(0)} req/s, p99 ${result.p99Ms} ms, ${statusesText({ ...result, ratioToHealth: 0 })}`);
-    measured.push(result);
-    await sleep(500); // let requests cut off at the end settle before the next scenario
+    await run(server.baseUrl, scenario, measured);
+    // The other server right after ours, so that both see the machine as it is now.
+    const their = theirList.find((candidate) => candidate.name === scenario.name);
+    if (options.against && their) await run(options.against.url, their, theirs);
   }
+  if (theirSeed) await removeTheirSlots(theirSeed);
   await server.stop();
   scratch.remove();
 
@@ -43,12 +58,15 @@ async function main(options: Options): Promise<void> {
   const results: ScenarioResult[] = measured.map((r) => ({ ...r, ratioToHealth: r.requestsPerSecond / healthRate }));
   const checks = targetChecks(results, options.d1LatencyMs);
   const notes = warnings(results, list);
+  const comparison = compare(measured, theirs);
   if (options.json) {
     const { duration, warmup, connections, users, watchers, d1LatencyMs, hotUsers } = options;
-    const config = { duration, warmup, connections, users, watchers, d1LatencyMs, hotUsers, slots: SLOT_COUNT };
-    console.log(JSON.stringify({ config, results, targets: checks, warnings: notes }, null, 2));
+    const config = { duration, warmup, connections, users, watchers, d1LatencyMs, hotUsers, slots: SLOT_COUNT, against: options.against?.url };
+    // Their rows have no ratio to health: the seed API has no such route.
+    const rows = [...results.map((row) => ({ server: "ours" as const, ...row })), ...theirs.map((row) => ({ server: "theirs" as const, ...row }))];
+    console.log(JSON.stringify({ config, results: rows, ...(options.against ? { comparison } : {}), targets: checks, warnings: notes }, null, 2));
   } else {
-    console.log(report(results, checks, notes, options));
+    console.log(report(results, checks, notes, options, { comparison, theirs }));
   }
 }
 

@@ -1,6 +1,11 @@
 import type { LiveAvailability } from "./api";
 
 const RECONNECT_MS = 2_000;
+/**
+ * How often an open socket sends "ping": the server closes a socket that sent nothing for 10
+ * minutes (README, "Live availability"), and answers "pong" without waking the slot's object.
+ */
+const PING_MS = 60_000;
 
 function isAvailability(value: unknown): value is LiveAvailability {
   const message = value as Partial<LiveAvailability> | null;
@@ -42,7 +47,11 @@ export class LiveSlots {
     url.protocol = url.protocol === "https:" ? "wss:" : "ws:";
     const socket = new WebSocket(url);
     this.#sockets.set(slotId, socket);
+    const keepAlive = setInterval(() => {
+      if (socket.readyState === WebSocket.OPEN) socket.send("ping");
+    }, PING_MS);
     socket.addEventListener("message", (event) => {
+      if (event.data === "pong") return;
       try {
         const message: unknown = JSON.parse(String(event.data));
         if (isAvailability(message)) this.#onUpdate(message);
@@ -51,6 +60,7 @@ export class LiveSlots {
       }
     });
     socket.addEventListener("close", () => {
+      clearInterval(keepAlive);
       if (this.#sockets.get(slotId) !== socket) return; // closed on purpose, or replaced
       this.#sockets.delete(slotId);
       setTimeout(() => {

@@ -1,6 +1,8 @@
 // The benchmark's command line: its usage text, and the options it parses.
 import { parseArgs } from "node:util";
+import { LIVE_LIMITS } from "../../src/slots/live-limits";
 import { watchedSlices } from "./measurement";
+import { SEED_API_SCENARIOS } from "./seed-api-scenarios";
 import { HOT_CAPACITY, SCENARIO_NAMES, type ScenarioName } from "./scenarios";
 
 export const USAGE = `Usage: npm run bench [-- options]
@@ -36,13 +38,25 @@ Options:
   --warmup <s>        seconds of warm-up per scenario, not measured (default 2)
   --connections <n>   concurrent connections (default 50)
   --users <n>         users to register (default 1000)
-  --watchers <n>      WebSockets watching the slot in cancel-rebook-watched (default 200)
+  --watchers <n>      WebSockets watching the slot in cancel-rebook-watched (default 200, at most
+                      1000: a slot's limit; 10 per client address, each 10 from an address of their own)
   --hot-users <n>     users for book-hot, at most 10000, the slot's capacity (default 10000)
   --d1-latency-ms <n> delays every D1 call that slot objects make by n ms (default 0), simulating
                       an object far from D1's primary; only the benchmark's own server does this
                       (build/bench-worker.ts), the deployed Worker neither contains nor honours it
   --only <a,b>        run only these scenarios (health always runs: it is the baseline)
-  --json              print the results as JSON on stdout instead of the table (progress stays on stderr)
+  --against <url>     also run the seed API's scenarios (${SEED_API_SCENARIOS.join(", ")}) against
+                      another server that speaks the original's API (../shared/SEED_API.md), seeded
+                      through that API alone (a fresh admin and users, 100 slots, deleted at the end),
+                      each scenario right after ours; prints both servers' rows and ours ÷ theirs.
+                      Without --only, only those scenarios run (and health, on ours)
+  --promote-command <cmd>
+                      with --against: a shell command (sh -c) that makes the bench's admin an ADMIN on
+                      that server, which has no API for it; the email is $1 and $BENCH_ADMIN_EMAIL,
+                      e.g. './promote.sh' running psql with UPDATE users SET role = 'ADMIN' WHERE email = ...
+  --json              print the results as JSON on stdout instead of the table (progress stays on stderr);
+                      each row of results has server "ours" or "theirs"; with --against, comparison
+                      holds each scenario's rates and ratio
   --verbose           wrangler logs at level "log" instead of "warn" (never "info": a line per
                       request, printed by this process, would skew the results)
   --help              show this help
@@ -63,6 +77,8 @@ export type Options = {
   hotUsers: number;
   d1LatencyMs: number;
   only: Set<ScenarioName>;
+  /** Another server speaking the seed API, and the command that makes its admin (see against.ts). */
+  against?: { url: string; promoteCommand: string };
   json: boolean;
   verbose: boolean;
 };
@@ -86,6 +102,8 @@ export function parseCommandLine(): Options | undefined {
         "hot-users": { type: "string", default: "10000" },
         "d1-latency-ms": { type: "string", default: "0" },
         only: { type: "string" },
+        against: { type: "string" },
+        "promote-command": { type: "string" },
         json: { type: "boolean", default: false },
         verbose: { type: "boolean", default: false },
       },
@@ -105,7 +123,9 @@ export function parseCommandLine(): Options | undefined {
     return value;
   };
   const only = new Set<ScenarioName>(["health"]);
-  for (const name of values.only?.split(",").map((s) => s.trim()) ?? SCENARIO_NAMES) {
+  if (values.against !== undefined && !/^https?:\/\/[^/]/.test(values.against)) usageError(`--against must be an http(s) URL, got ${values.against}`);
+  if ((values.against === undefined) !== (values["promote-command"] === undefined)) usageError("--against and --promote-command go together");
+  for (const name of values.only?.split(",").map((s) => s.trim()) ?? (values.against ? SEED_API_SCENARIOS : SCENARIO_NAMES)) {
     if (!(SCENARIO_NAMES as readonly string[]).includes(name)) usageError(`Unknown scenario in --only: ${name}`);
     only.add(name as ScenarioName);
   }
@@ -118,11 +138,13 @@ export function parseCommandLine(): Options | undefined {
     hotUsers: positive("hot-users", values["hot-users"]),
     d1LatencyMs: positive("d1-latency-ms", values["d1-latency-ms"], { min: 0 }),
     only,
+    against: values.against === undefined ? undefined : { url: values.against.replace(/\/$/, ""), promoteCommand: values["promote-command"]! },
     json: values.json,
     verbose: values.verbose,
   };
   // cancel-rebook and cancel-rebook-watched give each connection of each run (warm-ups and slices) a user of its own.
   const churnRuns = (only.has("cancel-rebook") ? 2 : 0) + (only.has("cancel-rebook-watched") ? 2 * (1 + watchedSlices(options.duration)) : 0);
+  if (options.watchers > LIVE_LIMITS.perSlot) usageError(`--watchers must be at most ${LIVE_LIMITS.perSlot} (a slot's limit of live sockets), got ${options.watchers}`);
   if (options.hotUsers > HOT_CAPACITY) usageError(`--hot-users must be at most ${HOT_CAPACITY} (a slot's largest capacity), got ${options.hotUsers}`);
   if (options.users < options.connections * churnRuns + 1) {
     usageError(`--users must be at least ${options.connections * churnRuns + 1} (${churnRuns} runs of cancel-rebook × connections + 1) for the scenarios chosen`);

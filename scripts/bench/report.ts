@@ -1,5 +1,6 @@
 // The benchmark's results: the targets checked, warnings, and the table printed at the end.
-import type { ScenarioResult } from "./measurement";
+import type { Comparison } from "./against";
+import type { Measured, ScenarioResult } from "./measurement";
 import type { Options } from "./options";
 import { SLOT_COUNT, type Scenario } from "./scenarios";
 
@@ -96,8 +97,23 @@ export function statusesText(result: ScenarioResult): string {
   return parts.join(" ") || "-";
 }
 
-export function report(results: ScenarioResult[], checks: TargetCheck[], notes: string[], options: Options): string {
-  const number = (value: number, digits = 0) => value.toLocaleString("en-US", { minimumFractionDigits: digits, maximumFractionDigits: digits });
+const number = (value: number, digits = 0) => value.toLocaleString("en-US", { minimumFractionDigits: digits, maximumFractionDigits: digits });
+
+/** With --against: each seed API scenario on both servers, side by side, and ours ÷ theirs. */
+function comparisonTable(url: string, comparison: Comparison[], theirs: Measured[]): string[] {
+  const statuses = (scenario: string) => statusesText({ ...theirs.find((row) => row.scenario === scenario)!, ratioToHealth: 0 });
+  return [
+    "",
+    `Against ${url} (the same scenarios, seeded through the seed API, each run right after ours):`,
+    "",
+    formatTable([
+      ["scenario", "ours req/s", "theirs req/s", "ours ÷ theirs", "ours p99 ms", "theirs p99 ms", "their responses by status"],
+      ...comparison.map((c) => [c.scenario, number(c.oursRequestsPerSecond), number(c.theirsRequestsPerSecond), c.ratio.toFixed(2), String(c.oursP99Ms), String(c.theirsP99Ms), statuses(c.scenario)]),
+    ]),
+  ];
+}
+
+export function report(results: ScenarioResult[], checks: TargetCheck[], notes: string[], options: Options, against?: { comparison: Comparison[]; theirs: Measured[] }): string {
   const table = formatTable([
     ["scenario", "req/s", "× health", "p50 ms", "p99 ms", "responses by status"],
     ...results.map((r) => [r.scenario, number(r.requestsPerSecond), r.ratioToHealth.toFixed(2), String(r.p50Ms), String(r.p99Ms), statusesText(r)]),
@@ -107,8 +123,9 @@ export function report(results: ScenarioResult[], checks: TargetCheck[], notes: 
     `${options.duration} s per scenario after ${options.warmup} s warm-up, ${options.connections} connections, ${options.users} users, ${SLOT_COUNT} slots, ${options.watchers} watchers, D1 at +${options.d1LatencyMs} ms from slot objects`,
     "",
     table,
+    ...(options.against && against ? comparisonTable(options.against.url, against.comparison, against.theirs) : []),
     "",
-    "Targets:",
+    "Targets (ours):",
     ...checks.map((check) => `  ${mark(check.pass)}  ${check.target.padEnd(44)} ${check.value}`),
     ...(notes.length > 0 ? ["", "Warnings:", ...notes.map((note) => `  ${note}`)] : []),
   ].join("\n");

@@ -5,11 +5,11 @@ import { ApiClient, clientAddress, hoursFromNow, mapLimit, type Slot, type Token
 import { issueToken } from "../../src/auth/jwt";
 import { executeSql, promoteToAdmin } from "../dev-server";
 import type { Options } from "./options";
+import { JSON_HEADERS, PASSWORD, seedApiScenarios, type SeedApiData } from "./seed-api-scenarios";
 
 export const SCENARIO_NAMES = ["health", "slots", "slots-filtered", "slots-week", "login", "book-full", "book-spread", "book-hot", "cancel-rebook", "cancel-rebook-watched"] as const;
 export type ScenarioName = (typeof SCENARIO_NAMES)[number];
 
-const PASSWORD = "bench-password-1";
 export const SLOT_COUNT = 100;
 const CATEGORY_COUNT = 5;
 const REGISTRATION_CONCURRENCY = 20;
@@ -19,13 +19,10 @@ export const HOT_CAPACITY = 10_000;
 /** Progress and notes go to stderr, so that stdout carries only the results (table or JSON). */
 export const progress = (message: string) => console.error(message);
 
-export type Seed = {
+/** Our server's seed: what the seed API's scenarios need (seed-api-scenarios.ts), and what ours alone use. */
+export type Seed = SeedApiData & {
   admin: Token;
-  users: { email: string; token: Token }[];
-  categoryIds: number[];
-  fullSlot: Slot;
   churnSlot: Slot;
-  spreadSlots: Slot[];
   /** book-hot's slot and its users' tokens, if it runs. */
   hot?: { slot: Slot; tokens: Token[] };
 };
@@ -112,59 +109,9 @@ export type Scenario = {
   watched?: { count: number; prepare: () => Promise<void>; slotId: () => number; unwatched: Scenario };
 };
 
-const JSON_HEADERS = { "content-type": "application/json" };
-
 export function scenarios(seed: Seed, options: Options, api: ApiClient): Scenario[] {
   const { users } = seed;
   const bearer = (token: Token) => ({ ...JSON_HEADERS, authorization: `Bearer ${token}` });
-
-  let fullTurn = 0;
-  let loginTurn = 0;
-  let notSlotFull = 0;
-  const bookFull: Scenario = {
-    name: "book-full",
-    expected: [409],
-    load: () => ({
-      requests: [
-        {
-          method: "POST",
-          path: "/bookings",
-          body: JSON.stringify({ time_slot_id: seed.fullSlot.id }),
-          // A different user each request, so that every answer is slot_full, not already_booked.
-          setupRequest: (request) => ({ ...request, headers: bearer(users[fullTurn++ % users.length].token) }),
-          onResponse: (status, body) => {
-            if (status === 409 && !body.includes('"slot_full"')) notSlotFull++;
-          },
-        },
-      ],
-    }),
-    note: () => (notSlotFull > 0 ? `book-full: ${notSlotFull} 409 answers (warm-up included) had another code than slot_full` : undefined),
-  };
-
-  // Pair n is (user ⌊n / slots⌋, slot n mod slots): consecutive requests hit different slots, and
-  // no pair repeats before users × slots requests.
-  let spreadTurn = 0;
-  const spreadPairs = users.length * seed.spreadSlots.length;
-  const bookSpread: Scenario = {
-    name: "book-spread",
-    expected: [201],
-    load: () => ({
-      requests: [
-        {
-          method: "POST",
-          path: "/bookings",
-          setupRequest: (request) => {
-            const turn = spreadTurn++ % spreadPairs;
-            const slot = seed.spreadSlots[turn % seed.spreadSlots.length];
-            const user = users[Math.floor(turn / seed.spreadSlots.length)];
-            return { ...request, headers: bearer(user.token), body: JSON.stringify({ time_slot_id: slot.id }) };
-          },
-        },
-      ],
-    }),
-    note: () =>
-      spreadTurn > spreadPairs ? `book-spread wrapped around its ${spreadPairs} (user, slot) pairs: repeats answer 409` : undefined,
-  };
 
   // Request n is hot user n: none books twice, so every answer is 201 until the users run out.
   let hotTurn = 0;
@@ -238,36 +185,14 @@ export function scenarios(seed: Seed, options: Options, api: ApiClient): Scenari
   };
 
   const weekStart = hoursFromNow(0);
-  const get = (name: ScenarioName, path: string): Scenario => ({ name, expected: [200], load: () => ({ requests: [{ method: "GET", path }] }) });
-  const all: Scenario[] = [
-    get("health", "/health"),
-    get("slots", "/slots"),
-    get("slots-filtered", `/slots?categories=${seed.categoryIds.slice(0, 2).join(",")}`),
-    get("slots-week", `/slots?categories=${seed.categoryIds[0]}&from=${weekStart}&to=${hoursFromNow(7 * 24, Date.parse(weekStart))}`),
-    {
-      name: "login",
-      expected: [200],
-      load: () => ({
-        requests: [
-          {
-            method: "POST",
-            path: "/login",
-            // Each request a different user from a different address, as real logins are: one
-            // address hammering one account is what the login throttle exists to refuse.
-            setupRequest: (request) => {
-              const turn = loginTurn++ % users.length;
-              const body = JSON.stringify({ email: users[turn].email, password: PASSWORD });
-              return { ...request, headers: { ...JSON_HEADERS, "cf-connecting-ip": clientAddress(turn) }, body };
-            },
-          },
-        ],
-      }),
-    },
-    bookFull,
-    bookSpread,
-    bookHot,
-    churn("cancel-rebook", () => seed.churnSlot.id),
-    cancelRebookWatched,
-  ];
+  const slotsWeek: Scenario = {
+    name: "slots-week",
+    expected: [200],
+    load: () => ({ requests: [{ method: "GET", path: `/slots?categories=${seed.categoryIds[0]}&from=${weekStart}&to=${hoursFromNow(7 * 24, Date.parse(weekStart))}` }] }),
+  };
+  const health: Scenario = { name: "health", expected: [200], load: () => ({ requests: [{ method: "GET", path: "/health" }] }) };
+  const own = [health, slotsWeek, bookHot, churn("cancel-rebook", () => seed.churnSlot.id), cancelRebookWatched];
+  const byName = new Map([...seedApiScenarios(seed, { ownCodes: true }), ...own].map((scenario) => [scenario.name, scenario]));
+  const all = SCENARIO_NAMES.map((name) => byName.get(name)!);
   return all;
 }

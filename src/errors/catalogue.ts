@@ -114,6 +114,8 @@ export const tooManyAttempts = (retryAfterSeconds: number) =>
   new AppError(429, "too_many_attempts", `Too many attempts; try again in ${retryAfterSeconds} seconds`, undefined, {
     headers: { "Retry-After": String(retryAfterSeconds) },
   });
+export const tooManyWatchers = (detail: string, retryAfterSeconds: number) =>
+  new AppError(429, "too_many_watchers", detail, undefined, { headers: { "Retry-After": String(retryAfterSeconds) } });
 // 5xx: `cause` is logged with the request id, never sent.
 export const serverMisconfigured = (cause: string) =>
   new AppError(500, "server_misconfigured", "Authentication is not configured on this server", undefined, { cause });

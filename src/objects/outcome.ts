@@ -8,8 +8,10 @@ import { AppError } from "../errors/catalogue";
  */
 export type Outcome<T> = (
   | { ok: true; value: T }
-  /** `cause`: what operators need to know of a 5xx; the Worker logs it with the request id, never sends it. */
-  /** `headers`: the error's response headers (e.g. Retry-After), if it has any. */
+  /**
+   * `cause`: what operators need to know of a 5xx; the Worker logs it with the request id, never sends it.
+   * `headers`: the error's response headers (e.g. Retry-After), sent with it.
+   */
   | { ok: false; status: ContentfulStatusCode; code: string; detail: string; cause?: string; headers?: Record<string, string> }
 ) & {
   replayed?: true;
@@ -18,11 +20,11 @@ export type Outcome<T> = (
 };
 
 export function failure(error: AppError): Outcome<never> {
-  const { status, code, detail, cause } = error;
-  const headers = Object.keys(error.headers).length > 0 ? { headers: error.headers } : {};
-  if (cause === undefined) return { ok: false, status, code, detail, ...headers };
+  const { status, code, detail, cause, headers } = error;
+  const sent = Object.keys(headers).length > 0 ? { headers } : {};
+  if (cause === undefined) return { ok: false, status, code, detail, ...sent };
   // An Error's stack says where it came from: what a bug's cause is for.
-  return { ok: false, status, code, detail, ...headers, cause: cause instanceof Error ? (cause.stack ?? String(cause)) : String(cause) };
+  return { ok: false, status, code, detail, ...sent, cause: cause instanceof Error ? (cause.stack ?? String(cause)) : String(cause) };
 }
 
 /** Runs `task`, turning an AppError it throws into a failed Outcome; other errors propagate. */

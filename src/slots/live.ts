@@ -1,30 +1,63 @@
+import { AppError } from "../errors/catalogue";
+import { failure } from "../objects/outcome";
 import { toSlotAvailability } from "../views/slot";
+import type { HoldAlarm } from "./hold-alarm";
+import { acceptWithinLimits, close, closeIdle, heard, LIVE_LIMITS } from "./live-limits";
 import type { SlotState } from "./slot-state";
 
 /**
  * The slot object's watchers (GET /slots/{slot_id}/live): owns their WebSockets, accepted with the
  * hibernation API (an idle object with watchers is evicted from memory and woken for the next
- * message), and what is sent on them.
+ * message), and what is sent on them, within the bounds of live-limits.ts.
  */
 export class LiveAnnouncements {
   /** An announcement is scheduled: changes committed until it is sent go in it. */
   #announcing = false;
 
-  /** `current` is what the object holds of its slot when an announcement goes out. */
+  /**
+   * `current` is what the object holds of its slot when an announcement goes out; `alarm`, the
+   * object's one alarm, also wakes it to close idle sockets.
+   */
   constructor(
     private readonly ctx: DurableObjectState,
     private readonly current: () => SlotState | undefined,
+    private readonly alarm: HoldAlarm,
   ) {
     // A client's keep-alive is answered without waking a hibernated object.
     ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair("ping", "pong"));
   }
 
-  /** Accepts a watcher and sends it the current availability: the 101 answer carries its socket. */
-  accept(slotId: number, slot: SlotState): Response {
+  /**
+   * Accepts a watcher from `address` (an addressKey) and sends it the current availability: the
+   * 101 answer carries its socket. Past a limit, the answer is the 429's failed Outcome as JSON,
+   * before any upgrade. The alarm is due by the time the new socket could become idle.
+   */
+  async accept(slotId: number, slot: SlotState, address: string): Promise<Response> {
     const [client, server] = Object.values(new WebSocketPair());
-    this.ctx.acceptWebSocket(server);
+    try {
+      acceptWithinLimits(this.ctx, server, address);
+    } catch (error) {
+      if (!(error instanceof AppError)) throw error;
+      return Response.json(failure(error), { status: error.status });
+    }
     server.send(JSON.stringify(toSlotAvailability(slotId, slot)));
+    await this.alarm.wakeBy(Date.now() + LIVE_LIMITS.idleMs);
     return new Response(null, { status: 101, webSocket: client });
+  }
+
+  /** A watcher's message arrived: false if it was too big, and its socket closed (live-limits.ts). */
+  heard(socket: WebSocket, message: string | ArrayBuffer): boolean {
+    return heard(socket, message);
+  }
+
+  /**
+   * On the object's alarm: closes the idle sockets and keeps the alarm due by the time the next
+   * one could become idle. The runtime notes each "ping" without waking the object, so a watcher
+   * that keeps its socket alive costs no wake-up until then.
+   */
+  async closeIdle(): Promise<void> {
+    const next = closeIdle(this.ctx);
+    if (next !== null) await this.alarm.wakeBy(next);
   }
 
   /** Answers one watcher's request for the current availability. */
@@ -65,14 +98,5 @@ export class LiveAnnouncements {
 
   failed(socket: WebSocket): void {
     close(socket, 1011, "socket error");
-  }
-}
-
-/** Closes a socket that may already be closed. */
-function close(socket: WebSocket, code: number, reason: string): void {
-  try {
-    socket.close(code, reason);
-  } catch {
-    // Already closed: nothing left to release.
   }
 }

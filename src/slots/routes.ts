@@ -1,7 +1,9 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { and, asc, eq, gt, gte, inArray, isNull, lt, sql, type SQL } from "drizzle-orm";
 import type { TypedResponse } from "hono";
+import { addressKey, UNKNOWN_ADDRESS } from "../auth/client-address";
 import { identifyCaller } from "../auth/middleware";
+import { clientAddress } from "../auth/routes";
 import { timeSlots, userPreferences } from "../db/schema";
 import { slotNotFound, webSocketRequired } from "../errors/catalogue";
 import { createRouter } from "../http/app";
@@ -16,6 +18,7 @@ import type { Outcome } from "../objects/outcome";
 import { slotObject, watchRequest } from "../objects/stubs";
 import { refuseEmptyWindow } from "../values/instant";
 import { SlotAvailabilitySchema, type SlotAvailability, SlotSchema, toSlotView } from "../views/slot";
+import { CLOSE_CODES, LIVE_LIMITS } from "./live-limits";
 import { SlotIdParams, SlotQuery } from "./schemas";
 
 // The public slot routes: the list, one slot, and watching one live (the admin's are admin-routes.ts).
@@ -72,7 +75,12 @@ const watchSlot = createRoute({
     "Upgrades to a WebSocket; no authentication. The server sends a `SlotAvailability` JSON message at once, then " +
     "one after every change to the slot (changes committed before it goes out are sent together, as the latest " +
     "state). After the message with `deleted: true` it closes the socket (1000). `ping` is answered `pong`; any " +
-    "other message asks for the current availability.",
+    "other message asks for the current availability. " +
+    `Limits: at most ${LIVE_LIMITS.perSlot} open sockets per slot and ${LIVE_LIMITS.perAddress} per client address on it ` +
+    "(an IPv4 address or an IPv6 /64); past either, 429 `too_many_watchers` with `Retry-After`, before any upgrade. " +
+    `A message from the client over ${LIVE_LIMITS.messageBytes} bytes closes the socket with ${CLOSE_CODES.messageTooBig} ` +
+    `(message too big); a socket without any message from the client (\`ping\` included) for ${LIVE_LIMITS.idleMs / 60_000} minutes ` +
+    `is closed with ${CLOSE_CODES.idle} (idle): send \`ping\` more often to keep it open.`,
   request: {
     params: SlotIdParams,
     headers: z.object({ upgrade: z.string().optional().openapi({ description: "`websocket`; without it, 426", example: "websocket" }) }),
@@ -82,7 +90,7 @@ const watchSlot = createRoute({
       description: "Switching Protocols: every message the server sends is one SlotAvailability object",
       content: { "application/json": { schema: SlotAvailabilitySchema } },
     },
-    ...errorResponses(404, 422, 426, 503),
+    ...errorResponses(404, 422, 426, 429, 503),
   },
 });
 
@@ -135,7 +143,8 @@ export const slotRoutes = createRouter()
     // a missing slot, a 5xx) as its Outcome, thrown here to be answered and logged like any other.
     // Its 101 carries the socket; the route's 101 entry documents the messages sent on it.
     // Copied, because the middleware adds headers and a fetched response's headers are immutable.
-    const answer = await slotObject(c.env, slotId).fetch(watchRequest(slotId, c.req.raw));
+    const address = addressKey(clientAddress(c) ?? UNKNOWN_ADDRESS);
+    const answer = await slotObject(c.env, slotId).fetch(watchRequest(slotId, c.req.raw, address));
     if (answer.status !== 101) unwrap(c, (await answer.json()) as Outcome<never>);
     return new Response(answer.body, answer) as unknown as TypedResponse<SlotAvailability, 101, "json">;
   });

@@ -7,7 +7,7 @@ import { nowUtcIso } from "../db/time";
 import { capacityBelowBookings, slotFull, slotNotFound, unknownCategory } from "../errors/catalogue";
 import { afterCommittedChange } from "../http/micro-cache";
 import { failure, type Outcome } from "../objects/outcome";
-import { slotOfWatch } from "../objects/stubs";
+import { slotOfWatch, watcherAddressOf } from "../objects/stubs";
 import type { AttendanceView, BookingView } from "../views/booking";
 import { availableSpots, type SlotView, toSlotView } from "../views/slot";
 import { dispatcher } from "../webhooks/dispatch";
@@ -39,7 +39,7 @@ export class SlotBookingObject extends DurableObject<Env> {
   #alarm = new HoldAlarm(this.ctx.storage);
   #memory = new SlotMemory(this.#alarm);
   #queue = new SerialQueue(this.env.DB, () => this.#memory.forget());
-  #live = new LiveAnnouncements(this.ctx, () => this.#memory.current);
+  #live = new LiveAnnouncements(this.ctx, () => this.#memory.current, this.#alarm);
   /** Passes on a committed batch's results and sends the webhook events it wrote (webhooks/outbox.ts). */
   #dispatch = dispatcher(this.env, this.ctx);
   #moves = new MoveSteps(this.#queue, this.#memory, this.#live, this.#dispatch);
@@ -153,9 +153,10 @@ export class SlotBookingObject extends DurableObject<Env> {
   /**
    * Releases the holds that have expired, promoting waiters into their places, even when no request
    * arrives; then sets the alarm for the next hold to end, read from D1 within the same task, so
-   * that a hold made meanwhile cannot be missed.
+   * that a hold made meanwhile cannot be missed. First, closes idle watchers (live.ts).
    */
   async alarm(): Promise<void> {
+    await this.#live.closeIdle();
     const slotId = this.#identity.slotId;
     if (slotId === undefined) return console.error(`slot object ${this.ctx.id}: an alarm, but no slot known; its holds wait for a request`);
     const outcome = await this.#queue.attempt(async () => {
@@ -188,11 +189,12 @@ export class SlotBookingObject extends DurableObject<Env> {
       const { bookmark: _, ...refusal } = loaded;
       return Response.json(refusal, { status: loaded.status });
     }
-    return this.#live.accept(slotId, loaded.value);
+    return this.#live.accept(slotId, loaded.value, watcherAddressOf(request));
   }
 
   /** Any message from a watcher (but "ping", answered "pong" while hibernating) asks for the current availability. */
-  async webSocketMessage(socket: WebSocket): Promise<void> {
+  async webSocketMessage(socket: WebSocket, message: string | ArrayBuffer): Promise<void> {
+    if (!this.#live.heard(socket, message)) return;
     const slotId = this.#identity.slotId;
     if (slotId === undefined) return;
     const loaded = await this.#queue.attempt(() => this.#memory.load(this.#db, slotId));

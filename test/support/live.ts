@@ -17,9 +17,13 @@ export type Watcher = {
   closed: Promise<number>;
 };
 
-/** Connects to a slot's live availability inside workerd, as a browser would (Upgrade: websocket). */
-export async function watch(slotId: number): Promise<Watcher> {
-  const response = await exports.default.fetch(new Request(`http://slotbook.test/slots/${slotId}/live`, { headers: { Upgrade: "websocket" } }));
+/**
+ * Connects to a slot's live availability inside workerd, as a browser would (Upgrade: websocket),
+ * from the client address `address` (CF-Connecting-IP), or without one.
+ */
+export async function watch(slotId: number, address?: string): Promise<Watcher> {
+  const headers: Record<string, string> = { Upgrade: "websocket", ...(address ? { "CF-Connecting-IP": address } : {}) };
+  const response = await exports.default.fetch(new Request(`http://slotbook.test/slots/${slotId}/live`, { headers }));
   const socket = response.webSocket;
   if (response.status !== 101 || !socket) throw new Error(`expected 101 with a WebSocket, got ${response.status}: ${await response.text()}`);
   const unread: SlotAvailability[] = [];
