@@ -188,6 +188,25 @@ describe.skipIf(chromiumMissing)("the organizer's side of the page", () => {
     await item(used).waitFor(); // the one in use stays
   });
 
+  it("a removed category's past slot still names it on its card, as archived; the picker offers it no more", async () => {
+    const suffix = Date.now().toString(36);
+    const token = await adminToken();
+    const { body: gone } = await call<Category>("POST", "/admin/categories", { token, json: { name: `Fencing ${suffix}` } });
+    // Ended a minute ago: in the week the page opens on (but in a week's first two minutes).
+    const end = new Date(Date.now() - 60_000);
+    const start = new Date(end.getTime() - 60_000);
+    const { body: slot } = await call<Slot>("POST", "/admin/slots", {
+      token,
+      json: { category_id: gone.id, start_time: start.toISOString(), end_time: end.toISOString(), max_capacity: 2 },
+    });
+    expect((await call("DELETE", `/admin/categories/${gone.id}`, { token })).status).toBe(200);
+    const { page } = await newVisitor();
+    await logIn(page, demoAdmin.email, demoAdmin.password);
+    const card = await showSlot(page, slot);
+    await card.getByText(`Fencing ${suffix} (archived)`).waitFor();
+    expect(await page.getByRole("group", { name: "Categories" }).getByLabel(`Fencing ${suffix}`).count()).toBe(0);
+  });
+
   it("a regular user who opens a slot sees no roster, no check-in, no CSV and no category controls, and calls no admin route", async () => {
     const slot = await newSlot(2);
     await book((await newAccount("someone")).token, slot.id);

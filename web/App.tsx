@@ -23,7 +23,6 @@ const UPCOMING_LIMIT = "100";
 const weekWindow = (weekStart: Date) => ({ from: weekStart.toISOString(), to: addDays(weekStart, 7).toISOString() });
 const notCancelled = (bookings: Booking[] | undefined) => (bookings ?? []).filter((booking) => booking.status !== "CANCELLED");
 
-/** Puts keyboard focus back on a slot's first action after its buttons changed. */
 /**
  * After an action on a slot, keyboard focus goes to the slot's (new) action. Renders that follow
  * (the refreshed lists, live counts) may replace that button, dropping focus to the page: for the
@@ -218,7 +217,7 @@ function SignedIn({ session, asUser, onStatus }: SignedInProps) {
     }
   }
 
-  const categoryName = new Map(preferences.categories.map((category) => [category.id, category.name]));
+  const categoryName = preferences.names;
   const loadError = preferences.error || (slots.error && `Could not load the slots: ${slots.error}`);
   // One element around it all: hono/jsx/dom moves every top-level node of a component that renders
   // again before a sibling (AccountMenu), which takes the keyboard focus from whatever is inside.

@@ -4,7 +4,10 @@ import { api, asCaller, errorText, ok, type Category } from "../api";
 import type { SessionControls } from "./use-session";
 
 export type Preferences = {
+  /** The current categories, to choose from. */
   categories: Category[];
+  /** Every category's name, removed ones included: past slots still name those (shown as archived). */
+  names: Map<number, string>;
   chosen: number[];
   /** False until the saved choice is read, so that a click is never overwritten by it. */
   loaded: boolean;
@@ -15,7 +18,7 @@ export type Preferences = {
 };
 
 export function usePreferences(asUser: SessionControls["asUser"], onStatus: (text: string) => void): Preferences {
-  const [categories, setCategories] = useState<Category[]>([]);
+  const [everyCategory, setEveryCategory] = useState<Category[]>([]);
   const [chosen, setChosen] = useState<number[]>([]);
   const [loaded, setLoaded] = useState(false);
   const [error, setError] = useState("");
@@ -23,10 +26,11 @@ export function usePreferences(asUser: SessionControls["asUser"], onStatus: (tex
   // Once the person has chosen, a saved choice that arrives later never overwrites theirs.
   const touched = useRef(false);
   const loadCategories = () =>
-    ok(api.categories.$get({ query: {} })).then(
-      (current) => {
+    ok(api.categories.$get({ query: { include_archived: "true" } })).then(
+      (every) => {
+        const current = every.filter((category) => !category.archived_at);
         setError("");
-        setCategories(current);
+        setEveryCategory(every);
         setChosen((ids) => ids.filter((id) => current.some((category) => category.id === id)));
       },
       () => setError("Could not load the categories"),
@@ -53,5 +57,7 @@ export function usePreferences(asUser: SessionControls["asUser"], onStatus: (tex
     });
   }
 
-  return { categories, chosen, loaded, choose, reloadCategories: loadCategories, error };
+  const categories = everyCategory.filter((category) => !category.archived_at);
+  const names = new Map(everyCategory.map((category) => [category.id, category.archived_at ? `${category.name} (archived)` : category.name]));
+  return { categories, names, chosen, loaded, choose, reloadCategories: loadCategories, error };
 }
