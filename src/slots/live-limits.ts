@@ -30,12 +30,12 @@ type WatcherRecord = { address: string; heardAt: number };
 const addressTag = (address: string) => `address:${address}`;
 
 /**
- * Accepts `socket` for a watcher from `address` (an addressKey), or throws 429 too_many_watchers
+ * Accepts `socket` for a watcher from `address` (an addressKey), heard at `now`, or throws 429 too_many_watchers
  * when the slot or that address has all the sockets it may have. Counted from the runtime's own
  * list of the object's sockets (which survives hibernation), checked and accepted without a
  * pause in between, so that concurrent upgrades cannot both take the last place.
  */
-export function acceptWithinLimits(ctx: DurableObjectState, socket: WebSocket, address: string): void {
+export function acceptWithinLimits(ctx: DurableObjectState, socket: WebSocket, address: string, now: number): void {
   if (ctx.getWebSockets().length >= LIVE_LIMITS.perSlot) {
     throw tooManyWatchers(`This slot has ${LIVE_LIMITS.perSlot} watchers, the most it takes; try again later`, RETRY_AFTER_SECONDS);
   }
@@ -43,7 +43,7 @@ export function acceptWithinLimits(ctx: DurableObjectState, socket: WebSocket, a
     throw tooManyWatchers(`Your address already watches this slot on ${LIVE_LIMITS.perAddress} sockets, the most it may; close one first`, RETRY_AFTER_SECONDS);
   }
   ctx.acceptWebSocket(socket, [addressTag(address)]);
-  socket.serializeAttachment({ address, heardAt: Date.now() } satisfies WatcherRecord);
+  socket.serializeAttachment({ address, heardAt: now } satisfies WatcherRecord);
 }
 
 /** The size of a message in bytes: a string's UTF-8 encoding is at least as long as its UTF-16 length. */

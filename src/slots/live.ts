@@ -34,14 +34,16 @@ export class LiveAnnouncements {
    */
   async accept(slotId: number, slot: SlotState, address: string): Promise<Response> {
     const [client, server] = Object.values(new WebSocketPair());
+    // One instant for when the watcher was last heard and when the alarm checks it.
+    const now = Date.now();
     try {
-      acceptWithinLimits(this.ctx, server, address);
+      acceptWithinLimits(this.ctx, server, address, now);
     } catch (error) {
       if (!(error instanceof AppError)) throw error;
       return Response.json(failure(error), { status: error.status });
     }
     server.send(JSON.stringify(toSlotAvailability(slotId, slot)));
-    await this.alarm.wakeBy(Date.now() + LIVE_LIMITS.idleMs);
+    await this.alarm.wakeBy(now + LIVE_LIMITS.idleMs);
     return new Response(null, { status: 101, webSocket: client });
   }
 
