@@ -87,6 +87,9 @@ describe("POST /admin/slots", () => {
       available_spots: 12,
       waitlist_length: 0,
       timezone: "UTC",
+      booking_opens_at: null,
+      booking_closes_at: null,
+      cancellable_until: NEW_SLOT.start_time,
     });
     expect(await listedSlot(response.body.id)).toStrictEqual(response.body);
   });
@@ -186,10 +189,11 @@ describe("PUT /admin/slots/{id}", () => {
     ["start_time", "2040-01-01T10:30:00+01:00", "2040-01-01T09:30:00Z"],
     ["end_time", "2040-01-01T12:00:00", "2040-01-01T12:00:00Z"],
     ["max_capacity", 15, 15],
-  ])("changes only the field given: %s", async (field, value, stored) => {
+  ])("changes only the field given (and, for start_time, the policy instants it sets): %s", async (field, value, stored) => {
     const before = await newSlot();
     const response = await putSlot(before.id, { [field]: value });
-    const expected = { ...before, [field]: stored, available_spots: field === "max_capacity" ? stored : before.available_spots };
+    const moved = field === "start_time" ? { cancellable_until: stored } : {};
+    const expected = { ...before, [field]: stored, ...moved, available_spots: field === "max_capacity" ? stored : before.available_spots };
     expect(response.status).toBe(200);
     expect(response.body).toStrictEqual(expected);
     expect(await listedSlot(before.id)).toStrictEqual(expected);
@@ -235,11 +239,16 @@ describe("PUT /admin/slots/{id}", () => {
     expect(await listedSlot(before.id)).toStrictEqual(before);
   });
 
-  it("allows moving both times past the old end_time in one request", async () => {
+  it("allows moving both times past the old end_time in one request; the cancellation deadline moves with the start", async () => {
     const before = await newSlot(); // 10:00 to 11:00
     const response = await putSlot(before.id, { start_time: "2040-01-01T14:00:00Z", end_time: "2040-01-01T15:00:00Z" });
     expect(response.status).toBe(200);
-    expect(response.body).toStrictEqual({ ...before, start_time: "2040-01-01T14:00:00Z", end_time: "2040-01-01T15:00:00Z" });
+    expect(response.body).toStrictEqual({
+      ...before,
+      start_time: "2040-01-01T14:00:00Z",
+      end_time: "2040-01-01T15:00:00Z",
+      cancellable_until: "2040-01-01T14:00:00Z",
+    });
   });
 
   it.each([

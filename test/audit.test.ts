@@ -63,7 +63,16 @@ async function slotRow(slotId: number) {
 }
 
 /** The slot `id` made from NEW_SLOT, as the API shows a slot. */
-const slotJson = (id: number) => ({ id, ...NEW_SLOT, available_spots: 10, waitlist_length: 0, timezone: "UTC" });
+const slotJson = (id: number) => ({
+  id,
+  ...NEW_SLOT,
+  available_spots: 10,
+  waitlist_length: 0,
+  timezone: "UTC",
+  booking_opens_at: null,
+  booking_closes_at: null,
+  cancellable_until: NEW_SLOT.start_time,
+});
 
 describe("the audit log records each admin action with its actor, target, before and after", () => {
   it("category create: category.create, before null, after the name", async () => {
@@ -79,7 +88,7 @@ describe("the audit log records each admin action with its actor, target, before
     expect(await entriesFor(`slot:${slot.id}`)).toEqual([expect.objectContaining({ actor_id: admin.id, action: "slot.create", before: null, after: slotJson(slot.id) })]);
   });
 
-  it("slot update: slot.update, before and after the change", async () => {
+  it("slot update: slot.update, before and after the change, with the policy instants of the new start", async () => {
     const slot = await newSlot();
     expect((await asAdmin("PUT", `/admin/slots/${slot.id}`, { max_capacity: 15, start_time: "2040-03-01T09:00:00Z" })).status).toBe(200);
     const [, update] = await entriesFor(`slot:${slot.id}`);
@@ -87,7 +96,7 @@ describe("the audit log records each admin action with its actor, target, before
       actor_id: admin.id,
       action: "slot.update",
       before: slotJson(slot.id),
-      after: { ...slotJson(slot.id), max_capacity: 15, available_spots: 15, start_time: "2040-03-01T09:00:00Z" },
+      after: { ...slotJson(slot.id), max_capacity: 15, available_spots: 15, start_time: "2040-03-01T09:00:00Z", cancellable_until: "2040-03-01T09:00:00Z" },
     });
   });
 
@@ -127,7 +136,7 @@ describe("the audit log records each admin action with its actor, target, before
     expect(await entriesFor(`booking:${ownBeforeStart.body.id}`)).toEqual([]);
   });
 
-  it("an entry recorded before slot rows (five fields under the API's names) is shown as the API shows a slot", async () => {
+  it("an entry recorded before slot rows (five fields under the API's names) is shown as the API shows a slot, with no policy instants", async () => {
     const slotId = await createSlot({ capacity: 4 });
     const recorded = { category_id: 1, start_time: "2040-04-01T10:00:00Z", end_time: "2040-04-01T11:00:00Z", max_capacity: 4, booked_count: 1 };
     await env.DB.prepare("INSERT INTO audit_log (actor_id, action, target, before, after, created_at) VALUES (?, 'slot.delete', ?, ?, NULL, '2030-01-01T00:00:00Z')")
@@ -138,7 +147,8 @@ describe("the audit log records each admin action with its actor, target, before
     expect(await entriesFor(`slot:${slotId}`)).toEqual([
       expect.objectContaining({
         action: "slot.delete",
-        before: { id: slotId, category_id: 1, start_time: recorded.start_time, end_time: recorded.end_time, max_capacity: 4, available_spots: 3, waitlist_length: 0, timezone: "UTC" },
+        before: { id: slotId, category_id: 1, start_time: recorded.start_time, end_time: recorded.end_time, max_capacity: 4, available_spots: 3, waitlist_length: 0, timezone: "UTC",
+          booking_opens_at: null, booking_closes_at: null, cancellable_until: null },
         after: null,
       }),
     ]);

@@ -120,14 +120,14 @@ describe("DELETE /bookings/{booking_id}", () => {
     expect((await cancel(admin, booking.body.id)).status).toBe(404);
   });
 
-  it("refuses its owner once the slot has started: 409 slot_started, and the place stays booked", async () => {
+  it("refuses its owner once the slot has started (the default deadline, cancel_until_minutes_before 0): 409 cancellation_closed, and the place stays booked", async () => {
     const user = await createUser();
     const slotId = await createSlot();
     const booking = await book(user, slotId);
     await moveSlotInD1(slotId, -0.5);
     const response = await cancel(user, booking.body.id);
     expect(response.status).toBe(409);
-    expect(response.body.code).toBe("slot_started");
+    expect(response.body.code).toBe("cancellation_closed");
     expect((await slotCounts(slotId)).booked_rows).toBe(1);
   });
 

@@ -1,16 +1,25 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
+import type { Policy } from "../src/categories/policy";
 import type { ErrorBody } from "../src/errors/catalogue";
 import { api, FRESH } from "./support/client";
 import { createUser, uniqueName } from "./support/users";
 
-type Category = { id: number; name: string };
+type Category = { id: number; name: string } & Policy;
+
+/** The policy of a category created without one: no rule but the contract's, no cancelling once started. */
+const NO_POLICY: Policy = {
+  booking_opens_hours_before: null,
+  booking_closes_minutes_before: null,
+  cancel_until_minutes_before: 0,
+  max_active_per_user: null,
+};
 
 const SEEDED: Category[] = [
-  { id: 1, name: "Fitness" },
-  { id: 2, name: "Consultation" },
-  { id: 3, name: "Workshop" },
-  { id: 4, name: "Venue" },
+  { id: 1, name: "Fitness", ...NO_POLICY },
+  { id: 2, name: "Consultation", ...NO_POLICY },
+  { id: 3, name: "Workshop", ...NO_POLICY },
+  { id: 4, name: "Venue", ...NO_POLICY },
 ];
 
 
@@ -21,7 +30,7 @@ async function createCategory(name: unknown, token?: string) {
 }
 
 describe("GET /categories", () => {
-  it("lists, to anyone without authentication, the four categories seeded by the migration as {id, name}, by id", async () => {
+  it("lists, to anyone without authentication, the four categories seeded by the migration as {id, name} with no booking policy, by id", async () => {
     const { status, body } = await listCategories();
     expect(status).toBe(200);
     expect(body.slice(0, SEEDED.length)).toEqual(SEEDED);
@@ -31,13 +40,13 @@ describe("GET /categories", () => {
 });
 
 describe("POST /admin/categories", () => {
-  it("creates a category for an admin: 201 {id, name}, then listed by GET /categories", async () => {
+  it("creates a category for an admin: 201 {id, name} with no booking policy, then listed by GET /categories", async () => {
     const admin = await createUser("ADMIN");
     const name = uniqueName("Yoga");
     const { status, body } = await createCategory(name, admin.token);
     expect(status).toBe(201);
-    expect(body).toEqual({ id: expect.any(Number), name });
-    expect((await listCategories()).body).toContainEqual({ id: body.id, name });
+    expect(body).toEqual({ id: expect.any(Number), name, ...NO_POLICY });
+    expect((await listCategories()).body).toContainEqual({ id: body.id, name, ...NO_POLICY });
   });
 
   it("trims the name", async () => {
@@ -185,6 +194,6 @@ describe("POST /admin/categories and read replicas", () => {
     const bookmark = created.headers.get("x-d1-bookmark");
     expect(bookmark).toMatch(/^[0-9a-f-]+$/);
     const { body } = await api<Category[]>("GET", "/categories", { headers: { "x-d1-bookmark": bookmark! } });
-    expect(body).toContainEqual({ id: created.body.id, name });
+    expect(body).toContainEqual({ id: created.body.id, name, ...NO_POLICY });
   });
 });

@@ -115,6 +115,9 @@ describe("GET /slots/{slot_id}", () => {
       available_spots: 4,
       waitlist_length: 0,
       timezone: "UTC",
+      booking_opens_at: null,
+      booking_closes_at: null,
+      cancellable_until: "2055-05-05T05:00:00Z",
     });
     expect((await api<SlotView[]>("GET", `/slots?${yearQuery(2055)}`, { headers: FRESH })).body).toEqual([response.body]);
   });

@@ -145,7 +145,7 @@ describe("POST /bookings/{booking_id}/reschedule", () => {
       expect((await bookingRow(waiting.body.id)).status).toBe("WAITLISTED");
     });
 
-    it("a booking whose slot has started: 409 slot_started, as cancelling it is, for its owner and an admin alike", async () => {
+    it("a booking whose slot has started: 409 slot_started for its owner and an admin alike (its owner's cancel is past the deadline: cancellation_closed)", async () => {
       const from = await createSlot({ capacity: 2 });
       const user = await createUser();
       const old = await book(user, from);
@@ -153,7 +153,7 @@ describe("POST /bookings/{booking_id}/reschedule", () => {
         .bind(new Date(Date.now() - 600_000).toISOString().slice(0, 19) + "Z", new Date(Date.now() + 600_000).toISOString().slice(0, 19) + "Z", from)
         .run();
       const target = await createSlot();
-      expect(errorOf(await cancel(user, old.body.id))).toEqual({ status: 409, code: "slot_started" });
+      expect(errorOf(await cancel(user, old.body.id))).toEqual({ status: 409, code: "cancellation_closed" });
       expect(errorOf(await reschedule(user, old.body.id, target))).toEqual({ status: 409, code: "slot_started" });
       expect(errorOf(await reschedule(await createUser("ADMIN"), old.body.id, target))).toEqual({ status: 409, code: "slot_started" });
       // Step 1 checks it again in D1, past the route's check.

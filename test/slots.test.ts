@@ -12,7 +12,19 @@ import { nowSeconds, signed, validClaims } from "./support/tokens";
 // Storage is shared by the tests of this file, so each test places its slots in a year of its own
 // and reads them back through `from`/`to` (or by id), never relying on the whole list's content.
 
-const SLOT_FIELDS = ["available_spots", "category_id", "end_time", "id", "max_capacity", "start_time", "timezone", "waitlist_length"];
+const SLOT_FIELDS = [
+  "available_spots",
+  "booking_closes_at",
+  "booking_opens_at",
+  "cancellable_until",
+  "category_id",
+  "end_time",
+  "id",
+  "max_capacity",
+  "start_time",
+  "timezone",
+  "waitlist_length",
+];
 const UTC_INSTANT = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$/;
 
 /** GET /slots read from D1 (past the micro-cache, as test/caching.test.ts does not). */
@@ -33,7 +45,7 @@ async function idsListed(query: Record<string, string>): Promise<number[]> {
 }
 
 describe("GET /slots: shape", () => {
-  it("lists a slot as exactly {id, category_id, start_time, end_time, max_capacity, available_spots, waitlist_length, timezone}", async () => {
+  it("lists a slot as exactly {id, category_id, start_time, end_time, max_capacity, available_spots, waitlist_length, timezone} and its category's policy instants", async () => {
     const id = await createSlot({ start: "2041-03-01T10:00:00Z", end: "2041-03-01T11:30:00Z", capacity: 7, categoryId: 2 });
     const { status, body } = await getSlots();
     expect(status).toBe(200);
@@ -46,10 +58,13 @@ describe("GET /slots: shape", () => {
       available_spots: 7,
       waitlist_length: 0,
       timezone: "UTC",
+      booking_opens_at: null,
+      booking_closes_at: null,
+      cancellable_until: "2041-03-01T10:00:00Z",
     });
   });
 
-  it("gives every slot only the contract's fields and waitlist_length, with times as UTC YYYY-MM-DDTHH:MM:SSZ", async () => {
+  it("gives every slot only the contract's fields, waitlist_length and the policy instants, with times as UTC YYYY-MM-DDTHH:MM:SSZ", async () => {
     await createSlot({ startsInHours: 5 });
     const { body } = await getSlots();
     expect(body.length).toBeGreaterThan(0);

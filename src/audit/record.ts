@@ -1,7 +1,7 @@
 import { and, eq, isNull, ne, sql, type SQL } from "drizzle-orm";
 import type { SQLiteTable } from "drizzle-orm/sqlite-core";
 import type { Database } from "../db/client";
-import { insertedRow } from "../db/insert-select";
+import { insertedRow, lastInserted } from "../db/insert-select";
 import { auditLog, bookings, categories, timeSlots, users, webhooks, type AuditAction, type Role, type SlotChanges } from "../db/schema";
 import { nowUtcIso } from "../db/time";
 import { bookingJson } from "../views/booking";
@@ -45,7 +45,7 @@ export function auditSlotCreated(db: Database, actorId: number) {
     before: sql`NULL`,
     after: slotRowJson,
     from: timeSlots,
-    where: sql`${timeSlots.id} = last_insert_rowid()`,
+    where: lastInserted(timeSlots.id),
   });
 }
 
@@ -62,13 +62,17 @@ export function auditSeriesCreated(db: Database, actorId: number, count: number,
     before: sql`NULL`,
     after: sql`json_object('series', json(${JSON.stringify(series)}), 'slot_ids', json_group_array(${timeSlots.id}))`,
     from: timeSlots,
-    where: sql`${timeSlots.id} > last_insert_rowid() - ${count} AND ${timeSlots.id} <= last_insert_rowid()`,
+    where: lastInserted(timeSlots.id, count),
   });
 }
 
 const liveSlot = (slotId: number) => ({ from: timeSlots, where: and(eq(timeSlots.id, slotId), isNull(timeSlots.deletedAt)) });
 
-/** Goes before the UPDATE that applies `changes`; `after` is the slot with them applied. */
+/**
+ * Goes before the UPDATE that applies `changes`; `after` is the slot with them applied, until
+ * auditSlotUpdateApplied, right after the UPDATE, records it as D1's triggers completed it (the
+ * policy instants of a new start or category).
+ */
 export function auditSlotUpdated(db: Database, actorId: number, slotId: number, changes: SlotChanges) {
   return record(db, {
     actorId,
@@ -78,6 +82,19 @@ export function auditSlotUpdated(db: Database, actorId: number, slotId: number, 
     after: sql`json_patch(${slotRowJson}, ${JSON.stringify(changes)})`,
     ...liveSlot(slotId),
   });
+}
+
+/**
+ * Right after the UPDATE that auditSlotUpdated announced: its entry is the last row inserted
+ * whenever the slot is live (that entry was written from the live slot, in the same batch).
+ */
+export function auditSlotUpdateApplied(db: Database, slotId: number) {
+  const { from, where } = liveSlot(slotId);
+  const slot = sql`(SELECT ${slotRowJson} FROM ${from} WHERE ${where})`;
+  return db
+    .update(auditLog)
+    .set({ after: slot })
+    .where(and(sql`${auditLog.id} = last_insert_rowid()`, sql`${slot} IS NOT NULL`));
 }
 
 /** Goes before the statements that delete the slot; `before` holds how many places were booked. */
@@ -129,6 +146,22 @@ export function auditCategoryRenamed(db: Database, actorId: number, categoryId: 
     after: sql`json_object('name', ${name})`,
     from: categories,
     where: and(eq(categories.id, categoryId), ne(categories.name, name)),
+  });
+}
+
+/**
+ * Goes before the UPDATE of the policy of category `categoryId`; `before` and `after` are its
+ * rules as JSON (categories/policy.ts policyJson). Records nothing if they are the same.
+ */
+export function auditCategoryPolicy(db: Database, actorId: number, categoryId: number, before: SQL, after: SQL) {
+  return record(db, {
+    actorId,
+    action: "category.policy",
+    target: sql`${`category:${categoryId}`}`,
+    before,
+    after,
+    from: categories,
+    where: and(eq(categories.id, categoryId), isNull(categories.archivedAt), sql`${before} IS NOT ${after}`),
   });
 }
 

@@ -1,11 +1,12 @@
 import { and, eq, gt, isNotNull, isNull, lte, min, ne, or, sql, type SQL } from "drizzle-orm";
 import type { BatchItem } from "drizzle-orm/batch";
 import type { SQLiteTable } from "drizzle-orm/sqlite-core";
-import { auditAttendance, auditBookingCancelled, auditSlotDeleted, auditSlotUpdated } from "../audit/record";
+import { auditAttendance, auditBookingCancelled, auditSlotDeleted, auditSlotUpdateApplied, auditSlotUpdated } from "../audit/record";
 import type { Database } from "../db/client";
 import { bookings, timeSlots, users, WAITLIST_LIMIT, type BookingStatus, type SlotChanges } from "../db/schema";
 import { attendanceColumns, bookingColumns, bookingJson } from "../views/booking";
 import { attendanceChanged, bookingCreated, bookingsCancelled, holdsExpired, slotDeleted, slotUpdated, waitersPromoted, waitlistClosed } from "../webhooks/outbox";
+import { bookingWindowOpen, userLimitFacts, withinUserLimit } from "./policy-rules";
 import { newBookingRow, type NewEntry } from "./schemas";
 
 // The D1 statements of the slot object's commands (slots/slot-booking-object.ts), one batch (one
@@ -15,7 +16,8 @@ import { newBookingRow, type NewEntry } from "./schemas";
 // the slot's state comes after every statement that changes it. Every statement that
 // frees a place (a cancellation, a capacity increase, a released hold, a move away) is followed by
 // `promoteWaiters`, so the freed place goes to the earliest waiter in the same transaction: no
-// newcomer can take it in between. The rules are checked by the object and by D1's constraints.
+// newcomer can take it in between. The rules are checked by the object and by D1's constraints;
+// those of a category's booking policy, by the statements here (policy-rules.ts).
 
 /**
  * The row a successful change wrote (`where` selects it in `from`) and its outcome as SQL JSON:
@@ -34,14 +36,15 @@ const d1Now = sql`strftime('%Y-%m-%dT%H:%M:%SZ', 'now')`;
 
 /**
  * Moves the earliest waiters into the places free at this point of the batch (none if the slot
- * is deleted or has started: a started slot's waiters wait for nothing, and `closeWaitlistStatements`
- * ends their entries), announcing them (booking.promoted): it goes right after every statement that
+ * is deleted, has started or its booking has closed: its waiters wait for nothing, and
+ * `closeWaitlistStatements` ends their entries), announcing them (booking.promoted): it goes right after every statement that
  * frees a place. Waiters are promoted in id order, which is the order they joined in, since the
  * slot's object inserts them one at a time. The event selects the same rows just before the UPDATE does.
  */
 export function promoteWaiters(db: Database, slotId: number) {
   const free = sql`(SELECT ${timeSlots.maxCapacity} - ${timeSlots.bookedCount} - ${timeSlots.heldCount} FROM ${timeSlots}
-    WHERE ${timeSlots.id} = ${slotId} AND ${timeSlots.deletedAt} IS NULL AND ${timeSlots.startTime} > ${d1Now})`;
+    WHERE ${timeSlots.id} = ${slotId} AND ${timeSlots.deletedAt} IS NULL AND ${timeSlots.startTime} > ${d1Now}
+      AND (${timeSlots.bookingClosesAt} IS NULL OR ${timeSlots.bookingClosesAt} > ${d1Now}))`;
   const earliest = sql`${bookings.id} IN (SELECT ${bookings.id} FROM ${bookings} WHERE ${bookings.timeSlotId} = ${slotId}
     AND ${bookings.status} = 'WAITLISTED' ORDER BY ${bookings.id} LIMIT coalesce(${free}, 0))`;
   return [waitersPromoted(db, earliest), db.update(bookings).set({ status: "BOOKED" }).where(earliest)] as const;
@@ -59,9 +62,11 @@ const WRITING = -1;
 /**
  * A new entry of `userId` in `slotId`, decided by D1 at this point of the batch, as if the request
  * ran alone: a place (or a hold) while one is free, else a waitlist place if asked and the waitlist
- * has room; nothing if the slot is deleted or has started, or the user has a live entry on it.
- * Writing nothing is not an error, so that many requests can share one batch. Answers the new
- * entry (none if nothing was written), then the slot as it is after it, which tells why.
+ * has room; nothing if the slot is deleted or has started, booking for it is not open (its
+ * category's policy), the user has a live entry on it or is at the category's limit. Writing
+ * nothing is not an error, so that many requests can share one batch. Answers the new entry (none
+ * if nothing was written), then the slot as it is after it and whether the user has a live entry
+ * on it and is at the limit (`entryFacts`), which tell why.
  */
 export function bookStatements(db: Database, slotId: number, userId: number, asked: EntryAsked, now: string, remember: Remember) {
   const free = sql`(${timeSlots.maxCapacity} - ${timeSlots.bookedCount} - ${timeSlots.heldCount})`;
@@ -73,12 +78,25 @@ export function bookStatements(db: Database, slotId: number, userId: number, ask
     version: sql<number>`${WRITING}`,
   };
   const liveEntry = sql`EXISTS (SELECT 1 FROM ${bookings} WHERE ${bookings.timeSlotId} = ${slotId} AND ${bookings.userId} = ${userId} AND ${bookings.status} <> 'CANCELLED')`;
-  const bookable = and(eq(timeSlots.id, slotId), isNull(timeSlots.deletedAt), sql`${timeSlots.startTime} > ${now}`, room, sql`NOT ${liveEntry}`);
+  const bookable = and(
+    eq(timeSlots.id, slotId),
+    isNull(timeSlots.deletedAt),
+    sql`${timeSlots.startTime} > ${now}`,
+    bookingWindowOpen(now),
+    room,
+    sql`NOT ${liveEntry}`,
+    withinUserLimit(userId, now),
+  );
   const written = and(eq(bookings.timeSlotId, slotId), eq(bookings.userId, userId), eq(bookings.version, WRITING));
+  const entryFacts = db
+    .select({ liveEntry: sql<number>`${liveEntry}`, ...userLimitFacts(userId, now) })
+    .from(timeSlots)
+    .where(eq(timeSlots.id, slotId));
   return [
     db.insert(bookings).select(db.select(newBookingRow(sql<number>`${userId}`.as("user_id"), timeSlots.id, now, entry)).from(timeSlots).where(bookable)),
     db.select(bookingColumns).from(bookings).where(written),
     slotRow(db, slotId),
+    entryFacts,
     remember({ from: bookings, where: written, outcomeJson: sql`json_object('ok', json('true'), 'value', json(${bookingJson}))` }),
     bookingCreated(db, written),
     db.update(bookings).set({ version: 0 }).where(written),
@@ -91,18 +109,28 @@ const ownedByCaller = (callerId: number) => sql`(${bookings.userId} = ${callerId
 const thisBooking = (slotId: number, bookingId: number) => and(eq(bookings.id, bookingId), eq(bookings.timeSlotId, slotId));
 
 /**
- * Cancels `bookingId`, a live entry on `slotId`, if the caller owns it or is an admin, and the slot
- * has not started or the caller is an admin; an admin's cancellation of someone else's entry, or
- * after the start, is audited. The third result is the cancelled booking (none if nothing changed);
- * the last, the booking's status afterwards if the caller may see it (owns it, or is an admin), which
- * tells why nothing changed without telling a stranger that the booking exists.
+ * Whether the owner may still give up the entry (bookings in the statement) at `now`: a booked
+ * place until the slot's `cancellable_until` (its category's policy; NULL: no deadline), a hold or
+ * a waitlist place until the start.
+ */
+const ownerMayCancel = (slotId: number, now: string) =>
+  sql`EXISTS (SELECT 1 FROM ${timeSlots} WHERE ${timeSlots.id} = ${slotId} AND CASE WHEN ${bookings.status} = 'BOOKED'
+    THEN ${timeSlots.cancellableUntil} IS NULL OR ${timeSlots.cancellableUntil} > ${now} ELSE ${timeSlots.startTime} > ${now} END)`;
+
+/**
+ * Cancels `bookingId`, a live entry on `slotId`, if the caller owns it and may still cancel it
+ * (`ownerMayCancel`), or is an admin; an admin's cancellation of someone else's entry, or after the
+ * owner's deadline, is audited. The third result is the cancelled booking (none if nothing
+ * changed); the last two, the slot and the booking's status afterwards if the caller may see it
+ * (owns it, or is an admin), which tell why nothing changed without telling a stranger that the
+ * booking exists.
  */
 export function cancelStatements(db: Database, slotId: number, bookingId: number, callerId: number, now: string, remember: Remember) {
   const isAdmin = callerIsAdmin(callerId);
-  const notStarted = sql`EXISTS (SELECT 1 FROM ${timeSlots} WHERE ${timeSlots.id} = ${slotId} AND ${timeSlots.startTime} > ${now})`;
+  const ownerMay = ownerMayCancel(slotId, now);
   const live = and(thisBooking(slotId, bookingId), ne(bookings.status, "CANCELLED"));
-  const cancellable = and(live, ownedByCaller(callerId), or(notStarted, isAdmin));
-  const audit = auditBookingCancelled(db, callerId, and(live, isAdmin, sql`(${bookings.userId} <> ${callerId} OR NOT ${notStarted})`));
+  const cancellable = and(live, ownedByCaller(callerId), or(ownerMay, isAdmin));
+  const audit = auditBookingCancelled(db, callerId, and(live, isAdmin, sql`(${bookings.userId} <> ${callerId} OR NOT ${ownerMay})`));
   const update = db.update(bookings).set({ status: "CANCELLED", cancelledAt: now }).where(cancellable).returning({ id: bookings.id });
   const written = { from: bookings, where: eq(bookings.id, bookingId), outcomeJson: sql`json(${JSON.stringify({ ok: true, value: null })})` };
   const visible = db.select({ status: bookings.status }).from(bookings).where(and(thisBooking(slotId, bookingId), ownedByCaller(callerId)));
@@ -126,7 +154,7 @@ export function confirmStatements(db: Database, slotId: number, bookingId: numbe
   ] as const;
 }
 
-/** Applies `changes` to the live slot for the admin `actorId`, audited; more places promote waiters. The second result is the slot's id if it changed, the sixth the slot. */
+/** Applies `changes` to the live slot for the admin `actorId`, audited; more places promote waiters. The second result is the slot's id if it changed, the seventh the slot. */
 export function updateSlotStatements(db: Database, slotId: number, changes: SlotChanges, actorId: number) {
   return [
     auditSlotUpdated(db, actorId, slotId, changes),
@@ -135,6 +163,7 @@ export function updateSlotStatements(db: Database, slotId: number, changes: Slot
       .set(changes)
       .where(and(eq(timeSlots.id, slotId), isNull(timeSlots.deletedAt)))
       .returning({ id: timeSlots.id }),
+    auditSlotUpdateApplied(db, slotId),
     ...promoteWaiters(db, slotId),
     // After the promotions: the event carries the slot as the batch commits it.
     slotUpdated(db, slotId),
@@ -171,14 +200,17 @@ export function releaseExpiredHoldsStatements(db: Database, slotId: number, now:
   ] as const;
 }
 
+/** Booking for the slot (time_slots in the statement) has closed by `now`: it has started, or its category's policy closed it before. */
+export const bookingEnded = (now: string) => sql`(${timeSlots.startTime} <= ${now} OR ${timeSlots.bookingClosesAt} <= ${now})`;
+
 /**
- * Ends the waitlist of `slotId` once the slot has started (as of `now`): its waiters' entries are
- * CANCELLED and announced (waitlist.closed), since no place will be given to them. Answers the
- * closed entries (second), then the slot.
+ * Ends the waitlist of `slotId` once booking for it has closed (as of `now`, `bookingEnded`): its
+ * waiters' entries are CANCELLED and announced (waitlist.closed), since no place will be given to
+ * them. Answers the closed entries (second), then the slot.
  */
 export function closeWaitlistStatements(db: Database, slotId: number, now: string) {
-  const started = sql`EXISTS (SELECT 1 FROM ${timeSlots} WHERE ${timeSlots.id} = ${slotId} AND ${timeSlots.startTime} <= ${now})`;
-  const waiting = and(eq(bookings.timeSlotId, slotId), eq(bookings.status, "WAITLISTED"), started);
+  const closed = sql`EXISTS (SELECT 1 FROM ${timeSlots} WHERE ${timeSlots.id} = ${slotId} AND ${bookingEnded(now)})`;
+  const waiting = and(eq(bookings.timeSlotId, slotId), eq(bookings.status, "WAITLISTED"), closed);
   return [
     waitlistClosed(db, waiting),
     db.update(bookings).set({ status: "CANCELLED", cancelledAt: now }).where(waiting).returning({ id: bookings.id }),

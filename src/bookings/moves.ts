@@ -4,6 +4,7 @@ import type { Database } from "../db/client";
 import { bookingMoves, bookings, timeSlots, users } from "../db/schema";
 import { bookingColumns } from "../views/booking";
 import { bookingEvents } from "../webhooks/outbox";
+import { bookingWindowOpen, userLimitFacts, withinUserLimit } from "./policy-rules";
 import { newBookingRow } from "./schemas";
 
 // The D1 statements of a move (POST /bookings/{booking_id}/reschedule), run by the slot objects of
@@ -21,6 +22,9 @@ export function ownedBy(owner: AnySQLiteColumn, callerId: number) {
 const source = alias(bookings, "source");
 const sourceSlot = alias(timeSlots, "source_slot");
 
+/** The source booking (BOOKED) could still be cancelled by its owner at `now`: before its slot's `cancellable_until`, if any. */
+const cancellableAt = (now: string) => sql`(${sourceSlot.cancellableUntil} IS NULL OR ${sourceSlot.cancellableUntil} > ${now})`;
+
 /** The target booking of the move of `fromBookingId` in progress, as a scalar subquery (NULL if none). */
 const movedTo = (fromBookingId: number) =>
   sql`(SELECT ${bookingMoves.toBookingId} FROM ${bookingMoves} WHERE ${bookingMoves.fromBookingId} = ${fromBookingId})`;
@@ -28,18 +32,28 @@ const movedTo = (fromBookingId: number) =>
 /**
  * Step 1, in the target slot's object: a place in `slotId` for the owner of `fromBookingId`, if
  * that booking may move (the rule of its owner's cancellation: BOOKED, a hold confirmed first, in
- * a slot that has not started), is in another slot and the caller's (or the caller is an admin),
- * and the target slot has not started; and the move row, naming the new booking. Answers the new
- * booking (none if nothing was written), then the source booking's status and whether its slot
- * has started (`started`, 0 or 1).
+ * a slot that has not started, before its `cancellable_until`; for an admin too), is in another
+ * slot and the caller's (or the caller is an admin), and the target slot could be booked now
+ * (not started, booking open, its category's limit not reached without the source booking); and
+ * the move row, naming the new booking. Answers the new booking (none if nothing was written),
+ * then the source booking's status, whether its slot has started (`started`, 0 or 1) and until
+ * when it could be cancelled, then whether the owner is at the target's limit.
  */
 export function takePlaceStatements(db: Database, slotId: number, fromBookingId: number, callerId: number, now: string) {
   const place = db
     .select(newBookingRow(source.userId, timeSlots.id, now))
     .from(source)
-    .innerJoin(sourceSlot, and(eq(sourceSlot.id, source.timeSlotId), sql`${sourceSlot.startTime} > ${now}`))
-    .innerJoin(timeSlots, and(eq(timeSlots.id, slotId), isNull(timeSlots.deletedAt), sql`${timeSlots.startTime} > ${now}`))
-    .where(and(eq(source.id, fromBookingId), eq(source.status, "BOOKED"), ne(source.timeSlotId, slotId), ownedBy(source.userId, callerId)));
+    .innerJoin(sourceSlot, and(eq(sourceSlot.id, source.timeSlotId), sql`${sourceSlot.startTime} > ${now}`, cancellableAt(now)))
+    .innerJoin(timeSlots, and(eq(timeSlots.id, slotId), isNull(timeSlots.deletedAt), sql`${timeSlots.startTime} > ${now}`, bookingWindowOpen(now)))
+    .where(
+      and(
+        eq(source.id, fromBookingId),
+        eq(source.status, "BOOKED"),
+        ne(source.timeSlotId, slotId),
+        ownedBy(source.userId, callerId),
+        withinUserLimit(source.userId, now, fromBookingId),
+      ),
+    );
   const move = db
     .select({ fromBookingId: sql<number>`${fromBookingId}`.as("from_booking_id"), toBookingId: bookings.id, createdAt: sql<string>`${now}`.as("created_at") })
     .from(bookings)
@@ -49,10 +63,15 @@ export function takePlaceStatements(db: Database, slotId: number, fromBookingId:
     db.insert(bookings).select(place).returning(bookingColumns),
     db.insert(bookingMoves).select(move),
     db
-      .select({ status: bookings.status, started: sql<number>`${timeSlots.startTime} <= ${now}` })
+      .select({ status: bookings.status, started: sql<number>`${timeSlots.startTime} <= ${now}`, cancellableUntil: timeSlots.cancellableUntil })
       .from(bookings)
       .innerJoin(timeSlots, eq(timeSlots.id, bookings.timeSlotId))
       .where(eq(bookings.id, fromBookingId)),
+    db
+      .select(userLimitFacts(source.userId, now, fromBookingId))
+      .from(timeSlots)
+      .innerJoin(source, eq(source.id, fromBookingId))
+      .where(eq(timeSlots.id, slotId)),
   ] as const;
 }
 

@@ -4,7 +4,7 @@ import type { CallerEnv } from "../auth/caller";
 import { database } from "../db/client";
 import { bookings, timeSlots } from "../db/schema";
 import { nowUtcIso } from "../db/time";
-import { alreadyCancelled, bookingNotFound, notBooked, sameSlot, slotStarted } from "../errors/catalogue";
+import { alreadyCancelled, bookingNotFound, cancellationClosed, notBooked, sameSlot, slotStarted } from "../errors/catalogue";
 import { unwrap } from "../http/outcome";
 import { slotObject } from "../objects/stubs";
 import type { BookingView } from "../views/booking";
@@ -12,7 +12,8 @@ import { ownedBy } from "./moves";
 
 // Moving a booking to another slot, through the objects of both slots (statements in moves.ts).
 // A booking may move when its owner could cancel it now: BOOKED (a hold is confirmed first, a
-// waitlist place cannot move) and its slot not started.
+// waitlist place cannot move), its slot not started and its cancellation deadline (its category's
+// policy) not passed, for an admin too; the target must be bookable by its own policy.
 // 1. the target's object books the place and records the move; 2. the source's object cancels
 // the source booking as moved. If step 2 fails, the target's object gives the place back. At
 // every point D1's constraints hold: a user may hold live bookings on two slots at once, and
@@ -27,7 +28,7 @@ export async function reschedule(c: Context<CallerEnv>, bookingId: number, targe
   const callerId = c.get("user").id;
   const db = database(c.env.DB);
   const source = await db
-    .select({ slotId: bookings.timeSlotId, status: bookings.status, start: timeSlots.startTime })
+    .select({ slotId: bookings.timeSlotId, status: bookings.status, start: timeSlots.startTime, cancellableUntil: timeSlots.cancellableUntil })
     .from(bookings)
     .innerJoin(timeSlots, eq(timeSlots.id, bookings.timeSlotId))
     .where(and(eq(bookings.id, bookingId), ownedBy(bookings.userId, callerId)))
@@ -37,7 +38,9 @@ export async function reschedule(c: Context<CallerEnv>, bookingId: number, targe
   // A booking may move only if its owner could cancel it now (step 1 checks it again in D1).
   if (source.status === "CANCELLED") throw alreadyCancelled();
   if (source.status !== "BOOKED") throw notBooked("moved");
-  if (source.start <= nowUtcIso()) throw slotStarted();
+  const now = nowUtcIso();
+  if (source.start <= now) throw slotStarted();
+  if (source.cancellableUntil !== null && source.cancellableUntil <= now) throw cancellationClosed(source.cancellableUntil);
 
   const target = slotObject(c.env, targetSlotId);
   const booking = unwrap(c, await target.takeForMove(targetSlotId, bookingId, callerId));

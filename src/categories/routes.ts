@@ -1,11 +1,12 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { and, asc, eq, exists, gt, isNull, not, type SQL } from "drizzle-orm";
-import { auditCategoryCreated, auditCategoryRemoved, auditCategoryRenamed } from "../audit/record";
+import { auditCategoryCreated, auditCategoryPolicy, auditCategoryRemoved, auditCategoryRenamed } from "../audit/record";
 import { requireAdmin } from "../auth/middleware";
+import { batchOf } from "../db/client";
 import { brokenConstraint } from "../db/failures";
 import { categories, timeSlots, userPreferences } from "../db/schema";
 import { nowUtcIso } from "../db/time";
-import { categoryExists, categoryInUse, categoryNotFound } from "../errors/catalogue";
+import { categoryExists, categoryInUse, categoryNotFound, invalidValue } from "../errors/catalogue";
 import { createRouter } from "../http/app";
 import { cacheableJson, cachingHeaders, cachingParameters, notModified } from "../http/caching";
 import { d1Session } from "../http/d1-session";
@@ -14,29 +15,38 @@ import { bearerAuth, errorResponses, jsonBody, jsonResponse } from "../http/open
 import { MessageSchema, PathId } from "../http/schemas";
 import { InstantOutput } from "../values/instant";
 import { comparisonKey, visibleText } from "../values/text";
+import { type Policy, PolicyFields, policyColumns, policyJson, policyRefusal, policyValues } from "./policy";
 
 // The catalogue of categories: listed by anyone, created, renamed and removed by admins. A
 // category removed while past slots still name it is archived: those slots keep it for history,
-// and D1 refuses it new slots and preferences (migration 0010).
+// and D1 refuses it new slots and preferences (migration 0010). Each category has a booking
+// policy (policy.ts), set at creation or changed later.
 
 /** A category as the API shows it; `archived_at` only where archived ones are asked for. */
 export const CategorySchema = z
   .object({
     id: z.number().int(),
     name: z.string(),
+    ...PolicyFields,
     archived_at: InstantOutput.nullable().optional().openapi({ description: "With include_archived=true: when it was removed (null: it is current)" }),
   })
   .openapi("Category");
-const categoryColumns = { id: categories.id, name: categories.name };
+const categoryColumns = { id: categories.id, name: categories.name, ...policyColumns };
 
-const NewCategory = z
-  .object({
-    name: visibleText(200).openapi({
-      example: "Yoga",
-      description: "Unique ignoring case and invisible characters; no control characters or bidirectional overrides",
-    }),
-  })
-  .openapi("NewCategory");
+const categoryName = visibleText(200).openapi({
+  example: "Yoga",
+  description: "Unique ignoring case and invisible characters; no control characters or bidirectional overrides",
+});
+const policyGiven = Object.fromEntries(Object.entries(PolicyFields).map(([key, field]) => [key, field.optional()])) as {
+  [K in keyof typeof PolicyFields]: z.ZodOptional<(typeof PolicyFields)[K]>;
+};
+
+const NewCategory = z.object({ name: categoryName, ...policyGiven }).openapi("NewCategory");
+const CategoryChanges = z.object({ name: categoryName.optional(), ...policyGiven }).openapi("CategoryChanges");
+
+/** The policy rules a request gives (a rule left out is left as it is). */
+const givenPolicy = (input: Partial<Policy>): Partial<Policy> =>
+  Object.fromEntries(Object.keys(PolicyFields).flatMap((key) => (input[key as keyof Policy] === undefined ? [] : [[key, input[key as keyof Policy]]])));
 
 const listCategories = createRoute({
   operationId: "listCategories",
@@ -70,6 +80,7 @@ const createCategory = createRoute({
   path: "/admin/categories",
   tags: ["Admin"],
   summary: "Create a category",
+  description: "With a booking policy if given (each rule null or left out: none; `cancel_until_minutes_before` defaults to 0). Audited (`category.create`).",
   security: bearerAuth,
   middleware: [requireAdmin, d1Session] as const,
   request: { body: jsonBody(NewCategory) },
@@ -86,13 +97,17 @@ const renameCategory = createRoute({
   method: "patch",
   path: "/admin/categories/{category_id}",
   tags: ["Admin"],
-  summary: "Rename a category",
-  description: "The name follows the rules of creation; 409 `category_exists` if another category has it. Audited (`category.rename`).",
+  summary: "Rename a category, or change its booking policy",
+  description:
+    "Give at least one field. The name follows the rules of creation; 409 `category_exists` if another category has it. " +
+    "A policy rule given changes (null: no such rule), one left out stays; every slot of the category takes the instants " +
+    "of the new rules at once (`booking_opens_at`, `booking_closes_at`, `cancellable_until`), entries already made stay. " +
+    "Audited (`category.rename`, `category.policy`).",
   security: bearerAuth,
   middleware: [requireAdmin, d1Session] as const,
-  request: { params: CategoryIdParams, body: jsonBody(NewCategory) },
+  request: { params: CategoryIdParams, body: jsonBody(CategoryChanges) },
   responses: {
-    200: jsonResponse(CategorySchema, "The category, renamed"),
+    200: jsonResponse(CategorySchema, "The category as changed"),
     ...errorResponses(401, 403, 404, 409, 413, 422, 503),
   },
 });
@@ -122,37 +137,43 @@ export const categoryRoutes = createRouter()
     const { include_archived } = c.req.valid("query");
     const query = c.var.db.select({ ...categoryColumns, archived_at: categories.archivedAt }).from(categories);
     const rows = await (include_archived ? query : query.where(isNull(categories.archivedAt))).orderBy(asc(categories.id));
-    const shown = include_archived ? rows : rows.map(({ id, name }) => ({ id, name }));
+    const shown = include_archived ? rows : rows.map(({ archived_at: _, ...category }) => category);
     return cacheableJson(c, shown, { audience: "shared" });
   })
   .openapi(createCategory, async (c) => {
-    const { name } = c.req.valid("json");
+    const { name, ...policy } = c.req.valid("json");
     const db = c.var.db;
-    const insert = db.insert(categories).values({ name, nameKey: comparisonKey(name) }).returning(categoryColumns);
+    const insert = db
+      .insert(categories)
+      .values({ name, nameKey: comparisonKey(name), ...policyValues(policy) })
+      .returning(categoryColumns);
     const [[category]] = await db
       .batch([insert, auditCategoryCreated(db, c.get("user").id)])
       .catch((error: unknown) => {
         if (brokenConstraint(error)?.kind === "unique") throw categoryExists(name);
-        throw error;
+        throw policyRefusal(error) ?? error;
       });
     return c.json(category, 201);
   })
   .openapi(renameCategory, async (c) => {
     const categoryId = c.req.valid("param").category_id;
-    const { name } = c.req.valid("json");
+    const { name, ...input } = c.req.valid("json");
+    const policy = givenPolicy(input);
+    if (name === undefined && Object.keys(policy).length === 0) throw invalidValue("body", `give at least one of name, ${Object.keys(PolicyFields).join(", ")}`);
     const db = c.var.db;
+    const actorId = c.get("user").id;
     const current = and(eq(categories.id, categoryId), isNull(categories.archivedAt));
-    const [, [renamed]] = await db
-      .batch([
-        auditCategoryRenamed(db, c.get("user").id, categoryId, name),
-        db.update(categories).set({ name, nameKey: comparisonKey(name) }).where(current).returning(categoryColumns),
-      ])
-      .catch((error: unknown) => {
-        if (brokenConstraint(error)?.kind === "unique") throw categoryExists(name);
-        throw error;
-      });
-    if (!renamed) throw categoryNotFound();
-    return c.json(renamed, 200);
+    const named = name === undefined ? {} : { name, nameKey: comparisonKey(name) };
+    const update = db.update(categories).set({ ...named, ...policyValues(policy) }).where(current).returning(categoryColumns);
+    // The audit entries go first: they read the category as it was.
+    const audits = [...(name === undefined ? [] : [auditCategoryRenamed(db, actorId, categoryId, name)]), auditCategoryPolicy(db, actorId, categoryId, policyJson(), policyJson(policy))];
+    const results = await batchOf(db, [...audits, update]).catch((error: unknown) => {
+      if (brokenConstraint(error)?.kind === "unique") throw categoryExists(name ?? "");
+      throw policyRefusal(error) ?? error;
+    });
+    const [changed] = results.at(-1) as Awaited<typeof update>;
+    if (!changed) throw categoryNotFound();
+    return c.json(changed, 200);
   })
   .openapi(deleteCategory, async (c) => {
     const categoryId = c.req.valid("param").category_id;

@@ -23,3 +23,12 @@ export function insertedRow<T extends SQLiteTable>(table: T, values: { [K in key
   });
   return Object.fromEntries(row) as { [K in keyof Columns<T>]: SQL.Aliased<Columns<T>[K]["_"]["data"]> };
 }
+
+/**
+ * The rows the previous INSERT of the batch wrote, by `id`: the ids of one INSERT are consecutive
+ * and end at last_insert_rowid(). Read them with this rather than RETURNING where AFTER INSERT
+ * triggers complete the rows (RETURNING shows them as the INSERT wrote them).
+ */
+export function lastInserted(id: Column, count = 1) {
+  return sql`${id} > last_insert_rowid() - ${count} AND ${id} <= last_insert_rowid()`;
+}

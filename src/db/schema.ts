@@ -30,6 +30,11 @@ export const categories = sqliteTable("categories", {
   nameKey: text("name_key").notNull().unique(),
   /** Set when the category was removed while past slots still named it (migration 0010): it takes no new slots. */
   archivedAt: text("archived_at"),
+  // The booking policy (migration 0014; categories/policy.ts): NULL, no such rule.
+  bookingOpensHoursBefore: integer("booking_opens_hours_before"),
+  bookingClosesMinutesBefore: integer("booking_closes_minutes_before"),
+  cancelUntilMinutesBefore: integer("cancel_until_minutes_before").default(0),
+  maxActivePerUser: integer("max_active_per_user"),
 });
 
 export const userPreferences = sqliteTable(
@@ -57,6 +62,10 @@ export const timeSlots = sqliteTable("time_slots", {
   version: integer("version").notNull().default(0),
   /** Set by triggers on insert and on every change that bumps `version`. */
   modifiedAt: text("modified_at").notNull().default("1970-01-01T00:00:00Z"),
+  // The instants its category's policy gives the slot, kept by triggers from its start (migration 0014).
+  bookingOpensAt: text("booking_opens_at"),
+  bookingClosesAt: text("booking_closes_at"),
+  cancellableUntil: text("cancellable_until"),
 });
 
 export const bookings = sqliteTable("bookings", {
@@ -98,6 +107,7 @@ export const idempotencyKeys = sqliteTable(
 export const AUDIT_ACTIONS = [
   "category.create",
   "category.rename",
+  "category.policy",
   "category.delete",
   "slot.create",
   "slot.create_series",

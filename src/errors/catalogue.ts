@@ -13,6 +13,7 @@ export const ErrorSchema = z
       .array(z.object({ field: z.string(), message: z.string() }))
       .optional()
       .openapi({ description: "Validation failures, one per field (422 only)" }),
+    opens_at: z.string().optional().openapi({ description: "booking_not_open only: when booking opens (UTC); Retry-After counts the seconds to it" }),
   })
   .openapi("Error");
 
@@ -22,11 +23,15 @@ export type ErrorBody = z.infer<typeof ErrorSchema>;
  * What an AppError carries besides its body: response headers (e.g. Retry-After), and as `cause`
  * what operators need to know, which is logged for a 5xx and never sent.
  */
-export type AppErrorOptions = ErrorOptions & { headers?: Record<string, string> };
+export type AppErrorOptions = ErrorOptions & { headers?: Record<string, string>; facts?: ErrorFacts };
+
+/** What an error's body says besides detail and code, for a program to act on. */
+export type ErrorFacts = Pick<ErrorBody, "opens_at">;
 
 /** The one error type. Thrown anywhere, rendered by `handleError`; made by the catalogue below. */
 export class AppError extends Error {
   readonly headers: Record<string, string>;
+  readonly facts: ErrorFacts;
 
   constructor(
     readonly status: ContentfulStatusCode,
@@ -37,10 +42,11 @@ export class AppError extends Error {
   ) {
     super(detail, options);
     this.headers = options.headers ?? {};
+    this.facts = options.facts ?? {};
   }
 
   get body(): ErrorBody {
-    return { detail: this.detail, code: this.code, ...(this.errors ? { errors: this.errors } : {}) };
+    return { detail: this.detail, code: this.code, ...(this.errors ? { errors: this.errors } : {}), ...this.facts };
   }
 }
 
@@ -92,6 +98,21 @@ export const holdCooldown = (retryAfterSeconds: number) =>
   new AppError(409, "hold_cooldown", `Your hold on this slot ended moments ago; you may hold it again in ${retryAfterSeconds} seconds (booking it is allowed now)`, undefined, {
     headers: { "Retry-After": String(retryAfterSeconds) },
   });
+/** `retryAfterSeconds`: until `opensAt`, at least 1. */
+export const bookingNotOpen = (opensAt: string, retryAfterSeconds: number) =>
+  new AppError(409, "booking_not_open", `Booking for this slot opens at ${opensAt}`, undefined, {
+    headers: { "Retry-After": String(retryAfterSeconds) },
+    facts: { opens_at: opensAt },
+  });
+export const bookingClosed = (closedAt: string) => new AppError(409, "booking_closed", `Booking for this slot closed at ${closedAt}`);
+export const cancellationClosed = (until: string) =>
+  new AppError(409, "cancellation_closed", `This booking could be cancelled until ${until}; ask the organizer`);
+export const bookingLimitReached = (limit: number) =>
+  new AppError(
+    409,
+    "booking_limit_reached",
+    `You already have ${limit} bookings, holds or waitlist places in this category's upcoming slots, the most its policy allows: cancel one first`,
+  );
 export const accountBusy = () =>
   new AppError(409, "account_busy", "New bookings or moves kept arriving while the account was being deleted; nothing was erased, try again");
 // 413, 426
@@ -104,6 +125,8 @@ export const validationFailed = (errors: NonNullable<ErrorBody["errors"]>) =>
 export const invalidValue = (field: string, message: string) => invalidField("validation_error", field, message);
 export const invalidTimeRange = (field: string, message: string) => invalidField("invalid_time_range", field, message);
 export const unknownCategory = (field: string, message = "no such category") => invalidField("unknown_category", field, message);
+export const bookingWindowEmpty = () =>
+  invalidField("booking_window_empty", "booking_opens_hours_before", "booking must open before it closes (hours × 60 > booking_closes_minutes_before)");
 export const sameSlot = () => invalidField("same_slot", "time_slot_id", "is the booking's own slot");
 export const webhookUrlRefused = (reason: string) => invalidField("webhook_url_refused", "url", reason);
 export const weakPassword = (field = "password") => invalidField("weak_password", field, "This password is among the most commonly used; choose another");

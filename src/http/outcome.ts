@@ -13,5 +13,5 @@ export function unwrap<T>(c: Context, outcome: Outcome<T>): T {
   if (outcome.bookmark) c.header(BOOKMARK_HEADER, outcome.bookmark);
   if (outcome.replayed) c.header("Idempotent-Replayed", "true");
   if (outcome.ok) return outcome.value;
-  throw new AppError(outcome.status, outcome.code, outcome.detail, undefined, { cause: outcome.cause, headers: outcome.headers });
+  throw new AppError(outcome.status, outcome.code, outcome.detail, undefined, { cause: outcome.cause, headers: outcome.headers, facts: outcome.facts });
 }

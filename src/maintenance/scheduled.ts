@@ -1,4 +1,5 @@
 import { and, asc, eq, gt, isNotNull, isNull, lte, max, min, sql } from "drizzle-orm";
+import { bookingEnded } from "../bookings/commands";
 import { INTERRUPTED_MOVE_MS } from "../bookings/reschedule";
 import { database } from "../db/client";
 import { bookingMoves, bookings, timeSlots, webhookEvents, webhookPending } from "../db/schema";
@@ -9,7 +10,7 @@ import { resendAt, sendEvents, sendMessages } from "../webhooks/dispatch";
 
 // The scheduled maintenance (wrangler.toml, [triggers]: every minute; `npm start` fires it the same
 // way): what a crash, a failed request or a lost queue message left half-done, and the pruning of
-// old webhook history, and the waitlists of slots that have started. Each job is idempotent and
+// old webhook history, and the waitlists of slots whose booking has closed. Each job is idempotent and
 // may run late or twice.
 
 /** Events younger than this are left to the hand-over that follows their commit. */
@@ -81,20 +82,20 @@ export async function undoInterruptedMoves(env: Env, now: number): Promise<void>
   if (outcomes.some((outcome) => outcome.ok && outcome.value.undone)) await afterCommittedChange();
 }
 
-/** Ends the waitlists of the live slots started by `now`, each through its slot's object. */
-export async function closeStartedWaitlists(env: Env, now: number): Promise<void> {
-  const started = await database(env.DB)
+/** Ends the waitlists of the live slots whose booking has closed by `now` (started, or closed by their policy), each through its slot's object. */
+export async function closeWaitlistsPastBooking(env: Env, now: number): Promise<void> {
+  const closed = await database(env.DB)
     .select({ id: timeSlots.id })
     .from(timeSlots)
-    .where(and(isNull(timeSlots.deletedAt), gt(timeSlots.waitlistLength, 0), lte(timeSlots.startTime, toUtcIso(new Date(now)))));
-  const outcomes = await Promise.all(started.map(({ id }) => slotObject(env, id).closeWaitlist(id)));
-  for (const outcome of outcomes) if (!outcome.ok) console.error(`closing a started slot's waitlist failed; the next run retries: ${outcome.code}`, outcome.cause);
+    .where(and(isNull(timeSlots.deletedAt), gt(timeSlots.waitlistLength, 0), bookingEnded(toUtcIso(new Date(now)))));
+  const outcomes = await Promise.all(closed.map(({ id }) => slotObject(env, id).closeWaitlist(id)));
+  for (const outcome of outcomes) if (!outcome.ok) console.error(`closing a slot's waitlist failed; the next run retries: ${outcome.code}`, outcome.cause);
   if (outcomes.some((outcome) => outcome.ok && outcome.value.closed > 0)) await afterCommittedChange();
 }
 
 /** Every job, as of `now`; one that fails is logged and left to the next run. */
 export async function runMaintenance(env: Env, now: number): Promise<void> {
-  const jobs = { handOverUndispatched, resendUnrecorded, forgetOldEvents, undoInterruptedMoves, closeStartedWaitlists };
+  const jobs = { handOverUndispatched, resendUnrecorded, forgetOldEvents, undoInterruptedMoves, closeWaitlistsPastBooking };
   const results = await Promise.allSettled(Object.values(jobs).map((job) => job(env, now)));
   results.forEach((result, index) => {
     if (result.status === "rejected") console.error(`scheduled ${Object.keys(jobs)[index]} failed; the next run retries`, result.reason);

@@ -3,7 +3,7 @@ import { sql } from "drizzle-orm";
 import { auditSeriesCreated, auditSlotCreated } from "../audit/record";
 import { requireAdmin } from "../auth/middleware";
 import { brokenConstraint } from "../db/failures";
-import { insertedRow } from "../db/insert-select";
+import { insertedRow, lastInserted } from "../db/insert-select";
 import { timeSlots, type SlotChanges } from "../db/schema";
 import { toUtcIso } from "../db/time";
 import { invalidValue, unknownCategory } from "../errors/catalogue";
@@ -100,8 +100,13 @@ export const slotAdminRoutes = createRouter()
       maxCapacity: input.max_capacity,
       timezone: input.timezone,
     };
-    const [[slot]] = await db
-      .batch([db.insert(timeSlots).values(values).returning(), auditSlotCreated(db, c.get("user").id), slotsCreated(db)])
+    const [, [slot]] = await db
+      .batch([
+        db.insert(timeSlots).values(values),
+        db.select().from(timeSlots).where(lastInserted(timeSlots.id)),
+        auditSlotCreated(db, c.get("user").id),
+        slotsCreated(db),
+      ])
       .then(dispatcher(c.env, c.executionCtx))
       .catch((error: unknown) => {
         if (brokenConstraint(error)?.kind === "foreign_key") throw unknownCategory("category_id");
@@ -151,17 +156,15 @@ export const slotAdminRoutes = createRouter()
       version: sql`0`,
       modifiedAt: sql`strftime('%Y-%m-%dT%H:%M:%SZ', 'now')`,
     });
-    const insert = db
-      .insert(timeSlots)
-      .select(db.select(row).from(sql`json_each(${JSON.stringify(occurrences)})`).orderBy(sql`key`))
-      .returning();
+    const insert = db.insert(timeSlots).select(db.select(row).from(sql`json_each(${JSON.stringify(occurrences)})`).orderBy(sql`key`));
+    const created = db.select().from(timeSlots).where(lastInserted(timeSlots.id, occurrences.length)).orderBy(timeSlots.id);
     const series = { ...input, first_start_local: toUtcIso(new Date(input.first_start_local)).slice(0, 19) };
-    const [slots] = await db
-      .batch([insert, auditSeriesCreated(db, c.get("user").id, occurrences.length, series), slotsCreated(db, occurrences.length)])
+    const [, slots] = await db
+      .batch([insert, created, auditSeriesCreated(db, c.get("user").id, occurrences.length, series), slotsCreated(db, occurrences.length)])
       .then(dispatcher(c.env, c.executionCtx))
       .catch((error: unknown) => {
         if (brokenConstraint(error)?.kind === "foreign_key") throw unknownCategory("category_id");
         throw error;
       });
-    return c.json(slots.sort((a, b) => a.id - b.id).map(toSlotView), 201);
+    return c.json(slots.map(toSlotView), 201);
   });

@@ -2,7 +2,8 @@ import { promoteWaiters, slotRow } from "../bookings/commands";
 import { completeMoveStatements, releasePlaceStatements, takePlaceStatements } from "../bookings/moves";
 import { brokenConstraint } from "../db/failures";
 import { nowUtcIso } from "../db/time";
-import { alreadyBooked, alreadyCancelled, notBooked, rescheduleInProgress, slotFull, slotNotFound, slotStarted } from "../errors/catalogue";
+import { limitRefusal, windowRefusal } from "../bookings/policy-rules";
+import { alreadyBooked, alreadyCancelled, cancellationClosed, notBooked, rescheduleInProgress, slotFull, slotNotFound, slotStarted } from "../errors/catalogue";
 import { failure, type Outcome } from "../objects/outcome";
 import { toBookingView, type BookingView } from "../views/booking";
 import { availableSpots } from "../views/slot";
@@ -29,7 +30,7 @@ export class MoveSteps {
    * Rescheduling, step 1, in the target slot's object: a place here for the owner of
    * `fromBookingId`, recorded as a move in progress (bookings/moves.ts). The caller must own that
    * booking or be an admin; the route has checked that it may move and is in another slot, and
-   * D1 checks it again in the batch.
+   * D1 checks it again in the batch, with the target's booking policy (bookings/policy-rules.ts).
    */
   async takePlace(slotId: number, fromBookingId: number, callerId: number): Promise<Outcome<BookingView>> {
     const known = this.memory.current;
@@ -39,7 +40,7 @@ export class MoveSteps {
       const now = nowUtcIso();
       if (slot.startTime <= now) throw slotStarted();
       if (availableSpots(slot) === 0) throw slotFull();
-      const [[booking], , [from], [row]] = await this.queue.db
+      const [[booking], , [from], [limit], [row]] = await this.queue.db
         .batch([...takePlaceStatements(this.queue.db, slotId, fromBookingId, callerId, now), slotRow(this.queue.db, slotId)])
         .catch((error: unknown) => {
           const broken = brokenConstraint(error);
@@ -53,6 +54,9 @@ export class MoveSteps {
         if (from?.status === "CANCELLED") throw alreadyCancelled();
         if (from?.status !== "BOOKED") throw notBooked("moved");
         if (from.started) throw slotStarted();
+        if (from.cancellableUntil !== null && from.cancellableUntil <= now) throw cancellationClosed(from.cancellableUntil);
+        const refusal = row && (windowRefusal(row, now) ?? (limit && limitRefusal(limit)));
+        if (refusal) throw refusal;
         // The slot was deleted or moved behind this object's back.
         throw this.memory.forget(slotNotFound());
       }

@@ -92,7 +92,7 @@ export class SlotBookingObject extends DurableObject<Env> {
       if (startTime >= endTime) throw startNotBeforeEnd();
       const taken = slot.bookedCount + slot.heldCount;
       if (maxCapacity < taken) throw capacityBelowBookings(maxCapacity, taken);
-      const [, [updated], , , , [row]] = await this.#db
+      const [, [updated], , , , , [row]] = await this.#db
         .batch(updateSlotStatements(this.#db, slotId, changes, actorId))
         .then(this.#dispatch)
         .catch((error: unknown) => {

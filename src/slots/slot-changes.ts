@@ -2,7 +2,8 @@ import { attendanceStatements, bookStatements, cancelStatements, confirmStatemen
 import { holdRefusal } from "../bookings/hold-rules";
 import type { BookingOptions, Idempotency } from "../bookings/schemas";
 import { WAITLIST_LIMIT } from "../db/schema";
-import { alreadyBooked, alreadyCancelled, bookingNotFound, holdExpired, notBooked, notHeld } from "../errors/catalogue";
+import { limitRefusal, windowRefusal } from "../bookings/policy-rules";
+import { alreadyBooked, alreadyCancelled, bookingNotFound, cancellationClosed, holdExpired, notBooked, notHeld } from "../errors/catalogue";
 import { slotFull, slotNotFound, slotStarted, waitlistFull } from "../errors/catalogue";
 import { type AttendanceView, type BookingView, toBookingView } from "../views/booking";
 import { availableSpots } from "../views/slot";
@@ -15,8 +16,9 @@ import type { HoldAlarm } from "./hold-alarm";
 
 /**
  * A place for `userId`, or a hold (`hold`, whose end gets the alarm before it is written), or on a
- * full slot a waitlist place (`waitlist`). Refused: the slot has started, is full (or its waitlist
- * is), or the user has a live entry on it; a hold also beyond the limits on holds (hold-rules.ts).
+ * full slot a waitlist place (`waitlist`). Refused: the slot has started, booking for it is not
+ * open (its category's policy), it is full (or its waitlist is), the user has a live entry on it
+ * or is at the category's limit of entries; a hold also beyond the limits on holds (hold-rules.ts).
  */
 export function newEntry(userId: number, options: BookingOptions, alarm: HoldAlarm, idempotency?: Idempotency): Change<BookingView> {
   return {
@@ -25,13 +27,16 @@ export function newEntry(userId: number, options: BookingOptions, alarm: HoldAla
     plan: async ({ db, slotId, now, remember }) => {
       const holdUntil = options.hold ? await alarm.holdUntil(options.hold_seconds) : undefined;
       const waitlist = options.waitlist === true;
-      return step(bookStatements(db, slotId, userId, { waitlist, holdUntil }, now, remember), ([, [entry], [slot]]) => {
+      return step(bookStatements(db, slotId, userId, { waitlist, holdUntil }, now, remember), ([, [entry], [slot], [facts]]) => {
         if (entry) return toBookingView(entry);
         if (!slot || slot.deletedAt !== null) throw slotNotFound();
         if (slot.startTime <= now) throw slotStarted();
+        const outsideWindow = windowRefusal(slot, now);
+        if (outsideWindow) throw outsideWindow;
         if (availableSpots(slot) === 0 && !waitlist) throw slotFull();
         if (availableSpots(slot) === 0 && slot.waitlistLength >= WAITLIST_LIMIT) throw waitlistFull(WAITLIST_LIMIT);
-        throw alreadyBooked();
+        if (facts.liveEntry) throw alreadyBooked();
+        throw limitRefusal(facts) ?? alreadyBooked();
       }, holdUntil === undefined ? undefined : (error) => holdRefusal(db, error, userId, slotId));
     },
   };
@@ -39,19 +44,20 @@ export function newEntry(userId: number, options: BookingOptions, alarm: HoldAla
 
 /**
  * Cancels a live entry (booked, held or waitlisted) held by the caller, or by anyone if the caller
- * is an admin now; once the slot has started, only an admin may. A freed place goes to the earliest
- * waiter in the same batch.
+ * is an admin now; after the slot's `cancellable_until` (a booked place) or its start (a hold or a
+ * waitlist place), only an admin may. A freed place goes to the earliest waiter in the same batch.
  */
 export function cancellation(bookingId: number, callerId: number, idempotency?: Idempotency): Change<null> {
   return {
     actor: callerId,
     idempotency,
     plan: ({ db, slotId, now, remember }) =>
-      step(cancelStatements(db, slotId, bookingId, callerId, now, remember), ([, , cancelled, , , , , [visible]]) => {
+      step(cancelStatements(db, slotId, bookingId, callerId, now, remember), ([, , cancelled, , , , [slot], [visible]]) => {
         if (cancelled.length > 0) return null;
         // Say why, without telling a stranger that someone else's booking exists.
         if (!visible) throw bookingNotFound();
-        throw visible.status === "CANCELLED" ? alreadyCancelled() : slotStarted();
+        if (visible.status === "CANCELLED") throw alreadyCancelled();
+        throw visible.status === "BOOKED" && slot?.cancellableUntil ? cancellationClosed(slot.cancellableUntil) : slotStarted();
       }),
   };
 }

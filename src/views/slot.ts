@@ -24,6 +24,17 @@ export const SlotSchema = z
       .openapi({ description: "max_capacity minus booked and held places; never negative; 0 for a deleted slot (in slot.deleted)" }),
     waitlist_length: z.number().int().min(0).openapi({ description: "People waiting for a place; 0 whenever available_spots > 0" }),
     timezone: z.string().openapi({ example: "Europe/Berlin", description: "IANA zone to show the slot in; the times above are UTC" }),
+    booking_opens_at: InstantOutput.nullable().openapi({
+      description: "Its category's `booking_opens_hours_before` before the start: before it, a new entry is 409 `booking_not_open`. null: no such rule",
+    }),
+    booking_closes_at: InstantOutput.nullable().openapi({
+      description:
+        "Its category's `booking_closes_minutes_before` before the start: from it on, a new entry (a place, a hold, a waitlist place) is 409 `booking_closed`, and no waiter is promoted. null: booking closes at the start",
+    }),
+    cancellable_until: InstantOutput.nullable().openapi({
+      description:
+        "Its category's `cancel_until_minutes_before` before the start (by default the start itself): from it on, the owner's cancellation of a booked place is 409 `cancellation_closed`; an admin's is allowed and audited. null: no deadline",
+    }),
   })
   .openapi("TimeSlot");
 
@@ -51,6 +62,10 @@ export function toSlotView(row: TimeSlotRow): SlotView {
     available_spots: spotsShown(row, row.deletedAt !== null),
     waitlist_length: row.waitlistLength,
     timezone: row.timezone,
+    // `??`: a row recorded before migration 0014 (in an audit entry or an event) has no such keys.
+    booking_opens_at: row.bookingOpensAt ?? null,
+    booking_closes_at: row.bookingClosesAt ?? null,
+    cancellable_until: row.cancellableUntil ?? null,
   };
 }
 
