@@ -1,0 +1,88 @@
+import { describe, expect, it } from "vitest";
+import type { Policy } from "../src/categories/policy";
+import { book, cancel, joinWaitlist } from "./support/bookings";
+import { api, errorOf, statusCounts } from "./support/client";
+import { createSlot, slotCounts } from "./support/slots";
+import { createUser, uniqueName } from "./support/users";
+
+// Issue 21: a category's booking policy, enforced in D1 by the statements that add and cancel entries.
+
+/** A new category with `policy`, created by a new admin through the API. */
+async function categoryWith(policy: Partial<Policy>): Promise<number> {
+  const admin = await createUser("ADMIN");
+  const { status, body } = await api<{ id: number }>("POST", "/admin/categories", { token: admin.token, body: { name: uniqueName("Policy"), ...policy } });
+  expect(status).toBe(201);
+  return body.id;
+}
+
+describe("max_active_per_user", () => {
+  it("20 parallel bookings by one user across 20 slots with a limit of 3: exactly 3 × 201 and 17 × 409 booking_limit_reached", async () => {
+    const categoryId = await categoryWith({ max_active_per_user: 3 });
+    const slots = await Promise.all(Array.from({ length: 20 }, (_, index) => createSlot({ categoryId, startsInHours: 24 + index })));
+    const user = await createUser();
+    const responses = await Promise.all(slots.map((slotId) => book(user, slotId)));
+    expect(statusCounts(responses)).toEqual({ 201: 3, 409: 17 });
+    expect(new Set(responses.filter((response) => response.status === 409).map((response) => response.body.code))).toEqual(new Set(["booking_limit_reached"]));
+    const booked = await Promise.all(slots.map(async (slotId) => (await slotCounts(slotId)).booked_rows));
+    expect(booked.reduce((sum, rows) => sum + rows, 0)).toBe(3);
+  });
+
+  it("counts a waitlist place, and frees the limit when an entry is cancelled", async () => {
+    const categoryId = await categoryWith({ max_active_per_user: 1 });
+    const full = await createSlot({ categoryId, capacity: 1 });
+    const other = await createSlot({ categoryId });
+    expect((await book(await createUser(), full)).status).toBe(201);
+    const user = await createUser();
+    const waiting = await joinWaitlist(user, full);
+    expect(waiting.status).toBe(202);
+    expect(errorOf(await book(user, other))).toEqual({ status: 409, code: "booking_limit_reached" });
+    expect((await cancel(user, waiting.body.id)).status).toBe(200);
+    expect((await book(user, other)).status).toBe(201);
+  });
+});
+
+describe("booking window", () => {
+  it("before booking_opens_at: 409 booking_not_open with opens_at and a Retry-After, for a booking and a waitlist join", async () => {
+    const categoryId = await categoryWith({ booking_opens_hours_before: 24 });
+    const slotId = await createSlot({ categoryId, startsInHours: 48 });
+    const user = await createUser();
+    const refused = await book(user, slotId);
+    expect(errorOf(refused)).toEqual({ status: 409, code: "booking_not_open" });
+    const opensAt = Date.parse(refused.body.opens_at!);
+    expect(Math.abs(opensAt - (Date.now() + 24 * 3_600_000))).toBeLessThan(120_000);
+    expect(Number(refused.headers.get("retry-after"))).toBeGreaterThan(23 * 3600);
+    expect(errorOf(await joinWaitlist(user, slotId))).toEqual({ status: 409, code: "booking_not_open" });
+    expect((await slotCounts(slotId)).booked_rows).toBe(0);
+  });
+
+  it("after booking_closes_at: 409 booking_closed, for a booking and a waitlist join", async () => {
+    const categoryId = await categoryWith({ booking_closes_minutes_before: 120 });
+    const slotId = await createSlot({ categoryId, startsInHours: 1 });
+    const user = await createUser();
+    expect(errorOf(await book(user, slotId))).toEqual({ status: 409, code: "booking_closed" });
+    expect(errorOf(await joinWaitlist(user, slotId))).toEqual({ status: 409, code: "booking_closed" });
+  });
+
+  it("refuses a policy that closes booking before it opens with 422 booking_window_empty", async () => {
+    const admin = await createUser("ADMIN");
+    const response = await api("POST", "/admin/categories", {
+      token: admin.token,
+      body: { name: uniqueName("Empty"), booking_opens_hours_before: 1, booking_closes_minutes_before: 60 },
+    });
+    expect(errorOf(response)).toEqual({ status: 422, code: "booking_window_empty" });
+  });
+});
+
+describe("cancel_until_minutes_before", () => {
+  it("after cancellable_until the owner's cancel is 409 cancellation_closed and the place stays; an admin may still cancel it", async () => {
+    const categoryId = await categoryWith({ cancel_until_minutes_before: 12 * 60 });
+    const slotId = await createSlot({ categoryId, startsInHours: 6 });
+    const user = await createUser();
+    const booking = await book(user, slotId);
+    expect(booking.status).toBe(201);
+    expect(errorOf(await cancel(user, booking.body.id))).toEqual({ status: 409, code: "cancellation_closed" });
+    expect((await slotCounts(slotId)).booked_rows).toBe(1);
+    expect((await cancel(await createUser("ADMIN"), booking.body.id)).status).toBe(200);
+    expect((await slotCounts(slotId)).booked_rows).toBe(0);
+  });
+});
