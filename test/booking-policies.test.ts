@@ -1,9 +1,12 @@
-import { describe, expect, it } from "vitest";
+import { env } from "cloudflare:workers";
+import { afterEach, describe, expect, it, vi } from "vitest";
 import type { Policy } from "../src/categories/policy";
 import { book, cancel, joinWaitlist } from "./support/bookings";
 import { api, errorOf, statusCounts } from "./support/client";
-import { createSlot, slotCounts } from "./support/slots";
-import { createUser, uniqueName } from "./support/users";
+import { slotObject } from "../src/objects/stubs";
+import type { SlotView } from "../src/views/slot";
+import { createSlot, expectConsistent, slotCounts } from "./support/slots";
+import { createUser, createUsers, uniqueName } from "./support/users";
 
 // Issue 21: a category's booking policy, enforced in D1 by the statements that add and cancel entries.
 
@@ -84,5 +87,31 @@ describe("cancel_until_minutes_before", () => {
     expect((await slotCounts(slotId)).booked_rows).toBe(1);
     expect((await cancel(await createUser("ADMIN"), booking.body.id)).status).toBe(200);
     expect((await slotCounts(slotId)).booked_rows).toBe(0);
+  });
+});
+
+describe("a fair opening", () => {
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
+  it("500 users on a slot of capacity 20 in the first second after booking_opens_at: exactly 20 succeed, the first 20 in arrival order; before it, none", async () => {
+    const categoryId = await categoryWith({ booking_opens_hours_before: 24 });
+    const slotId = await createSlot({ categoryId, capacity: 20, startsInHours: 48 });
+    const opensAt = Date.parse((await api<SlotView>("GET", `/slots/${slotId}`)).body.booking_opens_at!);
+    const users = await createUsers(500);
+    const stub = slotObject(env, slotId);
+    // The clock moved, not slept: the object reads the same (faked) Date as the test.
+    vi.useFakeTimers({ toFake: ["Date"], now: opensAt - 1_000 });
+    const early = await Promise.all(users.slice(0, 50).map((user) => stub.book(slotId, user.id, {})));
+    expect(early.map((outcome) => (outcome.ok ? "ok" : outcome.code))).toEqual(Array(50).fill("booking_not_open"));
+    vi.setSystemTime(opensAt + 500);
+    // Calls on one stub arrive in the order they are made.
+    const outcomes = await Promise.all(users.map((user) => stub.book(slotId, user.id, {})));
+    expect(outcomes.slice(0, 20).map((outcome) => outcome.ok)).toEqual(Array(20).fill(true));
+    expect(outcomes.slice(20).map((outcome) => (outcome.ok ? "ok" : outcome.code))).toEqual(Array(480).fill("slot_full"));
+    vi.useRealTimers();
+    expect(await slotCounts(slotId)).toEqual({ max_capacity: 20, booked_count: 20, booked_rows: 20 });
+    await expectConsistent(slotId);
   });
 });
