@@ -5,7 +5,7 @@ import { book, cancel, joinWaitlist } from "./support/bookings";
 import { api, errorOf, statusCounts } from "./support/client";
 import { slotObject } from "../src/objects/stubs";
 import type { SlotView } from "../src/views/slot";
-import { createSlot, expectConsistent, slotCounts } from "./support/slots";
+import { createSlot, expectConsistent, moveSlotInD1, slotCounts, slotEntries } from "./support/slots";
 import { createUser, createUsers, uniqueName } from "./support/users";
 
 // Issue 21: a category's booking policy, enforced in D1 by the statements that add and cancel entries.
@@ -64,6 +64,18 @@ describe("booking window", () => {
     const user = await createUser();
     expect(errorOf(await book(user, slotId))).toEqual({ status: 409, code: "booking_closed" });
     expect(errorOf(await joinWaitlist(user, slotId))).toEqual({ status: 409, code: "booking_closed" });
+  });
+
+  it("after booking_closes_at a freed place is not given to a waiter: the waiter keeps waiting (until the cron ends the waitlist)", async () => {
+    const categoryId = await categoryWith({ booking_closes_minutes_before: 120 });
+    const slotId = await createSlot({ categoryId, capacity: 1, startsInHours: 5 });
+    const [owner, waiter] = [await createUser(), await createUser()];
+    const booking = await book(owner, slotId);
+    expect(booking.status).toBe(201);
+    expect((await joinWaitlist(waiter, slotId)).status).toBe(202);
+    await moveSlotInD1(slotId, 1);
+    expect((await cancel(owner, booking.body.id)).status).toBe(200);
+    expect(await slotEntries(slotId)).toMatchObject({ booked_rows: 0, waiting_rows: 1, booked_count: 0, waitlist_length: 1 });
   });
 
   it("refuses a policy that closes booking before it opens with 422 booking_window_empty", async () => {
