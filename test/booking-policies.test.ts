@@ -44,6 +44,36 @@ describe("max_active_per_user", () => {
   });
 });
 
+describe("max_active_per_user in a move and a promotion", () => {
+  const reschedule = (user: { token: string }, bookingId: number, slotId: number) =>
+    api<{ id: number }>("POST", `/bookings/${bookingId}/reschedule`, { token: user.token, body: { time_slot_id: slotId } });
+
+  it("a move inside the category at its limit is allowed (the entry moved does not count twice); a move into a category at its limit is 409 booking_limit_reached", async () => {
+    const limited = await categoryWith({ max_active_per_user: 1 });
+    const [from, to] = [await createSlot({ categoryId: limited }), await createSlot({ categoryId: limited, startsInHours: 30 })];
+    const elsewhere = await createSlot({ categoryId: await categoryWith({}) });
+    const user = await createUser();
+    const booked = await book(user, from);
+    expect((await reschedule(user, booked.body.id, to)).status).toBe(200);
+    const other = await book(user, elsewhere);
+    expect(other.status).toBe(201);
+    expect(errorOf(await reschedule(user, other.body.id, from))).toEqual({ status: 409, code: "booking_limit_reached" });
+    expect((await slotCounts(elsewhere)).booked_rows).toBe(1);
+    expect((await slotCounts(from)).booked_rows).toBe(0);
+  });
+
+  it("a waiter at the limit is promoted: the waitlist place already counted, so the promotion takes no second entry", async () => {
+    const categoryId = await categoryWith({ max_active_per_user: 1 });
+    const slotId = await createSlot({ categoryId, capacity: 1 });
+    const owner = await createUser();
+    const waiter = await createUser();
+    const booking = await book(owner, slotId);
+    expect((await joinWaitlist(waiter, slotId)).status).toBe(202);
+    expect((await cancel(owner, booking.body.id)).status).toBe(200);
+    expect(await slotEntries(slotId)).toMatchObject({ booked_rows: 1, waiting_rows: 0 });
+  });
+});
+
 describe("booking window", () => {
   it("before booking_opens_at: 409 booking_not_open with opens_at and a Retry-After, for a booking and a waitlist join", async () => {
     const categoryId = await categoryWith({ booking_opens_hours_before: 24 });
