@@ -161,6 +161,15 @@ const MATRIX: Row[] = [
     expected: adminOnly(200),
   },
   {
+    route: "PATCH /admin/categories/{category_id} (a booking policy)",
+    request: async () => ({
+      method: "PATCH",
+      path: `/admin/categories/${await insertCategory()}`,
+      body: { booking_opens_hours_before: 168, booking_closes_minutes_before: 60, cancel_until_minutes_before: 720, max_active_per_user: 3 },
+    }),
+    expected: adminOnly(200),
+  },
+  {
     route: "DELETE /admin/categories/{category_id}",
     request: async () => ({ method: "DELETE", path: `/admin/categories/${await insertCategory()}` }),
     expected: adminOnly(200),

@@ -1,7 +1,7 @@
 import { env } from "cloudflare:workers";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import type { Policy } from "../src/categories/policy";
-import { book, cancel, joinWaitlist } from "./support/bookings";
+import { book, cancel, hold, joinWaitlist } from "./support/bookings";
 import { api, errorOf, statusCounts } from "./support/client";
 import { slotObject } from "../src/objects/stubs";
 import type { SlotView } from "../src/views/slot";
@@ -88,12 +88,14 @@ describe("booking window", () => {
     expect((await slotCounts(slotId)).booked_rows).toBe(0);
   });
 
-  it("after booking_closes_at: 409 booking_closed, for a booking and a waitlist join", async () => {
+  it("after booking_closes_at: 409 booking_closed, for a booking, a waitlist join and a hold, and nothing is written", async () => {
     const categoryId = await categoryWith({ booking_closes_minutes_before: 120 });
     const slotId = await createSlot({ categoryId, startsInHours: 1 });
     const user = await createUser();
     expect(errorOf(await book(user, slotId))).toEqual({ status: 409, code: "booking_closed" });
     expect(errorOf(await joinWaitlist(user, slotId))).toEqual({ status: 409, code: "booking_closed" });
+    expect(errorOf(await hold(user, slotId))).toEqual({ status: 409, code: "booking_closed" });
+    expect(await slotEntries(slotId)).toMatchObject({ booked_rows: 0, held_rows: 0, waiting_rows: 0 });
   });
 
   it("after booking_closes_at a freed place is not given to a waiter: the waiter keeps waiting (until the cron ends the waitlist)", async () => {
