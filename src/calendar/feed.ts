@@ -5,6 +5,7 @@ import { and, asc, eq, gt, inArray, sql } from "drizzle-orm";
 import type { Database } from "../db/client";
 import { bookings, categories, timeSlots } from "../db/schema";
 import { toUtcIso } from "../db/time";
+import { cancellationNote } from "./cancellation-note";
 import type { IcsEvent } from "./ics";
 
 /** How far back the feed reaches: slots that ended up to this many days ago are still listed. */
@@ -47,6 +48,8 @@ export async function feedOf(db: Database, userId: number, now: Date): Promise<F
         start: timeSlots.startTime,
         end: timeSlots.endTime,
         summary: categories.name,
+        cancellableUntil: timeSlots.cancellableUntil,
+        timezone: timeSlots.timezone,
         sequence: sql<number>`${bookings.version} + ${timeSlots.version}`,
         bookingModified: sql<string>`coalesce(${bookings.modifiedAt}, ${bookings.createdAt})`,
         slotModified: timeSlots.modifiedAt,
@@ -68,6 +71,7 @@ export async function feedOf(db: Database, userId: number, now: Date): Promise<F
       start: row.start,
       end: row.end,
       summary: row.summary,
+      description: cancellationNote(row.cancellableUntil, row.timezone, row.status === "BOOKED" ? "booked" : "pending"),
       status: EVENT_STATUS[row.status as (typeof LIVE_STATUSES)[number]],
       sequence: row.sequence,
       lastModified: later(row.bookingModified, row.slotModified),

@@ -9,6 +9,8 @@ export type IcsEvent = {
   start: string;
   end: string;
   summary: string;
+  /** Plain text shown with the event (its cancellation deadline, calendar/cancellation-note.ts). */
+  description?: string;
   status: "CONFIRMED" | "TENTATIVE" | "CANCELLED";
   /** Increases whenever the event changes, so that calendars replace their copy. */
   sequence: number;
@@ -75,6 +77,7 @@ export function serializeCalendar({ name, refreshInterval, events }: IcsCalendar
       `LAST-MODIFIED:${dateTime(event.lastModified)}`,
       `STATUS:${event.status}`,
       `SUMMARY:${escapeText(event.summary)}`,
+      ...(event.description === undefined ? [] : [`DESCRIPTION:${escapeText(event.description)}`]),
       "END:VEVENT",
     );
   }

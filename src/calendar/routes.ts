@@ -14,6 +14,7 @@ import { SlotIdParams } from "../slots/schemas";
 import { answerIcs, icsParameters, icsResponse } from "./answer";
 import { feedOf, FEED_WINDOW_DAYS } from "./feed";
 import { feedSecretOf, FEED_SECRET, hashOf, newSalt } from "./feed-secret";
+import { cancellationNote } from "./cancellation-note";
 import { serializeCalendar, type IcsEvent } from "./ics";
 
 // Calendar clients: a private ICS feed per user (subscribed by URL), and one slot as an event.
@@ -77,7 +78,8 @@ const feedRoute = createRoute({
     `One VEVENT per live entry on a slot that ended at most ${FEED_WINDOW_DAYS} days ago or later: a booking ` +
     "(`STATUS:CONFIRMED`), a hold or a waitlist place (`STATUS:TENTATIVE`). An entry that ends (cancelled, moved, an " +
     "expired hold) leaves the feed, and subscribed calendars remove it. Times in UTC; SEQUENCE increases whenever " +
-    "the entry or its slot changes. No bearer token: the URL is the credential.",
+    "the entry or its slot changes. DESCRIPTION names the cancellation deadline (`cancellable_until`, in the slot's " +
+    "time zone). No bearer token: the URL is the credential.",
   security: [],
   middleware: [d1Session] as const,
   request: {
@@ -99,7 +101,9 @@ const slotIcsRoute = createRoute({
   operationId: "getSlotIcs",
   tags: ["Calendar"],
   summary: "One time slot as an iCalendar event, a file to add to a calendar once",
-  description: "A file to import, not a subscription: it carries no refresh hints. For the caller's own bookings kept up to date, subscribe to the feed.",
+  description:
+    "A file to import, not a subscription: it carries no refresh hints. DESCRIPTION names the cancellation deadline of a " +
+    "booked place (`cancellable_until`, in the slot's time zone). For the caller's own bookings kept up to date, subscribe to the feed.",
   security: [],
   middleware: [d1Session] as const,
   request: { params: SlotIdParams },
@@ -152,13 +156,29 @@ export const calendarRoutes = createRouter()
   .openapi(slotIcsRoute, async (c) => {
     const slotId = c.req.valid("param").slot_id;
     const slot = await c.var.db
-      .select({ start: timeSlots.startTime, end: timeSlots.endTime, summary: categories.name, version: timeSlots.version, modified: timeSlots.modifiedAt })
+      .select({
+        start: timeSlots.startTime,
+        end: timeSlots.endTime,
+        summary: categories.name,
+        cancellableUntil: timeSlots.cancellableUntil,
+        timezone: timeSlots.timezone,
+        version: timeSlots.version,
+        modified: timeSlots.modifiedAt,
+      })
       .from(timeSlots)
       .innerJoin(categories, eq(categories.id, timeSlots.categoryId))
       .where(and(eq(timeSlots.id, slotId), isNull(timeSlots.deletedAt)))
       .get();
     if (!slot) throw slotNotFound();
-    const event: IcsEvent = { uid: `slot-${slotId}@slotbook`, status: "CONFIRMED", sequence: slot.version, lastModified: slot.modified, ...slot };
+    const { cancellableUntil, timezone, version, modified, ...times } = slot;
+    const event: IcsEvent = {
+      uid: `slot-${slotId}@slotbook`,
+      status: "CONFIRMED",
+      sequence: version,
+      lastModified: modified,
+      description: cancellationNote(cancellableUntil, timezone),
+      ...times,
+    };
     const body = serializeCalendar({ name: `slotbook: ${slot.summary}`, events: [event] });
     return answerIcs(c, body, { lastModified: slot.modified, audience: "shared", disposition: eventDisposition(slotId) });
   });
