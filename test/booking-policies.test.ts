@@ -3,6 +3,7 @@ import { afterEach, describe, expect, it, vi } from "vitest";
 import type { Policy } from "../src/categories/policy";
 import { book, cancel, hold, joinWaitlist } from "./support/bookings";
 import { api, errorOf, statusCounts } from "./support/client";
+import { toUtcIso } from "../src/db/time";
 import { slotObject } from "../src/objects/stubs";
 import type { SlotView } from "../src/views/slot";
 import { createSlot, expectConsistent, moveSlotInD1, slotCounts, slotEntries } from "./support/slots";
@@ -96,6 +97,18 @@ describe("booking window", () => {
     expect(errorOf(await joinWaitlist(user, slotId))).toEqual({ status: 409, code: "booking_closed" });
     expect(errorOf(await hold(user, slotId))).toEqual({ status: 409, code: "booking_closed" });
     expect(await slotEntries(slotId)).toMatchObject({ booked_rows: 0, held_rows: 0, waiting_rows: 0 });
+  });
+
+  it("a full slot past booking_closes_at answers booking_closed, not slot_full, though its object knows it is full", async () => {
+    const categoryId = await categoryWith({ booking_closes_minutes_before: 120 });
+    const slotId = await createSlot({ categoryId, capacity: 1, startsInHours: 5 });
+    expect((await book(await createUser(), slotId)).status).toBe(201);
+    expect(errorOf(await book(await createUser(), slotId))).toEqual({ status: 409, code: "slot_full" });
+    const admin = await createUser("ADMIN");
+    const start = Date.now() + 3_600_000;
+    const moved = await api("PUT", `/admin/slots/${slotId}`, { token: admin.token, body: { start_time: toUtcIso(new Date(start)), end_time: toUtcIso(new Date(start + 3_600_000)) } });
+    expect(moved.status).toBe(200);
+    expect(errorOf(await book(await createUser(), slotId))).toEqual({ status: 409, code: "booking_closed" });
   });
 
   it("after booking_closes_at a freed place is not given to a waiter: the waiter keeps waiting (until the cron ends the waitlist)", async () => {

@@ -561,6 +561,8 @@ function expectWorldMatchesModel({ model, users, categoryId }: World, observed: 
         bookedCount: countOf(model, s, "BOOKED"),
         heldCount: countOf(model, s, "HELD"),
         waitlistLength: countOf(model, s, "WAITLISTED"),
+        bookingOpensAt: null,
+        bookingClosesAt: null,
         deleted: slot.deleted,
       });
     }

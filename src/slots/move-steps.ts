@@ -10,7 +10,7 @@ import { availableSpots } from "../views/slot";
 import type { dispatcher } from "../webhooks/dispatch";
 import type { LiveAnnouncements } from "./live";
 import type { SerialQueue } from "./serial-queue";
-import type { SlotMemory } from "./slot-state";
+import { knownFull, type SlotMemory } from "./slot-state";
 
 /**
  * Rescheduling's steps as a slot's object runs them, each a task of its queue: owns their rule
@@ -33,8 +33,7 @@ export class MoveSteps {
    * D1 checks it again in the batch, with the target's booking policy (bookings/policy-rules.ts).
    */
   async takePlace(slotId: number, fromBookingId: number, callerId: number): Promise<Outcome<BookingView>> {
-    const known = this.memory.current;
-    if (known && !known.deleted && availableSpots(known) === 0) return failure(slotFull());
+    if (knownFull(this.memory.current, nowUtcIso())) return failure(slotFull());
     return this.queue.attempt(async () => {
       const slot = await this.memory.load(this.queue.db, slotId);
       const now = nowUtcIso();

@@ -9,7 +9,7 @@ import { afterCommittedChange } from "../http/micro-cache";
 import { failure, type Outcome } from "../objects/outcome";
 import { slotOfWatch, watcherAddressOf } from "../objects/stubs";
 import type { AttendanceView, BookingView } from "../views/booking";
-import { availableSpots, type SlotView, toSlotView } from "../views/slot";
+import { type SlotView, toSlotView } from "../views/slot";
 import { dispatcher } from "../webhooks/dispatch";
 import { HoldAlarm } from "./hold-alarm";
 import { type Change, commitGroup, GROUP_LIMIT } from "./group-commit";
@@ -19,7 +19,7 @@ import { startNotBeforeEnd } from "./schemas";
 import { SerialQueue } from "./serial-queue";
 import { SlotIdentity } from "./slot-identity";
 import { attendance, cancellation, confirmation, newEntry } from "./slot-changes";
-import { SlotMemory, type SlotState } from "./slot-state";
+import { knownFull, SlotMemory, type SlotState } from "./slot-state";
 
 /**
  * The object that owns one time slot, named by its id (routes reach it through objects/stubs.ts).
@@ -50,11 +50,10 @@ export class SlotBookingObject extends DurableObject<Env> {
    */
   async book(slotId: number, userId: number, options: BookingOptions, idempotency?: Idempotency): Promise<Outcome<BookingView>> {
     this.#identity.own(slotId);
-    // A full slot is answered from memory, without waiting in the queue: memory changes only
-    // after D1 has committed, so "full" here is a committed fact. A retry with an
-    // Idempotency-Key may be owed an earlier 201, so it takes the queue.
-    const known = this.#memory.current;
-    if (!idempotency && !options.waitlist && known && !known.deleted && availableSpots(known) === 0) return failure(slotFull());
+    // A full slot open for booking is answered from memory, without waiting in the queue: memory
+    // changes only after D1 has committed, so "full" here is a committed fact (knownFull). A
+    // retry with an Idempotency-Key may be owed an earlier 201, so it takes the queue.
+    if (!idempotency && !options.waitlist && knownFull(this.#memory.current, nowUtcIso())) return failure(slotFull());
     return this.#together(slotId, newEntry(userId, options, this.#alarm, idempotency));
   }
 

@@ -103,7 +103,7 @@ export async function waitlistOf(slotId: number): Promise<number[]> {
 
 /**
  * Invariants 1, 3 and 5, read from D1 and from the API: the counts equal their rows, booked + held
- * places never exceed max_capacity, no place of a slot not started is free while someone waits, and GET /slots shows
+ * places never exceed max_capacity, no place of a slot still open for booking is free while someone waits, and GET /slots shows
  * available_spots = max_capacity - booked - held and the waitlist's length. Returns D1's counts.
  */
 export async function expectConsistent(slotId: number) {
@@ -114,11 +114,15 @@ export async function expectConsistent(slotId: number) {
   expect(entries.waitlist_length).toBe(entries.waiting_rows);
   const taken = entries.booked_rows + entries.held_rows;
   expect(taken).toBeLessThanOrEqual(entries.max_capacity);
-  // A started slot promotes no one: its waiters wait for the cron to end their entries (issue 22.7).
-  const { started } = (await env.DB.prepare("SELECT start_time <= strftime('%Y-%m-%dT%H:%M:%SZ', 'now') AS started FROM time_slots WHERE id = ?")
+  // A slot whose booking has ended (it started, or its category's booking closed) promotes no one:
+  // its waiters wait for the cron to end their entries (issues 22.7, 21).
+  const { ended } = (await env.DB.prepare(
+    `SELECT start_time <= strftime('%Y-%m-%dT%H:%M:%SZ', 'now') OR coalesce(booking_closes_at <= strftime('%Y-%m-%dT%H:%M:%SZ', 'now'), 0) AS ended
+       FROM time_slots WHERE id = ?`,
+  )
     .bind(slotId)
-    .first<{ started: number }>())!;
-  if (entries.waiting_rows > 0 && !started) expect(taken, "no place is free while someone waits").toBe(entries.max_capacity);
+    .first<{ ended: number }>())!;
+  if (entries.waiting_rows > 0 && !ended) expect(taken, "no place is free while someone waits").toBe(entries.max_capacity);
   const listed = await (await client.slots[":slot_id"].$get({ param: { slot_id: String(slotId) } }, { headers: FRESH })).json();
   expect("available_spots" in listed && { available_spots: listed.available_spots, waitlist_length: listed.waitlist_length }).toEqual({
     available_spots: entries.max_capacity - taken,
