@@ -609,7 +609,7 @@ async function expectCalendarsMatchModel({ model, users, categoryId }: World) {
       .map((b) => {
         const slot = model.slots[b.slot];
         const extra = b.status === "WAITLISTED" ? { position: positionOf(model, b) } : b.status === "HELD" ? { expires_at: expect.any(String) } : {};
-        const times = { category_id: categoryId, start_time: slot.startTime, end_time: slot.endTime };
+        const times = { category_id: categoryId, start_time: slot.startTime, end_time: slot.endTime, cancellable_until: slot.startTime };
         return { id: b.id, user_id: users[u].id, time_slot_id: slot.id, status: b.status, rescheduled_to: null, ...times, ...extra };
       });
     expect(calendar.body, `GET /bookings of user ${users[u].id}`).toEqual(expected);

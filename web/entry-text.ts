@@ -7,6 +7,13 @@ function countdown(ms: number): string {
   return `${Math.floor(seconds / 60)}:${String(seconds % 60).padStart(2, "0")}`;
 }
 
+/** When a hold's countdown (above) next shows another second, after `now`; undefined for anything else. */
+export function nextCountdownChange(entry: Booking, now: number): number | undefined {
+  if (entry.status !== "HELD" || !entry.expires_at) return undefined;
+  const expires = new Date(entry.expires_at).getTime();
+  return expires > now ? expires - (Math.ceil((expires - now) / 1000) - 1) * 1000 : undefined;
+}
+
 /** "Booked", "On the waitlist (position 2)", "Held for you" (with the time left to confirm, given `now`). */
 export function entryText(entry: Booking, now?: number): string {
   if (entry.status === "WAITLISTED") return entry.position ? `On the waitlist (position ${entry.position})` : "On the waitlist";

@@ -1,9 +1,12 @@
 // "My bookings": the person's upcoming entries (booked, held with its countdown, waitlisted with
 // its place in line), each with what can be done to it: cancel, confirm a hold, move to another
-// slot of the same category, or show its week.
+// slot of the same category, or show its week. A booked place past its cancellation deadline can
+// be neither cancelled nor moved by its owner, as the API rules.
 import { useEffect, useState } from "hono/jsx/dom";
 import { errorText, type Booking, type Slot } from "./api";
-import { cancelLabel, entryText } from "./entry-text";
+import { cancelLabel, entryText, nextCountdownChange } from "./entry-text";
+import { earliest, useClock } from "./hooks/use-clock";
+import { bookingNote, cancellationNote, describedBy, nextRuleChange } from "./policy-text";
 import { formatDate, formatTimeRange } from "./week";
 
 export type EntryActions = {
@@ -23,19 +26,9 @@ type Props = {
   actions: EntryActions;
 };
 
-/** The current time, once a second while `ticking`: for the countdown of holds. */
-function useClock(ticking: boolean): number {
-  const [now, setNow] = useState(Date.now());
-  useEffect(() => {
-    if (!ticking) return;
-    const timer = setInterval(() => setNow(Date.now()), 1_000);
-    return () => clearInterval(timer);
-  }, [ticking]);
-  return now;
-}
-
 export function MyBookings({ entries, categoryName, actions }: Props) {
-  const now = useClock((entries ?? []).some((entry) => entry.status === "HELD"));
+  // Renders again at a hold's next second, and when a cancellation deadline passes.
+  const now = useClock((at) => earliest([nextRuleChange(entries ?? [], at), ...(entries ?? []).map((entry) => nextCountdownChange(entry, at))]));
   return (
     <section class="panel my-bookings" aria-labelledby="my-bookings-title">
       <h2 id="my-bookings-title">My bookings</h2>
@@ -74,6 +67,11 @@ function Entry({ entry, category, taken, now, actions }: EntryProps) {
     setBusy(false);
   };
   const start = new Date(entry.start_time);
+  const rule = cancellationNote(entry, entry, now);
+  const ruleId = `${id}-rule`;
+  const described = describedBy(`${id}-title`, ruleId, rule);
+  // A move gives up the booked place: once its owner may not cancel it, the open form goes too.
+  const movable = !rule?.blocks;
   return (
     <li class="entry-item" data-booking-id={String(entry.id)} aria-labelledby={`${id}-title`}>
       <h3 id={`${id}-title`} class="entry-title">
@@ -85,22 +83,27 @@ function Entry({ entry, category, taken, now, actions }: EntryProps) {
       <p class="entry-status">
         {entryText(entry, now)}
       </p>
+      {rule && (
+        <p class="hint rule" id={ruleId}>
+          {rule.text}
+        </p>
+      )}
       <div class="buttons">
         {entry.status === "HELD" && (
           <button type="button" disabled={busy} aria-describedby={`${id}-title`} onClick={() => run(() => actions.confirm(entry))}>
             Confirm
           </button>
         )}
-        {entry.status === "BOOKED" && !moving && (
-          <button type="button" class="secondary" disabled={busy} aria-describedby={`${id}-title`} onClick={() => setMoving(true)}>
+        {entry.status === "BOOKED" && !(moving && movable) && (
+          <button type="button" class="secondary" disabled={busy || !movable} aria-describedby={described} onClick={() => setMoving(true)}>
             Reschedule
           </button>
         )}
-        <button type="button" class="secondary" disabled={busy} aria-describedby={`${id}-title`} onClick={() => run(() => actions.cancel(entry))}>
+        <button type="button" class="secondary" disabled={busy || rule?.blocks} aria-describedby={described} onClick={() => run(() => actions.cancel(entry))}>
           {cancelLabel(entry)}
         </button>
       </div>
-      {moving && (
+      {moving && movable && (
         <Reschedule
           entry={entry}
           taken={taken}
@@ -128,7 +131,12 @@ function Reschedule({ entry, taken, actions, onDone }: RescheduleProps) {
   const [error, setError] = useState("");
   useEffect(() => {
     actions.alternatives(entry).then(
-      (slots) => setChoices(slots.filter((slot) => slot.available_spots > 0 && !taken.has(slot.id) && new Date(slot.start_time).getTime() > Date.now())),
+      (slots) => {
+        const now = Date.now();
+        // The target is booked as any new place is: not started, and its booking open (policy-text).
+        const open = (slot: Slot) => new Date(slot.start_time).getTime() > now && !bookingNote(slot, now)?.blocks;
+        setChoices(slots.filter((slot) => slot.available_spots > 0 && !taken.has(slot.id) && open(slot)));
+      },
       (failure) => setError(errorText(failure)),
     );
   }, [entry.id]);

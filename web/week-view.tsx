@@ -2,7 +2,9 @@
 // admin, the opened slot's admin area.
 import { plural, type Booking, type Slot } from "./api";
 import { cancelLabel, entryText } from "./entry-text";
+import { useClock } from "./hooks/use-clock";
 import type { Caller } from "./hooks/use-session";
+import { bookingNote, cancellationNote, describedBy, nextRuleChange } from "./policy-text";
 import { Roster } from "./roster";
 import { addDays, daysOf, formatDay, formatTimeRange, sameDay, startOfWeek, timeZoneName, weekLabel } from "./week";
 
@@ -28,7 +30,9 @@ type WeekProps = {
 };
 
 export function WeekView(props: WeekProps) {
-  const today = new Date();
+  // Renders again when a slot starts, or its booking opens or closes, or its cancellation deadline passes.
+  const now = useClock((at) => nextRuleChange(props.slots ?? [], at));
+  const today = new Date(now);
   const entryOf = new Map(props.bookings.map((booking) => [booking.time_slot_id, booking]));
   return (
     <section class="week-view" aria-labelledby="week-title">
@@ -74,6 +78,7 @@ export function WeekView(props: WeekProps) {
                         notice={props.notices[slot.id] ?? ""}
                         admin={props.admin}
                         actions={props.actions}
+                        now={now}
                       />
                     ))}
                   </ul>
@@ -95,12 +100,17 @@ type SlotProps = {
   notice: string;
   admin: Caller | undefined;
   actions: SlotActions;
+  now: number;
 };
 
-function SlotCard({ slot, category, entry, open, notice, admin, actions }: SlotProps) {
+function SlotCard({ slot, category, entry, open, notice, admin, actions, now }: SlotProps) {
   const start = new Date(slot.start_time);
-  const started = start.getTime() <= Date.now();
+  const started = start.getTime() <= now;
   const id = `slot-${slot.id}`;
+  // The person's own entry: the owner's cancellation deadline (an admin cancels others' in the roster).
+  const rule = started ? undefined : entry ? cancellationNote(entry, slot, now) : bookingNote(slot, now);
+  const ruleId = `${id}-rule`;
+  const described = describedBy(`${id}-title`, ruleId, rule);
   const full = slot.available_spots === 0;
   const classes = ["slot", full ? "full" : "", entry ? "mine" : "", started ? "past" : ""].filter(Boolean).join(" ");
   return (
@@ -117,19 +127,20 @@ function SlotCard({ slot, category, entry, open, notice, admin, actions }: SlotP
       </p>
       {entry && <p class="entry">{entryText(entry)}</p>}
       <div class="slot-actions">
+        {rule && (
+          <p class="hint rule" id={ruleId}>
+            {rule.text}
+          </p>
+        )}
         {started ? (
           <span class="hint">Started</span>
         ) : entry ? (
-          <button type="button" class="secondary" aria-describedby={`${id}-title`} onClick={() => actions.cancel(entry)}>
+          <button type="button" class="secondary" disabled={rule?.blocks} aria-describedby={described} onClick={() => actions.cancel(entry)}>
             {cancelLabel(entry)}
           </button>
-        ) : !full ? (
-          <button type="button" aria-describedby={`${id}-title`} onClick={() => actions.book(slot, false)}>
-            Book
-          </button>
         ) : (
-          <button type="button" aria-describedby={`${id}-title`} onClick={() => actions.book(slot, true)}>
-            Join waitlist
+          <button type="button" disabled={rule?.blocks} aria-describedby={described} onClick={() => actions.book(slot, full)}>
+            {full ? "Join waitlist" : "Book"}
           </button>
         )}
       </div>

@@ -65,6 +65,9 @@ export const CalendarBookingSchema = BookingSchema.extend({
   category_id: z.number().int(),
   start_time: InstantOutput,
   end_time: InstantOutput,
+  cancellable_until: InstantOutput.nullable().openapi({
+    description: "The slot's `cancellable_until`: the owner may cancel or move a booked place until then (null: no deadline), an admin at any time",
+  }),
 }).openapi("CalendarBooking");
 
 export const calendarBookingColumns = {
@@ -72,6 +75,7 @@ export const calendarBookingColumns = {
   category_id: timeSlots.categoryId,
   start_time: timeSlots.startTime,
   end_time: timeSlots.endTime,
+  cancellable_until: timeSlots.cancellableUntil,
 } satisfies Record<keyof z.infer<typeof CalendarBookingSchema>, unknown>;
 
 /** A booking with its attendance: what POST/DELETE /admin/bookings/{booking_id}/check-in answer, and the booking.checked_in event's data. */
