@@ -63,6 +63,19 @@ describe("max_active_per_user in a move and a promotion", () => {
     expect((await slotCounts(from)).booked_rows).toBe(0);
   });
 
+  it("a move follows the deadline of the booking's slot (409 cancellation_closed, for an admin too) and the window of the target (409 booking_not_open); the booking stays", async () => {
+    const user = await createUser();
+    const late = await createSlot({ categoryId: await categoryWith({ cancel_until_minutes_before: 12 * 60 }), startsInHours: 6 });
+    const notOpen = await createSlot({ categoryId: await categoryWith({ booking_opens_hours_before: 24 }), startsInHours: 48 });
+    const free = await createSlot({ categoryId: await categoryWith({}), startsInHours: 30 });
+    const stuck = await book(user, late);
+    expect(errorOf(await reschedule(user, stuck.body.id, free))).toEqual({ status: 409, code: "cancellation_closed" });
+    expect(errorOf(await reschedule(await createUser("ADMIN"), stuck.body.id, free))).toEqual({ status: 409, code: "cancellation_closed" });
+    const movable = await book(user, free);
+    expect(errorOf(await reschedule(user, movable.body.id, notOpen))).toEqual({ status: 409, code: "booking_not_open" });
+    expect([(await slotCounts(late)).booked_rows, (await slotCounts(free)).booked_rows, (await slotCounts(notOpen)).booked_rows]).toEqual([1, 1, 0]);
+  });
+
   it("a waiter at the limit is promoted: the waitlist place already counted, so the promotion takes no second entry", async () => {
     const categoryId = await categoryWith({ max_active_per_user: 1 });
     const slotId = await createSlot({ categoryId, capacity: 1 });

@@ -42,7 +42,10 @@ const createBooking = createRoute({
     `(expired or cancelled), it may hold that slot again only ${HOLD_COOLDOWN_SECONDS} seconds later (booking it is allowed at once). ` +
     "409 codes: `slot_full`, `already_booked` (the caller already has a booking, a hold " +
     `or a waitlist place on the slot), \`waitlist_full\` (1,000 waiting), \`slot_started\`, \`hold_limit_reached\` (${HOLD_LIMIT} live holds), ` +
-    "`hold_cooldown` (with `Retry-After`, the seconds left).",
+    "`hold_cooldown` (with `Retry-After`, the seconds left); from the slot's category's booking policy (see GET /categories and the slot's " +
+    "instants): `booking_not_open` (before `booking_opens_at`; with `opens_at` and `Retry-After`), `booking_closed` (from " +
+    "`booking_closes_at`, for a place, a hold and a waitlist place alike), `booking_limit_reached` (the caller has " +
+    "`max_active_per_user` live entries in the category's slots that have not ended).",
 });
 
 const BookingIdParams = z.object({ booking_id: PathId });
@@ -61,8 +64,10 @@ const cancelBooking = createRoute({
     ...errorResponses(401, 404, 409, 422, 503),
   },
   description:
-    "Another user's booking answers 404, as if it did not exist. 409 codes: `already_cancelled`, and `slot_started` once the slot " +
-    "has started: then only an admin may cancel, and that is recorded in the audit log (as is an admin cancelling someone else's booking).",
+    "Another user's booking answers 404, as if it did not exist. 409 codes: `already_cancelled`; `cancellation_closed` for the " +
+    "owner's booked place from the slot's `cancellable_until` (its category's `cancel_until_minutes_before`; by default the start); " +
+    "`slot_started` for a hold or a waitlist place once the slot has started. Past either, only an admin may cancel, and that is " +
+    "recorded in the audit log (as is an admin cancelling someone else's booking).",
 });
 
 const confirmHold = createRoute({
@@ -99,8 +104,10 @@ const rescheduleBooking = createRoute({
   description:
     "Either the whole move happens or none of it: on any refusal the old booking stays as it was. Another user's booking " +
     "answers 404. A booking may move only if its owner could cancel it now: `BOOKED` (a hold must be confirmed first) and " +
-    "its slot not started, for an admin too. 409 codes: `slot_full` (the target), `slot_started` (the target slot, or the " +
-    "booking's own slot), `already_booked` (the user already holds a booking on the target slot), `already_cancelled`, " +
+    "before its slot's `cancellable_until`, for an admin too; the target takes it as a new booking, under its category's policy. " +
+    "409 codes: `slot_full` (the target), `slot_started` (the target slot, or the booking's own slot), `cancellation_closed` " +
+    "(the booking's own slot), `booking_not_open`, `booking_closed` and `booking_limit_reached` (the target; the booking moved " +
+    "does not count toward the limit), `already_booked` (the user already holds a booking on the target slot), `already_cancelled`, " +
     "`not_booked` (a hold or a waitlist place), `reschedule_in_progress`. 422 `same_slot`.",
 });
 
