@@ -1,6 +1,6 @@
 import { and, eq, gt, isNull, ne, notExists, sql } from "drizzle-orm";
 import type { Context } from "hono";
-import { auditAccountErased } from "../audit/record";
+import { auditAccountErased } from "../audit/record-accounts";
 import { forgetCaller } from "../auth/middleware";
 import { database, type Database } from "../db/client";
 import { bookingMoves, bookings, calendarFeeds, idempotencyKeys, timeSlots, userPreferences, users } from "../db/schema";

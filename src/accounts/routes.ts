@@ -1,7 +1,7 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { and, eq, isNull, sql } from "drizzle-orm";
 import type { Context } from "hono";
-import { auditTokensRevoked } from "../audit/record";
+import { auditTokensRevoked } from "../audit/record-accounts";
 import { confirmPassword } from "../auth/credentials";
 import { issueToken } from "../auth/jwt";
 import { forgetCaller, KNOWN_USER_TTL_MS, requireCurrentUser } from "../auth/middleware";

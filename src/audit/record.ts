@@ -2,15 +2,16 @@ import { and, eq, isNull, ne, sql, type SQL } from "drizzle-orm";
 import type { SQLiteTable } from "drizzle-orm/sqlite-core";
 import type { Database } from "../db/client";
 import { insertedRow, lastInserted } from "../db/insert-select";
-import { auditLog, bookings, categories, timeSlots, users, webhooks, type AuditAction, type Role, type SlotChanges } from "../db/schema";
+import { auditLog, bookings, categories, timeSlots, type AuditAction, type SlotChanges } from "../db/schema";
 import { nowUtcIso } from "../db/time";
 import { bookingJson } from "../views/booking";
 import { slotRowJson } from "../views/slot";
 
-// The statements that record admin actions, and an account's own password change, sign-out
-// everywhere and deletion, in audit_log. Each goes into the same D1 batch as the
-// change it records (D1 runs a batch as one transaction), and computes what it records from the
-// row in SQL, so the entry describes the row as D1 holds it. An entry recording a change goes
+// The statements that record changes in audit_log (`record`), and the entries of admin actions on
+// the catalogue (categories, slots, series) and on bookings; accounts' and webhooks' entries are
+// in record-accounts.ts. Each goes into the same D1 batch as the change it records (D1 runs a
+// batch as one transaction), and computes what it records from the row in SQL, so the entry
+// describes the row as D1 holds it. An entry recording a change goes
 // before the change in the batch; one recording a creation goes right after the INSERT, which it
 // finds by last_insert_rowid(). scripts/admin.ts records role changes made with wrangler itself.
 // GET /admin/audit (audit/routes.ts) reads them.
@@ -18,7 +19,7 @@ import { slotRowJson } from "../views/slot";
 type Entry = { actorId: number; action: AuditAction; target: SQL; before: SQL; after: SQL; from: SQLiteTable; where: SQL | undefined };
 
 /** One entry for each row of `from` that `where` selects: none if it selects none. */
-function record(db: Database, { actorId, action, target, before, after, from, where }: Entry) {
+export function record(db: Database, { actorId, action, target, before, after, from, where }: Entry) {
   const entry = insertedRow(auditLog, { actorId, action, target, before, after, createdAt: nowUtcIso() });
   return db.insert(auditLog).select(db.select(entry).from(from).where(where));
 }
@@ -175,80 +176,5 @@ export function auditCategoryRemoved(db: Database, actorId: number, where: SQL |
     after: sql`NULL`,
     from: categories,
     where,
-  });
-}
-
-/**
- * Goes before the UPDATE that gives `role` to the users `where` selects (the UPDATE's own
- * condition); records nothing for a user who has that role already.
- */
-export function auditRoleChanged(db: Database, actorId: number, role: Role, where: SQL | undefined) {
-  return record(db, {
-    actorId,
-    action: role === "ADMIN" ? "user.promote" : "user.demote",
-    target: sql`'user:' || ${users.id}`,
-    before: sql`json_object('role', ${users.role})`,
-    after: sql`json_object('role', ${role})`,
-    from: users,
-    where: and(where, ne(users.role, role)),
-  });
-}
-
-/**
- * Goes before the UPDATE that moves on the token generation of the account `where` selects (the
- * UPDATE's own condition): a password change or a sign-out everywhere, by the account itself.
- * Neither password is recorded, only the generation that the account's tokens leave and enter.
- */
-export function auditTokensRevoked(db: Database, userId: number, action: "user.password_change" | "user.sessions_revoke", where: SQL | undefined) {
-  return record(db, {
-    actorId: userId,
-    action,
-    target: sql`'user:' || ${users.id}`,
-    before: sql`json_object('token_generation', ${users.tokenGeneration})`,
-    after: sql`json_object('token_generation', ${users.tokenGeneration} + 1)`,
-    from: users,
-    where,
-  });
-}
-
-/** Goes before the UPDATE that erases the account `where` selects (DELETE /user): by the account itself, without its email. */
-export function auditAccountErased(db: Database, userId: number, where: SQL | undefined) {
-  return record(db, {
-    actorId: userId,
-    action: "user.delete",
-    target: sql`'user:' || ${users.id}`,
-    before: sql`json_object('role', ${users.role})`,
-    after: sql`NULL`,
-    from: users,
-    where,
-  });
-}
-
-/** A webhook as audit entries show it: never its secret. */
-const webhookJson = sql`json_object('url', ${webhooks.url}, 'events', json(${webhooks.events}))`;
-
-/** Goes right after the INSERT INTO webhooks. */
-export function auditWebhookCreated(db: Database, actorId: number) {
-  return record(db, {
-    actorId,
-    action: "webhook.create",
-    target: sql`'webhook:' || ${webhooks.id}`,
-    before: sql`NULL`,
-    after: webhookJson,
-    from: webhooks,
-    where: sql`${webhooks.id} = last_insert_rowid()`,
-  });
-}
-
-/** Goes before the DELETE of the webhook. */
-export function auditWebhookDeleted(db: Database, actorId: number, webhookId: number) {
-  return record(db, {
-    actorId,
-    action: "webhook.delete",
-    target: sql`${`webhook:${webhookId}`}`,
-    before: webhookJson,
-    after: sql`NULL`,
-    from: webhooks,
-    where: eq(webhooks.id, webhookId),
   });
 }

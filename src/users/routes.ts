@@ -1,6 +1,6 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { and, asc, eq, inArray, isNull, sql, type SQL } from "drizzle-orm";
-import { auditRoleChanged } from "../audit/record";
+import { auditRoleChanged } from "../audit/record-accounts";
 import { requireAdmin, requireUser } from "../auth/middleware";
 import { categories, ROLES, userPreferences, users, type Role } from "../db/schema";
 import { brokenConstraint } from "../db/failures";

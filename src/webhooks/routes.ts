@@ -1,6 +1,6 @@
 import { createRoute, z, type OpenAPIHono } from "@hono/zod-openapi";
 import { asc, desc, eq } from "drizzle-orm";
-import { auditWebhookCreated, auditWebhookDeleted } from "../audit/record";
+import { auditWebhookCreated, auditWebhookDeleted } from "../audit/record-accounts";
 import { requireAdmin } from "../auth/middleware";
 import { WEBHOOK_EVENT_TYPES, webhookDeliveries, webhooks } from "../db/schema";
 import { nowUtcIso } from "../db/time";
