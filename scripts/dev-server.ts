@@ -94,11 +94,25 @@ export async function applyMigrations(persistTo: string): Promise<void> {
   if (status !== 0) throw new Error(`Applying the D1 migrations failed (wrangler exited with ${status}):\n${output}`);
 }
 
-/** Runs SQL on the local database in `persistTo` and returns the rows of its result sets. */
+/** How often executeSql tries a statement that finds the database locked, and the pause after the first try. */
+const LOCKED_ATTEMPTS = 8;
+const LOCKED_FIRST_PAUSE_MS = 100;
+
+/**
+ * Runs SQL on the local database in `persistTo` and returns the rows of its result sets.
+ * A running server writes the same SQLite file (its cron every minute, its queue consumer), and
+ * `wrangler d1 execute` opens it without a busy timeout: a statement that meets one of those writes
+ * fails with SQLITE_BUSY having changed nothing, so it is tried again after a growing pause.
+ */
 export async function executeSql<Row>(persistTo: string, sql: string): Promise<Row[]> {
-  const { status, stdout, output } = await runWrangler(["d1", "execute", DATABASE, ...localTarget(persistTo), "--json", "--command", sql]);
-  if (status !== 0) throw new Error(`wrangler d1 execute failed (exit code ${status}):\n${output}`);
-  return (JSON.parse(stdout) as { results: Row[] }[]).flatMap((resultSet) => resultSet.results);
+  for (let attempt = 1; ; attempt++) {
+    const { status, stdout, output } = await runWrangler(["d1", "execute", DATABASE, ...localTarget(persistTo), "--json", "--command", sql]);
+    if (status === 0) return (JSON.parse(stdout) as { results: Row[] }[]).flatMap((resultSet) => resultSet.results);
+    if (!output.includes("SQLITE_BUSY") || attempt === LOCKED_ATTEMPTS) {
+      throw new Error(`wrangler d1 execute failed (exit code ${status}, attempt ${attempt}):\n${output}`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, LOCKED_FIRST_PAUSE_MS * 2 ** (attempt - 1)));
+  }
 }
 
 /** Gives an existing user the ADMIN role, directly in D1 (registration never grants it). */
