@@ -1,9 +1,12 @@
-// The admin's catalogue of categories: add one, rename one with an inline form, remove one after a
-// confirmation. The API's refusal (a name taken, a category with slots still to come) is shown with
-// the category it concerns; after every change the page loads the categories again.
+// The admin's catalogue of categories: add one, rename one with an inline form, set its booking
+// rules with another (category-policy.tsx, which also says them beside its name), remove one after
+// a confirmation. The API's refusal (a name taken, a category with slots still to come, a booking
+// window that would be empty) is shown with the category it concerns; after every change the page
+// loads the categories again.
 import { useEffect, useLayoutEffect, useRef, useState } from "hono/jsx/dom";
 import { api, asCaller, errorText, ok, type Category } from "./api";
 import type { SessionControls } from "./hooks/use-session";
+import { PolicyForm, policyText, savePolicy, type Policy } from "./category-policy";
 import "./categories-admin.css";
 
 type Props = {
@@ -16,11 +19,14 @@ type Props = {
 
 /** Where a refusal is shown: on a category (its id), or on the form that adds one. */
 type Place = number | "new";
+/** The inline form open, if any: a category's new name, or its booking rules. */
+type Editing = { id: number; form: "name" | "rules" };
 
 const renameButtonId = (category: Category) => `category-${category.id}-rename`;
+const rulesButtonId = (category: Category) => `category-${category.id}-rules`;
 
 export function CategoriesAdmin({ categories, asUser, onChanged, onStatus }: Props) {
-  const [editing, setEditing] = useState<number | undefined>(undefined);
+  const [editing, setEditing] = useState<Editing | undefined>(undefined);
   const [errors, setErrors] = useState<Partial<Record<Place, string>>>({});
   // The element (by id) that takes the keyboard focus after the next render, which makes it or
   // removes the one that had it.
@@ -62,6 +68,21 @@ export function CategoriesAdmin({ categories, asUser, onChanged, onStatus }: Pro
     setEditing(undefined);
     focusSoon(renameButtonId(category));
   };
+  const saveRules = async (category: Category, policy: Policy) => {
+    if (!(await change(category.id, savePolicy(category, policy), `Booking rules of ${category.name} saved`))) return;
+    setEditing(undefined);
+    focusSoon(rulesButtonId(category));
+  };
+  /** Closes the inline form without a change; the focus goes back to the button that opened it. */
+  const close = (buttonId: string) => {
+    setEditing(undefined);
+    setErrors({});
+    focusSoon(buttonId);
+  };
+  const open = (category: Category, form: Editing["form"]) => {
+    setErrors({});
+    setEditing({ id: category.id, form });
+  };
   const remove = async (category: Category) => {
     if (!confirm(`Remove the category "${category.name}"? It leaves everyone's saved choice; past slots keep it.`)) return;
     const removed = await change(category.id, (token) => ok(api.admin.categories[":category_id"].$delete(param(category), asCaller(token))), `Category ${category.name} removed`);
@@ -81,31 +102,31 @@ export function CategoriesAdmin({ categories, asUser, onChanged, onStatus }: Pro
       <ul class="category-list">
         {categories.map((category) => (
           <li key={category.id} class="category-item" data-category-id={String(category.id)}>
-            {editing === category.id ? (
-              <RenameForm
-                category={category}
-                onSave={(name) => void rename(category, name)}
-                onCancel={() => {
-                  setEditing(undefined);
-                  setErrors({});
-                  focusSoon(renameButtonId(category));
-                }}
-              />
+            {editing?.id === category.id && editing.form === "name" ? (
+              <RenameForm category={category} onSave={(name) => void rename(category, name)} onCancel={() => close(renameButtonId(category))} />
+            ) : editing?.id === category.id && editing.form === "rules" ? (
+              <PolicyForm category={category} onSave={(policy) => void saveRules(category, policy)} onCancel={() => close(rulesButtonId(category))} />
             ) : (
               <>
-                <span class="category-name">{category.name}</span>
+                <div class="category-text">
+                  <span class="category-name">{category.name}</span>
+                  <span class="category-policy" id={`category-${category.id}-policy`}>
+                    {policyText(category)}
+                  </span>
+                </div>
                 <div class="buttons">
+                  <button type="button" class="secondary" id={renameButtonId(category)} aria-label={`Rename ${category.name}`} onClick={() => open(category, "name")}>
+                    Rename
+                  </button>
                   <button
                     type="button"
                     class="secondary"
-                    id={renameButtonId(category)}
-                    aria-label={`Rename ${category.name}`}
-                    onClick={() => {
-                      setErrors({});
-                      setEditing(category.id);
-                    }}
+                    id={rulesButtonId(category)}
+                    aria-label={`Booking rules of ${category.name}`}
+                    aria-describedby={`category-${category.id}-policy`}
+                    onClick={() => open(category, "rules")}
                   >
-                    Rename
+                    Booking rules
                   </button>
                   <button type="button" class="danger" aria-label={`Remove ${category.name}`} onClick={() => void remove(category)}>
                     Remove
