@@ -111,7 +111,7 @@ export async function executeSql<Row>(persistTo: string, sql: string): Promise<R
     if (!output.includes("SQLITE_BUSY") || attempt === LOCKED_ATTEMPTS) {
       throw new Error(`wrangler d1 execute failed (exit code ${status}, attempt ${attempt}):\n${output}`);
     }
-    await new Promise((resolve) => setTimeout(resolve, LOCKED_FIRST_PAUSE_MS * 2 ** (attempt - 1)));
+    await sleep(LOCKED_FIRST_PAUSE_MS * 2 ** (attempt - 1));
   }
 }
 
