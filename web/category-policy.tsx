@@ -1,27 +1,24 @@
 // A category's booking policy on the admin's list (issue 21): its four rules in one short line of
 // words, the inline form that sets them, and the PATCH that saves them with the API's refusal in the
 // form's words. The API checks the rules (bounds, a booking window that would be empty); the form
-// only bounds its inputs as the API does (src/categories/policy.ts). README, "Booking policies".
+// only bounds its inputs with the API's own bounds (src/categories/policy-bounds.ts). README,
+// "Booking policies".
 import { useLayoutEffect, useRef } from "hono/jsx/dom";
+import { POLICY_BOUNDS } from "../src/categories/policy-bounds";
 import { api, ApiError, asCaller, ok, type Category } from "./api";
 
 /** The policy's rules: every field of a category but its identity, each a number or null for none. */
 export type PolicyKey = Exclude<keyof Category, "id" | "name" | "archived_at">;
 export type Policy = Pick<Category, PolicyKey>;
 
-type RuleInput = { label: string; min: number; max: number; hint: string };
+type RuleInput = { label: string; hint: string };
 
-/** Each rule's field in the form, with the bounds of the API. */
+/** Each rule's field in the form. */
 const RULES = {
-  booking_opens_hours_before: { label: "Booking opens (hours before start)", min: 1, max: 8784, hint: "Empty: open as soon as the slot exists" },
-  booking_closes_minutes_before: { label: "Booking closes (minutes before start)", min: 0, max: 527040, hint: "Empty: open until the start" },
-  cancel_until_minutes_before: {
-    label: "Free cancellation until (minutes before start)",
-    min: 0,
-    max: 527040,
-    hint: "0: until the start. Empty: no deadline, even after the start",
-  },
-  max_active_per_user: { label: "Most live bookings per person", min: 1, max: 1000, hint: "Booked, held or waiting, in slots not ended. Empty: no limit" },
+  booking_opens_hours_before: { label: "Booking opens (hours before start)", hint: "Empty: open as soon as the slot exists" },
+  booking_closes_minutes_before: { label: "Booking closes (minutes before start)", hint: "Empty: open until the start" },
+  cancel_until_minutes_before: { label: "Free cancellation until (minutes before start)", hint: "0: until the start. Empty: no deadline, even after the start" },
+  max_active_per_user: { label: "Most live bookings per person", hint: "Booked, held or waiting, in slots not ended. Empty: no limit" },
 } satisfies Record<PolicyKey, RuleInput>;
 
 const KEYS = Object.keys(RULES) as PolicyKey[];
@@ -113,8 +110,8 @@ export function PolicyForm({ category, onSave, onCancel }: FormProps) {
               type="number"
               inputMode="numeric"
               step={1}
-              min={RULES[key].min}
-              max={RULES[key].max}
+              min={POLICY_BOUNDS[key].min}
+              max={POLICY_BOUNDS[key].max}
               value={category[key] === null ? "" : String(category[key])}
               aria-describedby={`${fieldId(key)}-hint`}
             />

@@ -3,34 +3,35 @@ import { sql, type SQL } from "drizzle-orm";
 import { raisedBy } from "../db/failures";
 import { categories } from "../db/schema";
 import { bookingWindowEmpty } from "../errors/catalogue";
+import { POLICY_BOUNDS, type PolicyRule } from "./policy-bounds";
 
 // A category's booking policy (issue 21): its four rules as the API reads and shows them, and the
 // columns that hold them. D1 gives every slot of the category the instants they make of its start
 // (migration 0014); the statements that add and cancel entries enforce them there
 // (bookings/commands.ts, bookings/moves.ts). README, "Booking policies".
 
-const rule = (min: number, max: number, description: string) => z.number().int().min(min).max(max).nullable().openapi({ description });
+/** The schema of `key`, within its bounds. */
+const rule = (key: PolicyRule, description: string) => {
+  const { min, max } = POLICY_BOUNDS[key];
+  return z.number().int().min(min).max(max).nullable().openapi({ description });
+};
 
-/** The rules, each null for none. The bounds are those of migration 0014's CHECKs. */
+/** The rules, each null for none, within POLICY_BOUNDS (migration 0014's CHECKs). */
 export const PolicyFields = {
   booking_opens_hours_before: rule(
-    1,
-    8784,
+    "booking_opens_hours_before",
     "Booking opens this many hours before a slot's start (its `booking_opens_at`); earlier, a new entry is 409 `booking_not_open` with `opens_at` and Retry-After. null: open as soon as the slot exists",
   ),
   booking_closes_minutes_before: rule(
-    0,
-    527040,
+    "booking_closes_minutes_before",
     "Booking closes this many minutes before the start (`booking_closes_at`): a new place, hold or waitlist place is then 409 `booking_closed`, no waiter is promoted, and the waitlist is ended (`waitlist.closed`). Must be less than booking_opens_hours_before × 60. null: it closes at the start",
   ),
   cancel_until_minutes_before: rule(
-    0,
-    527040,
+    "cancel_until_minutes_before",
     "The owner may cancel a booked place until this many minutes before the start (`cancellable_until`), then 409 `cancellation_closed`; an admin still may, audited. A hold or a waitlist place may be given up until the start. 0 (the default): until the start. null: no deadline",
   ),
   max_active_per_user: rule(
-    1,
-    1000,
+    "max_active_per_user",
     "At most this many live entries (booked, held, waitlisted) per user in this category's slots that have not ended; one more is 409 `booking_limit_reached`. null: no limit",
   ),
 };
