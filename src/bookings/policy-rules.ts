@@ -36,7 +36,10 @@ export function withinUserLimit(user: number | AnySQLiteColumn, now: string, exc
   const entries = sql`(SELECT count(*) FROM ${bookings} AS ${sql.identifier("counted")}
     INNER JOIN ${timeSlots} AS ${sql.identifier("counted_slot")} ON ${countedSlot.id} = ${counted.timeSlotId}
     WHERE ${live} AND ${countedSlot.categoryId} = ${timeSlots.categoryId} AND ${countedSlot.endTime} > ${now})`;
-  return sql`coalesce((SELECT ${categories.maxActivePerUser} > ${entries} FROM ${categories} WHERE ${categories.id} = ${timeSlots.categoryId}), 1)`;
+  // CASE, not `limit > count`: SQLite evaluates both sides of a comparison, so the count would run
+  // for every entry of a category without a limit; a CASE runs it only where there is one.
+  const belowLimit = sql`CASE WHEN ${categories.maxActivePerUser} IS NULL THEN 1 ELSE ${categories.maxActivePerUser} > ${entries} END`;
+  return sql`coalesce((SELECT ${belowLimit} FROM ${categories} WHERE ${categories.id} = ${timeSlots.categoryId}), 1)`;
 }
 
 /** Columns to select from time_slots after a refused entry, telling whether `user` is at the limit of the slot's category, and what it is. */
